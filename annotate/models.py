@@ -1,0 +1,324 @@
+"""The Standpoint domain. Writes go through annotate.services, reads through annotate.selectors.
+
+Offsets everywhere are Unicode code point indices into Article.text, end exclusive.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+
+from .label_schema import default_label_schema
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class Project(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=100, unique=True)
+    description = models.TextField(blank=True, default="")
+    guidelines = models.TextField(blank=True, default="", help_text="Markdown, shown to annotators.")
+    label_schema = models.JSONField(default=default_label_schema)
+    overlap = models.PositiveSmallIntegerField(
+        default=2, validators=[MinValueValidator(1)], help_text="How many different annotators see each article."
+    )
+    assignment_timeout_minutes = models.PositiveIntegerField(
+        default=60, validators=[MinValueValidator(1)],
+        help_text="An assignment idle longer than this goes back to the queue.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.CheckConstraint(condition=Q(overlap__gte=1), name="project_overlap_gte_1")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def stance_labels(self) -> list[str]:
+        return list(self.label_schema.get("stance_labels", []))
+
+    @property
+    def frames(self) -> list[str]:
+        return list(self.label_schema.get("frames", []))
+
+    @property
+    def span_labels(self) -> list[str]:
+        return list(self.label_schema.get("span_labels", []))
+
+
+class Target(models.Model):
+    """A stance target: the thing whose stance annotators judge (e.g. 'Western troops in Ukraine')."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="targets")
+    key = models.SlugField(max_length=100, help_text="Stable id used in annotations and exports.")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True, default="")
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["project_id", "position", "id"]
+        constraints = [models.UniqueConstraint(fields=["project", "key"], name="target_unique_key_per_project")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.key})"
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        ADMIN = "admin", "Admin"
+        REVIEWER = "reviewer", "Reviewer"
+        ANNOTATOR = "annotator", "Annotator"
+        EXPORTER = "exporter", "Exporter"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["project_id", "id"]
+        constraints = [models.UniqueConstraint(fields=["project", "user"], name="membership_unique_user_per_project")]
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.role} of {self.project}"
+
+
+class Article(models.Model):
+    class Preannotation(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="articles")
+    external_id = models.CharField(max_length=255, null=True, blank=True)
+    title = models.TextField(blank=True, default="")
+    source = models.CharField(max_length=255, blank=True, default="")
+    url = models.TextField(blank=True, default="")
+    published = models.DateTimeField(null=True, blank=True)
+    meta = models.JSONField(default=dict, blank=True)
+    text = models.TextField(help_text="Stored verbatim: offsets index into it. Immutable once annotated.")
+    content_hash = models.CharField(max_length=64)
+    priority = models.IntegerField(default=0, help_text="Higher comes first in the task queue.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    # Pre-annotation bookkeeping (annotate.nlp): per-article so one bad article never hides the rest.
+    preannotation_status = models.CharField(
+        max_length=10, choices=Preannotation.choices, default=Preannotation.PENDING)
+    preannotation_error = models.TextField(blank=True, default="")
+    preannotated_at = models.DateTimeField(null=True, blank=True)
+    preannotation_model = models.CharField(max_length=200, blank=True, default="")
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "external_id"], condition=Q(external_id__isnull=False),
+                name="article_unique_external_id_per_project",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["project", "-priority", "id"], name="article_queue_order"),
+            models.Index(fields=["project", "preannotation_status"], name="article_preannotation"),
+        ]
+
+    def __str__(self) -> str:
+        return self.external_id or self.title[:60] or f"article {self.pk}"
+
+
+class Assignment(models.Model):
+    class Status(models.TextChoices):
+        ASSIGNED = "assigned", "Assigned"
+        IN_PROGRESS = "in_progress", "In progress"
+        SUBMITTED = "submitted", "Submitted"
+        SKIPPED = "skipped", "Skipped"
+
+    OPEN_STATUSES = (Status.ASSIGNED, Status.IN_PROGRESS)
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="assignments")
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="assignments")
+    annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.ASSIGNED)
+    skip_reason = models.TextField(blank=True, default="")
+    assigned_at = models.DateTimeField(auto_now_add=True)
+    last_activity_at = models.DateTimeField(auto_now_add=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    time_spent_seconds = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["article", "annotator"], name="assignment_unique_article_annotator"),
+        ]
+        indexes = [
+            models.Index(fields=["project", "annotator", "status"], name="assignment_by_annotator"),
+            models.Index(fields=["article", "status"], name="assignment_by_article"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.article} → {self.annotator} ({self.status})"
+
+
+class Annotation(models.Model):
+    """One annotator's work on one article. `version` increases on every write (optimistic locking)."""
+
+    assignment = models.OneToOneField(Assignment, on_delete=models.CASCADE, related_name="annotation")
+    stance = models.JSONField(default=dict, blank=True, help_text="{target key: stance label}")
+    frames = models.JSONField(default=list, blank=True)
+    primary_frame = models.CharField(max_length=200, blank=True, default="")
+    notes = models.TextField(blank=True, default="")
+    # Suggestion ids this annotator rejected, so they are not offered again.
+    rejected_suggestions = models.JSONField(default=list, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"annotation of {self.assignment}"
+
+
+class Gold(models.Model):
+    class Method(models.TextChoices):
+        ADJUDICATED = "adjudicated", "Adjudicated"
+        UNANIMOUS = "unanimous", "Unanimous (accepted)"
+        MAJORITY = "majority", "Majority"
+
+    article = models.OneToOneField(Article, on_delete=models.CASCADE, related_name="gold")
+    stance = models.JSONField(default=dict, blank=True)
+    frames = models.JSONField(default=list, blank=True)
+    primary_frame = models.CharField(max_length=200, blank=True, default="")
+    method = models.CharField(max_length=12, choices=Method.choices)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="gold_decisions")
+    decided_at = models.DateTimeField(auto_now=True)
+    notes = models.TextField(blank=True, default="")
+
+    class Meta:
+        verbose_name_plural = "gold"
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"gold for {self.article} ({self.method})"
+
+
+class Span(models.Model):
+    """A labelled character range. Belongs to an annotation (an annotator's), to gold, or to
+    neither: then it is a suggestion from the model or an import, offered to every annotator."""
+
+    class Origin(models.TextChoices):
+        MODEL = "model", "Model"
+        IMPORT = "import", "Import"
+        HUMAN = "human", "Human"
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="spans")
+    annotation = models.ForeignKey(Annotation, null=True, blank=True, on_delete=models.CASCADE, related_name="spans")
+    gold = models.ForeignKey(Gold, null=True, blank=True, on_delete=models.CASCADE, related_name="spans")
+    start = models.PositiveIntegerField()
+    end = models.PositiveIntegerField()
+    label = models.CharField(max_length=64)
+    # Quotes: {"kind": "direct|partial|scare", "speaker": str|None, "speaker_span": {"start","end"}|None}
+    attrs = models.JSONField(default=dict, blank=True)
+    origin = models.CharField(max_length=8, choices=Origin.choices)
+    # The suggestion an annotator accepted (or relabelled) to make this span.
+    suggestion = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    model_name = models.CharField(max_length=200, blank=True, default="")
+    model_version = models.CharField(max_length=50, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["article_id", "start", "end", "label", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(start__gte=0) & Q(end__gt=F("start")), name="span_start_lt_end"),
+            models.CheckConstraint(
+                condition=Q(annotation__isnull=True) | Q(gold__isnull=True), name="span_one_owner"),
+            # The same span twice in one annotation is refused (suggestions: de-duplicated in nlp).
+            models.UniqueConstraint(
+                fields=["annotation", "start", "end", "label"], condition=Q(annotation__isnull=False),
+                name="span_unique_per_annotation",
+            ),
+        ]
+        indexes = [models.Index(fields=["article", "annotation"], name="span_by_article_owner")]
+
+    def __str__(self) -> str:
+        return f"{self.label}[{self.start}:{self.end}]"
+
+
+class PreannotationRun(models.Model):
+    """Progress of one pre-annotation request over a project (queued in chunks)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="preannotation_runs")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    model_name = models.CharField(max_length=200, blank=True, default="")
+    model_version = models.CharField(max_length=50, blank=True, default="")
+    total = models.PositiveIntegerField(default=0)
+    processed = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    chunks_total = models.PositiveIntegerField(default=0)
+    chunks_done = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+
+class ExportJob(models.Model):
+    """One dataset export. Once DONE its file is immutable: a dataset version."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="exports")
+    format = models.CharField(max_length=40, help_text="Versioned writer name, e.g. jsonl.v1")
+    options = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    progress = models.FloatField(default=0.0)
+    total = models.PositiveIntegerField(default=0)
+    processed = models.PositiveIntegerField(default=0)
+    counts = models.JSONField(default=dict, blank=True)
+    file_path = models.CharField(max_length=500, blank=True, default="")
+    file_name = models.CharField(max_length=255, blank=True, default="")
+    size_bytes = models.BigIntegerField(null=True, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True, default="")
+    error = models.TextField(blank=True, default="")
+    attempts = models.PositiveIntegerField(default=0)
+    nlp_pipeline = models.CharField(max_length=200, blank=True, default="")
+    codebook_version = models.PositiveIntegerField(default=1)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="exports")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Refreshed while running; stale = dead worker.")
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["project", "status"], name="export_by_project_status")]
+
+    def __str__(self) -> str:
+        return f"export {self.pk} {self.format} ({self.status})"

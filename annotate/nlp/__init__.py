@@ -1,0 +1,1 @@
+"""spaCy pre-annotation: entities and attributed quotations."""
