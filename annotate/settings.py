@@ -159,8 +159,9 @@ CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
-    "annotate.tasks.preannotate_*": {"queue": "preannotate"},
-    "annotate.tasks.export_*": {"queue": "exports"},
+    # Separate queues so a long export never waits behind pre-annotation, nor the reverse.
+    "annotate.preannotate_*": {"queue": "preannotate"},
+    "annotate.export_*": {"queue": "exports"},
 }
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

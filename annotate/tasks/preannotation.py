@@ -1,0 +1,1 @@
+"""Pre-annotation tasks (annotate.nlp)."""
