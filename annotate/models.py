@@ -129,6 +129,8 @@ class Article(models.Model):
         indexes = [
             models.Index(fields=["project", "-priority", "id"], name="article_queue_order"),
             models.Index(fields=["project", "preannotation_status"], name="article_preannotation"),
+            # Re-importing records that carry no id is de-duplicated by content.
+            models.Index(fields=["project", "content_hash"], name="article_by_content"),
         ]
 
     def __str__(self) -> str:
