@@ -285,6 +285,9 @@ class PreannotationRun(models.Model):
     class Meta:
         ordering = ["-id"]
 
+    def __str__(self) -> str:
+        return f"pre-annotation {self.pk} of {self.project} ({self.status}, {self.processed}/{self.total})"
+
 
 class ExportJob(models.Model):
     """One dataset export. Once DONE its file is immutable: a dataset version."""

@@ -1,0 +1,1 @@
+"""Reading and validating article files for import (no database writes here)."""

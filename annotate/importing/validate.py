@@ -1,0 +1,164 @@
+"""Validation of one raw import record into an ArticleIn, with errors that name line and field."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+
+from .readers import LineError
+
+KNOWN_FIELDS = {"id", "text", "title", "source", "url", "published", "meta", "spans"}
+# Fields that other tools write and we accept silently (kept out of meta); anything else goes to meta.
+IGNORED_FIELDS = {"source_file", "licence", "license"}
+MAX_ID_LENGTH = 255
+MAX_SOURCE_LENGTH = 255
+
+
+@dataclass
+class SpanIn:
+    start: int
+    end: int
+    label: str
+    attrs: dict = field(default_factory=dict)
+
+
+@dataclass
+class ArticleIn:
+    line: int
+    text: str
+    external_id: str | None = None
+    title: str = ""
+    source: str = ""
+    url: str = ""
+    published: dt.datetime | None = None
+    meta: dict = field(default_factory=dict)
+    spans: list[SpanIn] = field(default_factory=list)
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _parse_published(value) -> dt.datetime | None | str:
+    """A datetime, None, or an error message."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        return f"expected an ISO 8601 date or date-time string, got {type(value).__name__}"
+    try:
+        parsed = parse_datetime(value)
+        if parsed is None:
+            day = parse_date(value)
+            if day is None:
+                return f"{value!r} is not an ISO 8601 date or date-time"
+            parsed = dt.datetime.combine(day, dt.time.min)
+    except ValueError as exc:
+        return f"{value!r} is not a valid date: {exc}"
+    if timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed, dt.UTC)
+    return parsed
+
+
+def validate_record(raw: dict, line: int, *, span_labels: set[str], max_chars: int) -> ArticleIn | list[LineError]:
+    errors: list[LineError] = []
+
+    def err(field_name: str, message: str) -> None:
+        errors.append(LineError(line, field_name, message))
+
+    text = raw.get("text")
+    if "text" not in raw or text is None:
+        err("text", "missing (every article needs a non-empty text)")
+    elif not isinstance(text, str):
+        err("text", f"expected a string, got {type(text).__name__}")
+    elif not text:
+        err("text", "is empty")
+    elif not text.strip():
+        err("text", "contains only whitespace")
+    elif len(text) > max_chars:
+        err("text", f"{len(text):,} characters is over the limit of {max_chars:,} (IMPORT_MAX_TEXT_CHARS)")
+    text_ok = not errors
+
+    external_id = raw.get("id")
+    if external_id is not None:
+        if _is_int(external_id):
+            external_id = str(external_id)
+        if not isinstance(external_id, str) or not external_id.strip():
+            err("id", f"expected a non-empty string or integer, got {raw.get('id')!r}")
+            external_id = None
+        elif len(external_id) > MAX_ID_LENGTH:
+            err("id", f"longer than {MAX_ID_LENGTH} characters")
+
+    strings = {}
+    for name, limit in (("title", None), ("source", MAX_SOURCE_LENGTH), ("url", None)):
+        value = raw.get(name)
+        if value is None:
+            strings[name] = ""
+        elif not isinstance(value, str):
+            err(name, f"expected a string, got {type(value).__name__}")
+        elif limit and len(value) > limit:
+            err(name, f"longer than {limit} characters")
+        else:
+            strings[name] = value
+
+    published = _parse_published(raw.get("published"))
+    if isinstance(published, str):
+        err("published", published)
+        published = None
+
+    meta = raw.get("meta")
+    if meta is None:
+        meta = {}
+    elif not isinstance(meta, dict):
+        err("meta", f"expected a JSON object, got {type(meta).__name__}")
+        meta = {}
+    extra = {k: v for k, v in raw.items() if k not in KNOWN_FIELDS and k not in IGNORED_FIELDS}
+    if extra:
+        meta = {**meta, **{k: v for k, v in extra.items() if k not in meta}}
+
+    spans: list[SpanIn] = []
+    raw_spans = raw.get("spans")
+    if raw_spans is not None and not isinstance(raw_spans, list):
+        err("spans", f"expected a list, got {type(raw_spans).__name__}")
+    for i, span in enumerate(raw_spans or []):
+        where = f"spans[{i}]"
+        if not isinstance(span, dict) or "_malformed" in span:
+            err(where, "expected an object {start, end, label} (or a doccano [start, end, label] triple)")
+            continue
+        start, end, label = span.get("start"), span.get("end"), span.get("label")
+        bad = False
+        for name, value in (("start", start), ("end", end)):
+            if not _is_int(value):
+                err(f"{where}.{name}", f"expected an integer offset, got {value!r}")
+                bad = True
+            elif value < 0:
+                err(f"{where}.{name}", f"{value} is negative")
+                bad = True
+        if not bad:
+            if end <= start:
+                err(where, f"end {end} is not after start {start}")
+            elif text_ok and end > len(text):
+                err(f"{where}.end", f"{end} is past the end of text ({len(text)})")
+        if not isinstance(label, str) or not label:
+            err(f"{where}.label", f"expected a label name, got {label!r}")
+        elif label not in span_labels:
+            err(f"{where}.label", f"unknown label {label!r}: the project's span labels are {', '.join(sorted(span_labels))}")
+        attrs = span.get("attrs", {})
+        if not isinstance(attrs, dict):
+            err(f"{where}.attrs", f"expected a JSON object, got {type(attrs).__name__}")
+        if not errors:
+            spans.append(SpanIn(start=start, end=end, label=label, attrs=attrs or {}))
+
+    if errors:
+        return errors
+    seen: set[tuple[int, int, str]] = set()
+    unique = []
+    for span in spans:  # the same span twice in one record is stored once
+        key = (span.start, span.end, span.label)
+        if key not in seen:
+            seen.add(key)
+            unique.append(span)
+    return ArticleIn(line=line, text=text, external_id=external_id, published=published, meta=meta,
+                     spans=unique, **strings)

@@ -1,0 +1,217 @@
+"""Article import: validate the whole file first, then write in bulk, all or nothing.
+
+One service for every caller: `manage.py import_articles`, the REST upload, the demo and tests.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+
+from annotate.errors import ImportRejected
+from annotate.importing.readers import LineError, detect_format, read_records, spool_upload
+from annotate.importing.validate import ArticleIn, validate_record
+from annotate.models import Article, Project, Span, text_hash
+
+logger = logging.getLogger(__name__)
+
+WRITE_BATCH = 500  # rows per bulk insert: large enough to amortise round trips, small enough for memory
+MAX_REPORTED_ERRORS = 1000  # a file with a million broken lines still gets a readable report
+
+
+@dataclass
+class ImportReport:
+    format: str = ""
+    records: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: list[dict] = field(default_factory=list)
+    invalid: list[dict] = field(default_factory=list)
+    invalid_count: int = 0
+    article_ids: list[int] = field(default_factory=list, repr=False)
+
+    def as_dict(self) -> dict:
+        return {
+            "format": self.format, "records": self.records, "created": self.created, "updated": self.updated,
+            "unchanged": self.unchanged, "skipped": self.skipped, "invalid": self.invalid,
+            "invalid_count": self.invalid_count,
+        }
+
+    def summary(self) -> str:
+        parts = [f"{self.created} created", f"{self.updated} updated", f"{self.unchanged} unchanged"]
+        if self.skipped:
+            parts.append(f"{len(self.skipped)} skipped")
+        if self.invalid_count:
+            parts.append(f"{self.invalid_count} invalid lines skipped")
+        return f"{self.records} records: " + ", ".join(parts)
+
+
+def _validated(path: Path, fmt: str, project: Project) -> Iterator[ArticleIn | list[LineError]]:
+    span_labels = set(project.span_labels)
+    seen_ids: dict[str, int] = {}
+    for line, item in read_records(path, fmt):
+        if isinstance(item, LineError):
+            yield [item]
+            continue
+        result = validate_record(item, line, span_labels=span_labels, max_chars=settings.IMPORT_MAX_TEXT_CHARS)
+        if isinstance(result, ArticleIn) and result.external_id is not None:
+            first = seen_ids.setdefault(result.external_id, line)
+            if first != line:
+                result = [LineError(line, "id", f"duplicate id {result.external_id!r} (first on line {first})")]
+        yield result
+
+
+def _check(path: Path, fmt: str, project: Project, report: ImportReport) -> set[int]:
+    """First pass: count records and collect every error; returns the lines that are bad."""
+    bad_lines: set[int] = set()
+    for result in _validated(path, fmt, project):
+        report.records += 1
+        if isinstance(result, list):
+            report.invalid_count += 1
+            bad_lines.add(result[0].line)
+            for error in result:
+                if len(report.invalid) < MAX_REPORTED_ERRORS:
+                    report.invalid.append(error.as_dict())
+    return bad_lines
+
+
+def _batches(items: Iterable[ArticleIn], size: int) -> Iterator[list[ArticleIn]]:
+    batch: list[ArticleIn] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+METADATA_FIELDS = ("title", "source", "url", "published", "meta")
+
+
+def _write_batch(project: Project, batch: list[ArticleIn], report: ImportReport) -> None:
+    ids = [a.external_id for a in batch if a.external_id is not None]
+    hashes = [text_hash(a.text) for a in batch]
+    by_id = {a.external_id: a for a in Article.objects.filter(project=project, external_id__in=ids)} if ids else {}
+    idless_hashes = [h for a, h in zip(batch, hashes, strict=True) if a.external_id is None]
+    by_hash = set(
+        Article.objects.filter(project=project, external_id__isnull=True, content_hash__in=idless_hashes)
+        .values_list("content_hash", flat=True)
+    ) if idless_hashes else set()
+
+    to_create: list[tuple[Article, ArticleIn]] = []
+    to_update: list[Article] = []
+    replace_spans: list[tuple[Article, ArticleIn]] = []
+    for item, digest in zip(batch, hashes, strict=True):
+        existing = by_id.get(item.external_id) if item.external_id is not None else None
+        if existing is None:
+            if item.external_id is None and digest in by_hash:
+                report.unchanged += 1
+                continue
+            by_hash.add(digest)
+            article = Article(
+                project=project, external_id=item.external_id, text=item.text, content_hash=digest,
+                **{f: getattr(item, f) for f in METADATA_FIELDS},
+            )
+            to_create.append((article, item))
+            continue
+        text_changed = existing.content_hash != digest
+        if text_changed and existing.assignments.exists():
+            report.skipped.append({
+                "line": item.line, "id": item.external_id,
+                "reason": "the text changed but the article is already assigned or annotated; "
+                          "text is immutable once annotated (import it under a new id)",
+            })
+            continue
+        changed = text_changed or any(getattr(existing, f) != getattr(item, f) for f in METADATA_FIELDS)
+        if text_changed:
+            existing.text, existing.content_hash = item.text, digest
+            existing.preannotation_status = Article.Preannotation.PENDING
+            existing.preannotation_error = ""
+            # Model suggestions were computed on the old text: their offsets are meaningless now.
+            Span.objects.filter(article=existing, annotation__isnull=True, gold__isnull=True).delete()
+        for f in METADATA_FIELDS:
+            setattr(existing, f, getattr(item, f))
+        if item.spans or text_changed:
+            replace_spans.append((existing, item))
+        if changed or item.spans:
+            to_update.append(existing)
+            report.updated += 1
+            report.article_ids.append(existing.pk)
+        else:
+            report.unchanged += 1
+
+    if to_create:
+        Article.objects.bulk_create([a for a, _ in to_create], batch_size=WRITE_BATCH)
+        report.created += len(to_create)
+        report.article_ids.extend(a.pk for a, _ in to_create)
+    if to_update:
+        Article.objects.bulk_update(
+            to_update, ["text", "content_hash", "preannotation_status", "preannotation_error", *METADATA_FIELDS],
+            batch_size=WRITE_BATCH)
+    if replace_spans:
+        Span.objects.filter(
+            article__in=[a for a, _ in replace_spans], origin=Span.Origin.IMPORT,
+            annotation__isnull=True, gold__isnull=True,
+        ).delete()
+    spans = [
+        Span(article=article, start=s.start, end=s.end, label=s.label, attrs=s.attrs, origin=Span.Origin.IMPORT)
+        for article, item in (*to_create, *replace_spans) for s in item.spans
+    ]
+    if spans:
+        Span.objects.bulk_create(spans, batch_size=WRITE_BATCH)
+
+
+def articles_import(*, project: Project, source, filename: str | None = None, fmt: str = "auto",
+                    skip_invalid: bool = False, by=None, queue_preannotation: bool = True) -> ImportReport:
+    """Import articles into `project` from a path (file, folder, zip) or an uploaded file object.
+
+    Invariants: the whole file is validated before anything is written; with any invalid record
+    and `skip_invalid=False` nothing is written and ImportRejected carries every problem as
+    `line N: field: what`; the write is one transaction; re-importing an external id updates it
+    (or skips it when its text changed after annotation started), never duplicates it.
+    New and changed articles are queued for pre-annotation after commit.
+    """
+    with tempfile.TemporaryDirectory(prefix="standpoint-import-") as tmp:
+        if isinstance(source, str | Path):
+            path = Path(source)
+            if not path.exists():
+                raise ImportRejected(f"{path}: no such file or folder", details={"errors": []})
+        else:
+            path = spool_upload(source, Path(tmp), filename or getattr(source, "name", "upload.jsonl"))
+        try:
+            report = ImportReport(format=fmt if fmt != "auto" else detect_format(path))
+        except ValueError as exc:
+            raise ImportRejected(str(exc), details={"errors": []}) from None
+        bad_lines = _check(path, report.format, project, report)
+        if report.records == 0:
+            raise ImportRejected(f"{path.name}: the file holds no articles", details={"errors": []})
+        if bad_lines and not skip_invalid:
+            first = report.invalid[0]["text"]
+            more = f" (and {report.invalid_count - 1} more invalid records)" if report.invalid_count > 1 else ""
+            raise ImportRejected(
+                f"{path.name}: nothing imported: {first}{more}",
+                details={"errors": report.invalid, "invalid_count": report.invalid_count, "records": report.records},
+            )
+        valid = (r for r in _validated(path, report.format, project) if isinstance(r, ArticleIn))
+        with transaction.atomic():
+            for batch in _batches(valid, WRITE_BATCH):
+                _write_batch(project, batch, report)
+            if queue_preannotation and report.article_ids:
+                ids = list(report.article_ids)
+                transaction.on_commit(lambda: _queue_preannotation(project, ids))
+    logger.info("import into %s by %s: %s", project.slug, by or "system", report.summary())
+    return report
+
+
+def _queue_preannotation(project: Project, article_ids: list[int]) -> None:
+    from annotate.services.preannotation import preannotation_queue
+
+    preannotation_queue(project=project, article_ids=article_ids)
