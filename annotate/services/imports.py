@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
+from django.db import reset_queries, transaction
 
 from annotate.errors import ImportRejected
 from annotate.importing.readers import LineError, detect_format, read_records, spool_upload
@@ -204,6 +204,8 @@ def articles_import(*, project: Project, source, filename: str | None = None, fm
         with transaction.atomic():
             for batch in _batches(valid, WRITE_BATCH):
                 _write_batch(project, batch, report)
+                if settings.DEBUG:
+                    reset_queries()  # DEBUG logs every SQL statement: 100k article texts would stay in memory
             if queue_preannotation and report.article_ids:
                 ids = list(report.article_ids)
                 transaction.on_commit(lambda: _queue_preannotation(project, ids))

@@ -228,3 +228,15 @@ def test_import_queues_preannotation_after_commit(project, tmp_path, monkeypatch
     with django_capture_on_commit_callbacks(execute=True):
         articles_import(project=project, source=write_jsonl(tmp_path / "a.jsonl", [GOOD]))
     assert queued == [[Article.objects.get().pk]]
+
+
+def test_large_import_under_debug_does_not_keep_every_statement(project, tmp_path, settings):
+    """Regression: with DEBUG on, Django logged every bulk INSERT (full texts), so a 100k import grew
+    to ~470 MB; the import now clears that log after each batch."""
+    from django.db import connection
+
+    settings.DEBUG = True
+    records = [{"id": f"r{i}", "text": f"Article number {i}."} for i in range(3000)]
+    articles_import(project=project, source=write_jsonl(tmp_path / "a.jsonl", records))
+    assert Article.objects.count() == 3000
+    assert len(connection.queries) < 5  # 6 batches of 2+ statements each without the fix
