@@ -1,0 +1,109 @@
+"""The writer interface and the row every writer consumes (G8).
+
+A writer is a small class registered under a versioned name (`jsonl.v1`). The export service
+opens one per output file, feeds it rows in article-id order and closes it; a writer never
+holds more than one article (or one bounded shard) in memory.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import IO, Any, ClassVar
+
+QUOTE_LABEL = "QUOTE"
+SPEAKER_LABEL = "SPEAKER"
+
+LABEL_MODES = ("annotators", "gold", "majority")
+SPAN_LAYERS = ("entities", "quotes")
+SPLIT_NAMES = ("train", "dev", "test")
+
+
+@dataclass(slots=True)
+class SpanOut:
+    start: int
+    end: int
+    label: str
+    attrs: dict
+    origin: str
+
+
+@dataclass(slots=True)
+class AnnotationOut:
+    annotator: str
+    stance: dict
+    frames: list
+    primary_frame: str | None
+    notes: str
+    spans: list[SpanOut]
+    submitted: bool
+    submitted_at: datetime | None
+
+
+@dataclass(slots=True)
+class ExportRow:
+    """One article with everything every format needs; built by annotate.exports.rows."""
+
+    article_id: int
+    id: str
+    title: str | None
+    source: str | None
+    url: str | None
+    published: datetime | None
+    meta: dict
+    text: str
+    # The reference span layer: gold spans, else the majority of submitted annotators, else
+    # the suggestions (see rows.reference_spans). `spans_from` names which one it is.
+    spans: list[SpanOut]
+    spans_from: str
+    annotations: list[AnnotationOut]
+    # {"stance", "frames", "primary_frame", "method"} or None (see rows.row_gold).
+    gold: dict | None
+    # Document-level labels used as CoNLL-U comments, DocBin cats and the split stratum:
+    # the gold row, else the majority over submitted annotations.
+    doc_labels: dict | None
+    split: str | None = None
+
+    @property
+    def entities(self) -> list[SpanOut]:
+        return [s for s in self.spans if s.label != QUOTE_LABEL]
+
+    @property
+    def quotes(self) -> list[SpanOut]:
+        return [s for s in self.spans if s.label == QUOTE_LABEL]
+
+
+@dataclass
+class ExportContext:
+    """What a writer may know besides the row: validated options, the label schema, counters."""
+
+    options: dict
+    stance_labels: list[str] = field(default_factory=list)
+    frames: list[str] = field(default_factory=list)
+    pipeline_name: str = ""
+    counts: Counter = field(default_factory=Counter)
+
+
+class Writer:
+    """One output format. Subclasses set the class attributes and implement `write`."""
+
+    name: ClassVar[str] = ""
+    extension: ClassVar[str] = ""
+    media_type: ClassVar[str] = "application/octet-stream"
+    # True when rows need a spaCy Doc (tokens, sentences, tags) as well.
+    needs_doc: ClassVar[bool] = False
+    # True when the writer puts the train/dev/test split into its own output (a `split`
+    # field, or folders inside its archive); otherwise the service writes one file per split
+    # and zips them.
+    handles_split: ClassVar[bool] = False
+
+    def __init__(self, out: IO[bytes], ctx: ExportContext):
+        self.out = out
+        self.ctx = ctx
+
+    def write(self, row: ExportRow, doc: Any = None) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Flush whatever the writer buffered; the service closes the file itself."""

@@ -1,0 +1,87 @@
+"""`conllu.v1`: the ten CoNLL-U columns, both span layers in MISC, document labels as comments.
+
+Per token: FORM, LEMMA `_`, UPOS and XPOS from the pipeline (`_` without a tagger), FEATS from
+the morphology (or `_`), HEAD/DEPREL/DEPS `_` (no parser is run for exports). MISC carries
+`NE=B-PERSON` (the key spaCy's CoNLL-U converter reads), `Quote=B-direct` (quote kind),
+`Speaker=B-SPEAKER` and `SpaceAfter=No`, in that order, `_` when none apply.
+
+Each article opens with `# newdoc id = <id>` followed by its document labels — the gold row,
+else the majority over submitted annotations: `# stance.<target> = LABEL`, `# frames = a|b`
+(`|`-joined), `# primary_frame = …`, `# labels_from = adjudicated|majority|…`, and
+`# split = train` when a split is requested. Each sentence has `# sent_id = <id>-<n>` and
+`# text = …` (newlines and tabs shown as spaces).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from . import writer
+from .base import ExportRow, Writer
+from .tokens import align, bio, layer_items, sentences
+
+_WS = re.compile(r"\s+")
+
+
+def _comment_value(value: str) -> str:
+    return _WS.sub(" ", str(value)).strip()
+
+
+@writer("conllu.v1")
+class ConlluWriter(Writer):
+    extension = "conllu"
+    media_type = "text/plain; charset=utf-8"
+    needs_doc = True
+
+    def _doc_comments(self, row: ExportRow) -> list[str]:
+        out = [f"# newdoc id = {_comment_value(row.id)}\n"]
+        labels = row.doc_labels
+        if labels:
+            for key, value in sorted(labels["stance"].items()):
+                out.append(f"# stance.{_comment_value(key)} = {_comment_value(value)}\n")
+            if labels["frames"]:
+                out.append(f"# frames = {'|'.join(_comment_value(f) for f in labels['frames'])}\n")
+            if labels["primary_frame"]:
+                out.append(f"# primary_frame = {_comment_value(labels['primary_frame'])}\n")
+            out.append(f"# labels_from = {labels['method']}\n")
+        if row.split:
+            out.append(f"# split = {row.split}\n")
+        return out
+
+    def write(self, row: ExportRow, doc: Any = None) -> None:
+        counts = self.ctx.counts
+        ents = align(doc, layer_items(row, "entities"), counts)
+        quotes = align(doc, layer_items(row, "quote_kinds"), counts)
+        speakers = align(doc, layer_items(row, "speakers"), counts)
+        counts["entities_exported"] += len(ents)
+        counts["quotes_exported"] += len(quotes)
+        counts["speakers_exported"] += len(speakers)
+        n = len(doc)
+        ne, qt, sp = bio(n, ents), bio(n, quotes), bio(n, speakers)
+        lines = self._doc_comments(row)
+        for k, sent in enumerate(sentences(doc, ents, quotes, speakers), start=1):
+            first, last = doc[sent[0]], doc[sent[-1]]
+            text = doc.text[first.idx:last.idx + len(last.text)]
+            if k > 1:
+                lines = []
+            lines.append(f"# sent_id = {_comment_value(row.id)}-{k}\n")
+            lines.append(f"# text = {_comment_value(text)}\n")
+            for i, t in enumerate(sent, start=1):
+                tok = doc[t]
+                misc = []
+                if ne[t] != "O":
+                    misc.append(f"NE={ne[t]}")
+                if qt[t] != "O":
+                    misc.append(f"Quote={qt[t]}")
+                if sp[t] != "O":
+                    misc.append(f"Speaker={sp[t]}")
+                nxt = t + 1
+                if not tok.whitespace_ and nxt < n and not doc[nxt].is_space:
+                    misc.append("SpaceAfter=No")
+                feats = str(tok.morph) or "_"
+                form = tok.text.replace("\t", " ").replace("\n", " ")
+                lines.append(f"{i}\t{form}\t_\t{tok.pos_ or '_'}\t{tok.tag_ or '_'}\t{feats}\t_\t_\t_\t"
+                             f"{'|'.join(misc) or '_'}\n")
+            lines.append("\n")
+            self.out.write("".join(lines).encode("utf-8"))

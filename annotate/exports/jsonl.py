@@ -1,0 +1,96 @@
+"""`jsonl.v1`: the dataset JSONL of FORMATS.md, one article per line.
+
+Every line has every key below with the same type (null where absent), keys sorted, so the
+file loads unmodified with `pandas.read_json(path, lines=True)` and `datasets`:
+
+* `id` (str: external id, else the database id), `title`/`source`/`url` (str|null),
+  `published` (ISO 8601 date-time in UTC|null), `meta` (the importer's object, as is), `text`.
+* `entities`: reference spans that are not quotes —
+  `{"start", "end", "label", "text", "origin"}`; `quotes`: `{"start", "end", "text", "kind",
+  "speaker", "speaker_span": {"start", "end"}|null, "origin"}`. Which spans are the reference
+  is `annotate.exports.rows`' rule: gold spans, else the majority of submitted annotations,
+  else the model/import suggestions; `spans_from` says which (`gold|majority|suggestions`).
+* `annotations`: with `labels="annotators"` (default) one object per annotation —
+  `{"annotator", "stance", "frames", "primary_frame", "notes", "spans": [{"start", "end",
+  "label", "text", "origin", "attrs"}], "submitted", "submitted_at"}`; `annotator` is a
+  stable pseudonym (8 hex characters, the same for a user in every export of the project)
+  unless `user_names` is true. Empty for `labels="gold"` and `labels="majority"`.
+* `gold`: `{"stance", "frames", "primary_frame", "method"}` from the Gold row
+  (method `adjudicated|unanimous|majority`); with `labels="majority"` an article without a
+  Gold row gets the majority over its submitted annotations (method `majority`; a target
+  without a strict majority is left out of `stance`); otherwise null.
+* `split` (`train|dev|test`) only when a split was requested — then on every line.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from . import writer
+from .base import ExportRow, SpanOut, Writer
+
+_DUMP = orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _entity(s: SpanOut, text: str) -> dict:
+    return {"start": s.start, "end": s.end, "label": s.label, "text": text[s.start:s.end], "origin": s.origin}
+
+
+def _quote(s: SpanOut, text: str) -> dict:
+    a = s.attrs
+    sp = a.get("speaker_span")
+    speaker_span = ({"start": int(sp["start"]), "end": int(sp["end"])}
+                    if isinstance(sp, dict) and "start" in sp and "end" in sp else None)
+    return {"start": s.start, "end": s.end, "text": text[s.start:s.end], "kind": a.get("kind"),
+            "speaker": a.get("speaker"), "speaker_span": speaker_span, "origin": s.origin}
+
+
+def _span(s: SpanOut, text: str) -> dict:
+    return {"start": s.start, "end": s.end, "label": s.label, "text": text[s.start:s.end], "origin": s.origin,
+            "attrs": s.attrs}
+
+
+def row_to_dict(row: ExportRow, *, with_split: bool) -> dict[str, Any]:
+    text = row.text
+    out = {
+        "id": row.id,
+        "title": row.title,
+        "source": row.source,
+        "url": row.url,
+        "published": _iso(row.published),
+        "meta": row.meta,
+        "text": text,
+        "entities": [_entity(s, text) for s in row.entities],
+        "quotes": [_quote(s, text) for s in row.quotes],
+        "spans_from": row.spans_from,
+        "annotations": [
+            {"annotator": a.annotator, "stance": a.stance, "frames": a.frames, "primary_frame": a.primary_frame,
+             "notes": a.notes, "spans": [_span(s, text) for s in a.spans], "submitted": a.submitted,
+             "submitted_at": _iso(a.submitted_at)}
+            for a in row.annotations
+        ],
+        "gold": row.gold,
+    }
+    if with_split:
+        out["split"] = row.split
+    return out
+
+
+@writer("jsonl.v1")
+class JsonlWriter(Writer):
+    extension = "jsonl"
+    media_type = "application/jsonl"
+    handles_split = True
+
+    def write(self, row: ExportRow, doc: Any = None) -> None:
+        counts = self.ctx.counts
+        d = row_to_dict(row, with_split=self.ctx.options.get("split") is not None)
+        counts["entities"] += len(d["entities"])
+        counts["quotes"] += len(d["quotes"])
+        self.out.write(orjson.dumps(d, option=_DUMP))

@@ -1,0 +1,108 @@
+"""Export options: validated once, stored normalised on the job (so a rerun reads the same)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from math import gcd
+from typing import Any
+
+from annotate.errors import ValidationFailed
+
+from .base import LABEL_MODES, SPAN_LAYERS, SPLIT_NAMES
+
+DEFAULTS: dict[str, Any] = {
+    "labels": "annotators",
+    "submitted_only": True,
+    "published_from": None,
+    "published_to": None,
+    "targets": None,
+    "span_layer": "entities",
+    "user_names": False,
+    "split": None,
+}
+
+
+def _date(value: Any, key: str, errors: dict) -> str | None:
+    if value in (None, ""):
+        return None
+    try:
+        return dt.date.fromisoformat(str(value)[:10]).isoformat()
+    except ValueError:
+        errors[key] = [f"{value!r} is not an ISO date (YYYY-MM-DD)"]
+        return None
+
+
+def _split(value: Any, errors: dict) -> dict | None:
+    if value in (None, False):
+        return None
+    if not isinstance(value, dict):
+        errors["split"] = ['must be an object like {"seed": 13, "train": 80, "dev": 10, "test": 10}']
+        return None
+    unknown = sorted(set(value) - {"seed", *SPLIT_NAMES})
+    if unknown:
+        errors["split"] = [f"unknown key {k!r}" for k in unknown]
+        return None
+    out: dict[str, int] = {}
+    for key, default in (("seed", 0), ("train", 80), ("dev", 10), ("test", 10)):
+        v = value.get(key, default)
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            errors[f"split.{key}"] = ["must be a non-negative integer (percent for train/dev/test)"]
+            return None
+        out[key] = v
+    if out["train"] + out["dev"] + out["test"] != 100:
+        errors["split"] = ["train + dev + test must be 100 (percent)"]
+        return None
+    return out
+
+
+def export_options_validate(options: Any, *, target_keys: list[str]) -> dict[str, Any]:
+    """A complete, normalised options dict, or ValidationFailed naming each bad field.
+
+    Every key of DEFAULTS is present in the result, so two requests that differ only in
+    spelled-out defaults produce the same stored options and the same bytes.
+    """
+    if options is None:
+        options = {}
+    if not isinstance(options, dict):
+        raise ValidationFailed("options must be a JSON object.", details={"options": ["not an object"]})
+    errors: dict[str, list[str]] = {}
+    unknown = sorted(set(options) - set(DEFAULTS))
+    if unknown:
+        errors["options"] = [f"unknown option {k!r}" for k in unknown]
+    merged = {**DEFAULTS, **options}
+    if merged["labels"] not in LABEL_MODES:
+        errors["labels"] = [f"must be one of {', '.join(LABEL_MODES)}"]
+    if merged["span_layer"] not in SPAN_LAYERS:
+        errors["span_layer"] = [f"must be one of {', '.join(SPAN_LAYERS)}"]
+    for key in ("submitted_only", "user_names"):
+        if not isinstance(merged[key], bool):
+            errors[key] = ["must be true or false"]
+    merged["published_from"] = _date(merged["published_from"], "published_from", errors)
+    merged["published_to"] = _date(merged["published_to"], "published_to", errors)
+    if merged["published_from"] and merged["published_to"] and merged["published_from"] > merged["published_to"]:
+        errors["published_to"] = ["is before published_from"]
+    targets = merged["targets"]
+    if targets is not None:
+        if isinstance(targets, str):
+            targets = [t for t in targets.split(",") if t]
+        if not isinstance(targets, list) or not all(isinstance(t, str) for t in targets) or not targets:
+            errors["targets"] = ["must be a non-empty list of target keys"]
+        else:
+            missing = [t for t in targets if t not in target_keys]
+            if missing:
+                errors["targets"] = [f"unknown target {t!r}" for t in missing]
+            targets = sorted(set(targets))
+    merged["targets"] = targets
+    merged["split"] = _split(merged["split"], errors)
+    if errors:
+        first = next(iter(errors))
+        raise ValidationFailed(f"Invalid export options: {first}: {errors[first][0]}", details=errors)
+    return merged
+
+
+def split_block(split: dict) -> list[str]:
+    """The smallest block of split names with the requested proportions (80/10/10 → 10 slots)."""
+    g = 0
+    for name in SPLIT_NAMES:
+        g = gcd(g, split[name])
+    return [name for name in SPLIT_NAMES for _ in range(split[name] // g)]

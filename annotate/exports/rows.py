@@ -1,0 +1,246 @@
+"""The row builder: streams ExportRows from the database in constant memory.
+
+Articles are read in keyset-paginated chunks (`id > last ORDER BY id LIMIT n`); each chunk's
+spans, annotations and gold rows are fetched with one `IN (…)` query each — four queries per
+chunk whatever the project size, never one per article. Child rows are read with
+`values_list` rather than as model instances: at ~80 spans per article, building Span objects
+cost more than the whole JSONL encoding (measured in tests/benchmarks/bench_export.py).
+
+Semantics (the contract documented in the JSONL writer):
+
+* Articles: the project's, in id order, filtered by the published date range (inclusive, UTC
+  dates; an article without a date is left out when a range is given). With
+  `labels="gold"` only articles that have a Gold row; otherwise with `submitted_only` (the
+  default) only articles with at least one submitted annotation or a Gold row.
+* `annotations`: with `labels="annotators"`, every submitted annotation (every annotation,
+  drafts included, when `submitted_only` is false), oldest first; empty for gold/majority.
+* `gold`: the Gold row if any; else, with `labels="majority"`, the majority over submitted
+  annotations (method "majority"); else null.
+* Reference spans (JSONL `entities`/`quotes`, CoNLL tags, DocBin ents): the Gold row's spans
+  if it has any; else the spans that more than half of the submitted annotations contain
+  (identical start, end and label) if any submitted annotation has spans; else the
+  suggestions (model or import spans). `spans_from` records which.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import random
+from collections import defaultdict
+from collections.abc import Iterator
+
+from django.conf import settings
+from django.db.models import Exists, OuterRef, QuerySet
+
+from annotate.consensus import majority_frames, majority_label
+from annotate.models import Annotation, Article, Assignment, Gold, Project, Span
+
+from .base import AnnotationOut, ExportContext, ExportRow, SpanOut
+from .options import split_block
+
+# Articles per round trip. 500 × ~4 KB of text plus ~80 span tuples each stays around 20 MB
+# at peak, and four queries per 500 articles keeps the database cost under the JSON encoding.
+CHUNK_SIZE = 500
+
+SUBMITTED = Assignment.Status.SUBMITTED
+
+
+def export_articles(*, project: Project, options: dict) -> QuerySet[Article]:
+    qs = Article.objects.filter(project=project)
+    if options.get("published_from"):
+        qs = qs.filter(published__date__gte=options["published_from"])
+    if options.get("published_to"):
+        qs = qs.filter(published__date__lte=options["published_to"])
+    has_gold = Exists(Gold.objects.filter(article=OuterRef("pk")))
+    if options["labels"] == "gold":
+        qs = qs.filter(has_gold)
+    elif options["submitted_only"]:
+        submitted = Exists(Assignment.objects.filter(
+            article=OuterRef("pk"), status=SUBMITTED, annotation__isnull=False))
+        qs = qs.filter(submitted | has_gold)
+    return qs
+
+
+class Pseudonyms:
+    """Stable, non-reversible annotator ids: the same user gets the same id in every export
+    of the project (HMAC of the site secret), different ids in different projects."""
+
+    def __init__(self, project_id: int, use_names: bool):
+        self.key = f"standpoint-export:{project_id}".encode() + settings.SECRET_KEY.encode()
+        self.use_names = use_names
+        self.cache: dict[int, str] = {}
+
+    def __call__(self, user_id: int, username: str) -> str:
+        if self.use_names:
+            return username
+        name = self.cache.get(user_id)
+        if name is None:
+            name = self.cache[user_id] = hmac.new(self.key, str(user_id).encode(), hashlib.sha256).hexdigest()[:8]
+        return name
+
+
+class Splitter:
+    """Seeded train/dev/test assignment, stratified by the document's stance labels, streaming.
+
+    Each stratum draws from shuffled blocks holding the exact proportions (80/10/10 → blocks of
+    ten slots), so every stratum is split at the requested ratio up to one block, without a
+    first pass over the data. Same seed, same data → same split.
+    """
+
+    def __init__(self, split: dict):
+        self.seed = split["seed"]
+        self.block = split_block(split)
+        self.state: dict[str, tuple[int, list[str]]] = {}
+
+    def __call__(self, stratum: str) -> str:
+        n, slots = self.state.get(stratum, (0, []))
+        if not slots:
+            slots = list(self.block)
+            random.Random(f"{self.seed}:{stratum}:{n}").shuffle(slots)
+            n += 1
+        name = slots.pop()
+        self.state[stratum] = (n, slots)
+        return name
+
+
+def _filter_stance(stance: dict, targets: set[str] | None) -> dict:
+    if not isinstance(stance, dict):
+        return {}
+    return {k: v for k, v in stance.items() if targets is None or k in targets}
+
+
+def _majority(anns: list[AnnotationOut]) -> dict | None:
+    if not anns:
+        return None
+    keys = sorted({k for a in anns for k in a.stance})
+    stance = {}
+    for key in keys:
+        label = majority_label(a.stance.get(key) for a in anns)
+        if label is not None:
+            stance[key] = label
+    return {
+        "stance": stance,
+        "frames": majority_frames([a.frames for a in anns]),
+        "primary_frame": majority_label(a.primary_frame for a in anns),
+        "method": "majority",
+    }
+
+
+def _majority_spans(anns: list[AnnotationOut]) -> list[SpanOut]:
+    seen: dict[tuple, list] = {}
+    for ann in anns:
+        for span in ann.spans:
+            key = (span.start, span.end, span.label)
+            entry = seen.setdefault(key, [span, set()])
+            entry[1].add(id(ann))
+    need = len(anns)
+    return [span for key, (span, who) in sorted(seen.items()) if len(who) * 2 > need]
+
+
+def iter_rows(*, project: Project, options: dict, ctx: ExportContext | None = None,
+              chunk_size: int = CHUNK_SIZE) -> Iterator[ExportRow]:
+    """Yield one ExportRow per exported article, in article-id order (see module docstring)."""
+    counts = ctx.counts if ctx is not None else None
+    labels = options["labels"]
+    submitted_only = options["submitted_only"]
+    targets = set(options["targets"]) if options.get("targets") else None
+    pseudonym = Pseudonyms(project.pk, options.get("user_names", False))
+    splitter = Splitter(options["split"]) if options.get("split") else None
+    articles = export_articles(project=project, options=options).order_by("id")
+    fields = ("id", "external_id", "title", "source", "url", "published", "meta", "text")
+    last = 0
+    while True:
+        chunk = list(articles.filter(id__gt=last).values_list(*fields)[:chunk_size])
+        if not chunk:
+            return
+        last = chunk[-1][0]
+        ids = [a[0] for a in chunk]
+
+        golds = {
+            row[1]: row
+            for row in Gold.objects.filter(article_id__in=ids).values_list(
+                "id", "article_id", "stance", "frames", "primary_frame", "method")
+        }
+        anns_by_article: dict[int, list[tuple[int, AnnotationOut]]] = defaultdict(list)
+        ann_by_id: dict[int, AnnotationOut] = {}
+        if labels != "gold":
+            ann_qs = Annotation.objects.filter(assignment__article_id__in=ids)
+            if submitted_only or labels == "majority":
+                ann_qs = ann_qs.filter(assignment__status=SUBMITTED)
+            for (ann_id, article_id, user_id, username, stance, frames, primary, notes, status,
+                 submitted_at) in ann_qs.order_by("id").values_list(
+                    "id", "assignment__article_id", "assignment__annotator_id", "assignment__annotator__username",
+                    "stance", "frames", "primary_frame", "notes", "assignment__status", "submitted_at"):
+                ann = AnnotationOut(
+                    annotator=pseudonym(user_id, username),
+                    stance=_filter_stance(stance, targets),
+                    frames=list(frames or []),
+                    primary_frame=primary or None,
+                    notes=notes,
+                    spans=[],
+                    submitted=status == SUBMITTED,
+                    submitted_at=submitted_at,
+                )
+                anns_by_article[article_id].append((ann_id, ann))
+                ann_by_id[ann_id] = ann
+
+        suggestions: dict[int, list[SpanOut]] = defaultdict(list)
+        gold_spans: dict[int, list[SpanOut]] = defaultdict(list)
+        span_qs = Span.objects.filter(article_id__in=ids)
+        if labels == "gold":
+            span_qs = span_qs.filter(annotation__isnull=True)
+        for article_id, ann_id, gold_id, start, end, label, attrs, origin in span_qs.order_by(
+                "article_id", "start", "end", "label", "id").values_list(
+                "article_id", "annotation_id", "gold_id", "start", "end", "label", "attrs", "origin"):
+            span = SpanOut(start, end, label, attrs if isinstance(attrs, dict) else {}, origin)
+            if ann_id is not None:
+                ann = ann_by_id.get(ann_id)
+                if ann is not None:
+                    ann.spans.append(span)
+            elif gold_id is not None:
+                gold_spans[article_id].append(span)
+            else:
+                suggestions[article_id].append(span)
+
+        for article_id, external_id, title, source, url, published, meta, text in chunk:
+            anns = [a for _, a in anns_by_article.get(article_id, ())]
+            submitted = [a for a in anns if a.submitted]
+            g = golds.get(article_id)
+            gold = None
+            if g is not None:
+                gold = {"stance": _filter_stance(g[2], targets), "frames": list(g[3] or []),
+                        "primary_frame": g[4] or None, "method": g[5]}
+            majority = _majority(submitted) if gold is None else None
+            if g is not None and gold_spans.get(article_id):
+                spans, spans_from = gold_spans[article_id], "gold"
+            elif any(a.spans for a in submitted):
+                spans, spans_from = _majority_spans(submitted), "majority"
+            else:
+                spans, spans_from = suggestions.get(article_id, []), "suggestions"
+            doc_labels = gold or majority
+            row = ExportRow(
+                article_id=article_id,
+                id=external_id or str(article_id),
+                title=title or None,
+                source=source or None,
+                url=url or None,
+                published=published,
+                meta=meta if isinstance(meta, dict) else {},
+                text=text,
+                spans=spans,
+                spans_from=spans_from,
+                annotations=anns if labels == "annotators" else [],
+                gold=gold if gold is not None or labels != "majority" else majority,
+                doc_labels=doc_labels,
+            )
+            if splitter is not None:
+                stance = doc_labels["stance"] if doc_labels else {}
+                row.split = splitter("|".join(f"{k}={v}" for k, v in sorted(stance.items())))
+            if counts is not None:
+                counts["articles"] += 1
+                counts["annotations"] += len(row.annotations)
+                counts[f"spans_from_{spans_from}"] += 1
+                if row.split:
+                    counts[f"split_{row.split}"] += 1
+            yield row

@@ -1,0 +1,352 @@
+"""Dataset exports: request a job, build its file, detect jobs whose worker died (G1).
+
+Invariants:
+* A job is DONE only after its file was written completely to a temporary name, fsynced and
+  atomically renamed; sha256 and size describe exactly that file. Until then no file is
+  served, and a DONE job's file never changes (a dataset version).
+* Each build attempt increments `attempts`; every progress write and the final DONE write are
+  conditional on (status=RUNNING, attempts=this attempt), so an attempt that was declared dead
+  can never overwrite the job of the attempt that replaced it.
+* A RUNNING job whose heartbeat is older than EXPORT_STALE_SECONDS lost its worker: it is
+  re-queued while attempts remain (EXPORT_MAX_ATTEMPTS), else FAILED with the reason. This is
+  checked on every status read and by the periodic `annotate.export_sweep_stale` task, so no
+  job stays "running" forever.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import shutil
+import time
+import zipfile
+from collections.abc import Iterable, Iterator
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.db import InterfaceError, OperationalError, transaction
+from django.utils import timezone
+
+from annotate.errors import Conflict
+from annotate.exports import ExportContext, get_writer, resolve_format
+from annotate.exports.base import SPLIT_NAMES, ExportRow
+from annotate.exports.options import export_options_validate
+from annotate.exports.rows import export_articles, iter_rows
+from annotate.exports.spacy_docbin import ZIP_DATE
+from annotate.models import ExportJob, Project
+
+logger = logging.getLogger("standpoint.exports")
+
+Status = ExportJob.Status
+
+# Errors worth another try: the database or its connection went away for a moment.
+TRANSIENT_ERRORS = (OperationalError, InterfaceError)
+# A running build writes progress + heartbeat at most this often: cheap for the database, and
+# far below the stale threshold even when one spaCy batch takes a few seconds.
+HEARTBEAT_SECONDS = 2.0
+
+
+def stale_seconds() -> int:
+    # Two minutes: 60× the heartbeat period, so a slow batch never looks dead, and a killed
+    # worker's job is noticed within minutes rather than after the broker's 1-hour redelivery.
+    return int(getattr(settings, "EXPORT_STALE_SECONDS", 120))
+
+
+def max_attempts() -> int:
+    return int(getattr(settings, "EXPORT_MAX_ATTEMPTS", 3))
+
+
+class ExportBusy(Exception):
+    """Another live attempt is building this job; try again once it could have gone stale."""
+
+    def __init__(self, retry_in: int):
+        super().__init__(f"export is being built by a live worker; retry in {retry_in} s")
+        self.retry_in = retry_in
+
+
+class ExportSuperseded(Exception):
+    """This attempt was declared dead and replaced (or the job was finished): stop quietly."""
+
+
+def _enqueue(export_id: int) -> None:
+    from annotate.tasks.exports import export_build_task
+
+    export_build_task.delay(export_id)
+
+
+def export_request(*, project: Project, format: str, options: dict | None = None, by=None,
+                   enqueue: bool = True) -> ExportJob:
+    """Validate format and options, create a QUEUED job and queue its build after commit (G6).
+
+    Options are stored normalised (every key, defaults filled), so the job alone says how to
+    rebuild the same bytes. `enqueue=False` is for callers that build inline (the CLI).
+    """
+    fmt = resolve_format(format)
+    target_keys = list(project.targets.values_list("key", flat=True))
+    opts = export_options_validate(options, target_keys=target_keys)
+    job = ExportJob.objects.create(
+        project=project, format=fmt, options=opts, requested_by=by,
+        codebook_version=int(project.label_schema.get("version", 1)),
+    )
+    if enqueue:
+        transaction.on_commit(lambda: _enqueue(job.pk))
+    return job
+
+
+def _is_stale(job: ExportJob, now=None) -> bool:
+    beat = job.heartbeat_at or job.started_at
+    now = now or timezone.now()
+    return beat is None or now - beat > timedelta(seconds=stale_seconds())
+
+
+def _lost_note(job: ExportJob) -> str:
+    beat = job.heartbeat_at or job.started_at
+    when = beat.isoformat(timespec="seconds") if beat else "never"
+    return (f"attempt {job.attempts} lost its worker (no heartbeat since {when}, "
+            f"{job.processed} of {job.total} articles written)")
+
+
+def _export_dir(job: ExportJob) -> Path:
+    path = Path(settings.EXPORT_ROOT) / f"project-{job.project_id}"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _remove_temp_files(job: ExportJob) -> None:
+    for tmp in _export_dir(job).glob(f"export-{job.pk}.*.tmp"):
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def _claim(export_id: int) -> ExportJob | None:
+    """Move the job to RUNNING for a new attempt, or say why not (None: nothing to do)."""
+    with transaction.atomic():
+        job = ExportJob.objects.select_for_update().filter(pk=export_id).first()
+        if job is None or job.status in (Status.DONE, Status.FAILED):
+            return None
+        now = timezone.now()
+        if job.status == Status.RUNNING:
+            if not _is_stale(job, now):
+                raise ExportBusy(stale_seconds())
+            job.error = _lost_note(job)
+        if job.attempts >= max_attempts():
+            job.status = Status.FAILED
+            job.error = f"{job.error or 'gave up'}; no attempts left ({job.attempts} of {max_attempts()})"
+            job.finished_at = now
+            job.save(update_fields=["status", "error", "finished_at"])
+            return None
+        job.status = Status.RUNNING
+        job.attempts += 1
+        job.started_at = job.heartbeat_at = now
+        job.processed, job.progress, job.counts = 0, 0.0, {}
+        job.save(update_fields=["status", "attempts", "started_at", "heartbeat_at", "processed", "progress",
+                                "counts", "error"])
+    _remove_temp_files(job)
+    return job
+
+
+def _guarded(job: ExportJob, attempt: int):
+    return ExportJob.objects.filter(pk=job.pk, status=Status.RUNNING, attempts=attempt)
+
+
+def _tracked(rows: Iterable[ExportRow], job: ExportJob, attempt: int, total: int) -> Iterator[ExportRow]:
+    """Pass rows through, writing progress + heartbeat at most every HEARTBEAT_SECONDS."""
+    last = time.monotonic()
+    for n, row in enumerate(rows, start=1):
+        yield row
+        if time.monotonic() - last >= HEARTBEAT_SECONDS:
+            last = time.monotonic()
+            if not _guarded(job, attempt).update(
+                    processed=n, progress=round(n / total, 4) if total else 0.0, heartbeat_at=timezone.now()):
+                raise ExportSuperseded()
+
+
+def _feed(rows: Iterable[ExportRow], writer_for, needs_doc: bool) -> None:
+    if not needs_doc:
+        for row in rows:
+            writer_for(row).write(row)
+        return
+    from annotate.exports.tokens import NLP_BATCH, export_pipeline
+
+    nlp, _ = export_pipeline()
+    for doc, row in nlp.pipe(((r.text, r) for r in rows), as_tuples=True, batch_size=NLP_BATCH):
+        writer_for(row).write(row, doc)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _fsync_close(fh) -> None:
+    fh.flush()
+    os.fsync(fh.fileno())
+    fh.close()
+
+
+def _write_file(job: ExportJob, attempt: int, tmp: Path) -> ExportContext:
+    project = job.project
+    options = job.options
+    writer_cls = get_writer(job.format)
+    ctx = ExportContext(options=options, stance_labels=project.stance_labels, frames=project.frames)
+    if writer_cls.needs_doc:
+        from annotate.exports.tokens import export_pipeline
+
+        ctx.pipeline_name = export_pipeline()[1]
+    total = export_articles(project=project, options=options).count()
+    _guarded(job, attempt).update(total=total, nlp_pipeline=ctx.pipeline_name)
+    rows = _tracked(iter_rows(project=project, options=options, ctx=ctx), job, attempt, total)
+
+    if writer_cls.handles_split or not options.get("split"):
+        fh = tmp.open("wb")
+        try:
+            w = writer_cls(fh, ctx)
+            _feed(rows, lambda row: w, writer_cls.needs_doc)
+            w.close()
+        finally:
+            _fsync_close(fh)
+        return ctx
+
+    # One file per split, then a zip of the three (entries with fixed dates: reproducible).
+    parts = {name: tmp.with_name(f"{tmp.name}.{name}.tmp") for name in SPLIT_NAMES}
+    handles = {name: path.open("wb") for name, path in parts.items()}
+    try:
+        writers = {name: writer_cls(handles[name], ctx) for name in SPLIT_NAMES}
+        _feed(rows, lambda row: writers[row.split], writer_cls.needs_doc)
+        for w in writers.values():
+            w.close()
+        for fh in handles.values():
+            fh.close()
+        with tmp.open("wb") as out, zipfile.ZipFile(out, "w") as zf:
+            for name in SPLIT_NAMES:
+                info = zipfile.ZipInfo(f"{name}.{writer_cls.extension}", date_time=ZIP_DATE)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = 0o644 << 16
+                with parts[name].open("rb") as src, zf.open(info, "w") as dst:
+                    shutil.copyfileobj(src, dst, 1 << 20)
+            out.flush()
+            os.fsync(out.fileno())
+    finally:
+        for fh in handles.values():
+            fh.close()
+        for path in parts.values():
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+    return ctx
+
+
+def _extension(job: ExportJob) -> str:
+    writer_cls = get_writer(job.format)
+    if job.options.get("split") and not writer_cls.handles_split:
+        return f"{writer_cls.extension}.zip"
+    return writer_cls.extension
+
+
+def export_build(*, export_id: int) -> ExportJob | None:
+    """Build the job's file (one attempt). Idempotent: a DONE or FAILED job is left alone.
+
+    Raises ExportBusy when a live attempt holds the job, and the TRANSIENT_ERRORS after putting
+    the job back to QUEUED (the task retries them); any other error marks the job FAILED with
+    the reason. The partial file of a failed attempt is deleted.
+    """
+    job = _claim(export_id)
+    if job is None:
+        return ExportJob.objects.filter(pk=export_id).first()
+    attempt = job.attempts
+    directory = _export_dir(job)
+    tmp = directory / f"export-{job.pk}.attempt-{attempt}.tmp"
+    try:
+        ctx = _write_file(job, attempt, tmp)
+        ext = _extension(job)
+        final = directory / f"export-{job.pk}.{ext}"
+        sha, size = _sha256(tmp), tmp.stat().st_size
+        os.replace(tmp, final)
+        dir_fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+        now = timezone.now()
+        done = _guarded(job, attempt).update(
+            status=Status.DONE, progress=1.0, processed=ctx.counts["articles"],
+            counts={k: ctx.counts[k] for k in sorted(ctx.counts)},
+            file_path=str(final.relative_to(Path(settings.EXPORT_ROOT))),
+            file_name=f"{job.project.slug}-export-{job.pk}.{ext}",
+            size_bytes=size, sha256=sha, error="", finished_at=now, heartbeat_at=now,
+        )
+        if not done:
+            raise ExportSuperseded()
+    except ExportSuperseded:
+        logger.info("export %s attempt %s was superseded; stopping", job.pk, attempt)
+    except TRANSIENT_ERRORS as exc:
+        with contextlib.suppress(*TRANSIENT_ERRORS):
+            last = attempt >= max_attempts()
+            _guarded(job, attempt).update(
+                status=Status.FAILED if last else Status.QUEUED,
+                error=f"attempt {attempt}: transient error: {exc}" + ("; no attempts left" if last else "; retrying"),
+                finished_at=timezone.now() if last else None,
+            )
+            if last:
+                return ExportJob.objects.filter(pk=export_id).first()
+        raise
+    except Exception as exc:
+        logger.exception("export %s failed", job.pk)
+        _guarded(job, attempt).update(
+            status=Status.FAILED, error=f"attempt {attempt}: {type(exc).__name__}: {exc}", finished_at=timezone.now())
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+    return ExportJob.objects.filter(pk=export_id).first()
+
+
+def export_check_stale(*, job: ExportJob) -> ExportJob:
+    """If the job's worker died (stale heartbeat), re-queue it or fail it; return the fresh job."""
+    if job.status != Status.RUNNING or not _is_stale(job):
+        return job
+    requeue = False
+    with transaction.atomic():
+        locked = ExportJob.objects.select_for_update().get(pk=job.pk)
+        if locked.status == Status.RUNNING and _is_stale(locked):
+            note = _lost_note(locked)
+            if locked.attempts < max_attempts():
+                locked.status, locked.error, requeue = Status.QUEUED, f"{note}; re-queued", True
+            else:
+                locked.status, locked.error = Status.FAILED, f"{note}; no attempts left"
+                locked.finished_at = timezone.now()
+            locked.save(update_fields=["status", "error", "finished_at"])
+            if requeue:
+                transaction.on_commit(lambda: _enqueue(locked.pk))
+    job.refresh_from_db()
+    return job
+
+
+def exports_sweep_stale(*, project_id: int | None = None) -> int:
+    """Check every RUNNING job (of one project, or all); returns how many were found stale."""
+    cutoff = timezone.now() - timedelta(seconds=stale_seconds())
+    qs = ExportJob.objects.filter(status=Status.RUNNING, heartbeat_at__lt=cutoff)
+    if project_id is not None:
+        qs = qs.filter(project_id=project_id)
+    found = 0
+    for job in qs.order_by("id"):
+        before = job.status
+        if export_check_stale(job=job).status != before:
+            found += 1
+    return found
+
+
+def export_download_path(*, job: ExportJob) -> Path:
+    """The finished file, or Conflict (409) while it is not done: a partial file is never served."""
+    from annotate.selectors.exports import export_file_path
+
+    job = export_check_stale(job=job)
+    path = export_file_path(job)
+    if path is None:
+        raise Conflict(f"Export {job.pk} is {job.status}; its file can be downloaded once it is done.",
+                       details={"status": job.status})
+    return path
