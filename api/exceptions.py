@@ -26,6 +26,29 @@ def _first_message(detail) -> str:
     return str(detail)
 
 
+def flatten_errors(detail, prefix: str = "") -> dict[str, list[str]]:
+    """DRF's nested errors ({"spans": {2: {"end": [...]}}}) as field paths ({"spans[2].end": [...]}),
+    the same shape the services use, so clients handle one format."""
+    out: dict[str, list[str]] = {}
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            if isinstance(key, int) or (isinstance(key, str) and key.isdigit()):
+                path = f"{prefix}[{key}]"
+            elif key == "non_field_errors" and prefix:
+                path = prefix
+            else:
+                path = f"{prefix}.{key}" if prefix else str(key)
+            out.update({k: out.get(k, []) + v for k, v in flatten_errors(value, path).items()})
+    elif isinstance(detail, list) and detail and all(isinstance(d, dict | list) for d in detail):
+        for i, value in enumerate(detail):
+            out.update(flatten_errors(value, f"{prefix}[{i}]"))
+    elif isinstance(detail, list):
+        out[prefix or "non_field_errors"] = [str(d) for d in detail]
+    else:
+        out[prefix or "non_field_errors"] = [str(detail)]
+    return out
+
+
 def exception_handler(exc, context):
     if isinstance(exc, DomainError):
         return error_response(exc.code, exc.message, exc.details, exc.http_status)
@@ -37,7 +60,7 @@ def exception_handler(exc, context):
     if response is None:
         return None
     if isinstance(exc, exceptions.ValidationError):
-        details = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        details = flatten_errors(exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail})
         response.data = {"error": {"code": "invalid", "message": _first_message(details), "details": details}}
         response.status_code = status.HTTP_400_BAD_REQUEST
         return response

@@ -85,3 +85,40 @@ class IsProjectExporter(ProjectRole):
 
 class IsProjectMember(ProjectRole):
     roles = frozenset(Role.values)
+
+
+class ReadWrite(BasePermission):
+    """`read` for safe methods, `write` otherwise. Subclass and set both, e.g.
+    `class ProjectRead_AdminWrite(ReadWrite): read, write = IsProjectMember, IsProjectAdmin`."""
+
+    read: type[BasePermission] = IsProjectMember
+    write: type[BasePermission] = IsProjectAdmin
+
+    def _pick(self, request) -> BasePermission:
+        return (self.read if request.method in ("GET", "HEAD", "OPTIONS") else self.write)()
+
+    def has_permission(self, request, view) -> bool:
+        return self._pick(request).has_permission(request, view)
+
+    def has_object_permission(self, request, view, obj) -> bool:
+        return self._pick(request).has_object_permission(request, view, obj)
+
+
+class MemberReadAdminWrite(ReadWrite):
+    read, write = IsProjectMember, IsProjectAdmin
+
+
+class ReviewerReadAdminWrite(ReadWrite):
+    read, write = IsProjectReviewer, IsProjectAdmin
+
+
+class IsProjectDataReader(ProjectRole):
+    """Read access to a project's data (articles, annotations, stats): admins, reviewers, exporters."""
+
+    roles = frozenset({Role.ADMIN, Role.REVIEWER, Role.EXPORTER})
+
+
+class IsProjectWorker(ProjectRole):
+    """May pull tasks from the queue: annotators, reviewers and admins (not exporters)."""
+
+    roles = frozenset({Role.ADMIN, Role.REVIEWER, Role.ANNOTATOR})

@@ -5,6 +5,14 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 v1 = [
     # Each feature adds one include line here.
+    path("", include("api.agreement.urls")),
+    path("", include("api.adjudication.urls")),
+    path("", include("api.me.urls")),
+    path("", include("api.projects.urls")),
+    path("", include("api.articles.urls")),
+    path("", include("api.tasks.urls")),
+    path("", include("api.annotations.urls")),
+    path("", include("api.stats.urls")),
 ]
 
 urlpatterns = [

@@ -1,0 +1,64 @@
+"""Reads for the task queue: which assignments a user may see, and their progress."""
+
+from __future__ import annotations
+
+from django.db.models import Count, QuerySet
+
+from annotate.models import Article, Assignment, Membership, Project
+from annotate.selectors.annotations import annotation_document, suggestion_dict, suggestions_for
+from annotate.selectors.membership import project_role
+from annotate.services.queue import articles_available
+
+SEE_ALL = (Membership.Role.ADMIN, Membership.Role.REVIEWER)
+
+
+def assignments_visible_to(*, user, project: Project | int) -> QuerySet[Assignment]:
+    """Blind annotation: reviewers and admins see every assignment of the project, anybody else
+    (annotators) only their own. Non-members see nothing."""
+    project_id = project if isinstance(project, int) else project.pk
+    role = project_role(user=user, project=project_id)
+    qs = Assignment.objects.filter(project_id=project_id)
+    if role in SEE_ALL:
+        return qs
+    if role is None:
+        return qs.none()
+    return qs.filter(annotator=user)
+
+
+def assignment_visible(*, user, assignment_id: int) -> Assignment | None:
+    """The assignment if `user` may see it (its annotator, or a reviewer/admin of its project),
+    with project, article and annotator loaded; None otherwise (the API answers 404)."""
+    assignment = (Assignment.objects.select_related("project", "article", "annotator", "annotation")
+                  .filter(pk=assignment_id).first())
+    if assignment is None:
+        return None
+    if assignment.annotator_id == user.pk or project_role(user=user, project=assignment.project_id) in SEE_ALL:
+        return assignment
+    return None
+
+
+def progress_for(*, user, project: Project) -> dict:
+    """The caller's counts in a project, plus how many articles the queue could still give them."""
+    counts = dict(Assignment.objects.filter(project=project, annotator=user).order_by()
+                  .values_list("status").annotate(n=Count("pk")))
+    out = {status: counts.get(status, 0) for status in Assignment.Status.values}
+    out["available"] = articles_available(project=project, user=user).count()
+    out["total_articles"] = Article.objects.filter(project=project).count()
+    return out
+
+
+def assignment_detail(*, assignment_id: int) -> dict:
+    """Everything the annotation screen needs for one assignment, in 3 queries: the assignment
+    with article, annotator and annotation; the annotation's spans; the article's suggestions."""
+    a = (Assignment.objects.select_related("article", "annotator", "annotation").get(pk=assignment_id))
+    art = a.article
+    return {
+        "id": a.pk, "project_id": a.project_id, "status": a.status, "skip_reason": a.skip_reason,
+        "annotator": {"id": a.annotator_id, "username": a.annotator.get_username()},
+        "assigned_at": a.assigned_at, "last_activity_at": a.last_activity_at,
+        "lease_expires_at": a.lease_expires_at, "submitted_at": a.submitted_at,
+        "article": {"id": art.pk, "external_id": art.external_id, "title": art.title, "source": art.source,
+                    "url": art.url, "published": art.published, "meta": art.meta, "text": art.text},
+        "annotation": annotation_document(a.annotation),
+        "suggestions": [suggestion_dict(s) for s in suggestions_for(article_id=art.pk)],
+    }

@@ -1,0 +1,118 @@
+"""Adjudication (reviewers and admins): the queue, one article side by side, decisions into gold,
+bulk acceptance of unanimous articles and (re)computing majority gold."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.response import Response
+
+from annotate.models import Article
+from annotate.selectors.adjudication import adjudication_article, adjudication_queue, gold_out
+from annotate.services import gold as gold_services
+from api.base import ApiView, ProjectScopedMixin
+from api.permissions import IsProjectReviewer
+
+from .serializers import (
+    BulkAcceptIn,
+    BulkAcceptOut,
+    DecideIn,
+    GoldOut,
+    MajorityOut,
+    QueueItemOut,
+    QueueParamsIn,
+    SideBySideOut,
+)
+
+
+class QueuePagination(LimitOffsetPagination):
+    default_limit = 50
+    max_limit = 500
+
+
+class ArticleScopedMixin(ProjectScopedMixin):
+    def get_article(self) -> Article:
+        return get_object_or_404(Article.objects.select_related("project"), pk=self.kwargs["article_id"],
+                                 project_id=self.kwargs["project_id"])
+
+
+class QueueView(ProjectScopedMixin, ApiView):
+    permission_classes = [IsProjectReviewer]
+    documents_400_on_get = True
+
+    @extend_schema(
+        parameters=[QueueParamsIn, OpenApiParameter("limit", int), OpenApiParameter("offset", int)],
+        responses=QueueItemOut(many=True),
+        summary="Articles to adjudicate (open: annotators disagree, no reviewer decision yet)",
+    )
+    def get(self, request, project_id):
+        params = QueueParamsIn(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        items = adjudication_queue(project=self.project, state=params.validated_data["state"])
+        paginator = QueuePagination()
+        page = paginator.paginate_queryset(items, request, view=self)
+        return paginator.get_paginated_response(QueueItemOut(page, many=True).data)
+
+
+class ArticleView(ArticleScopedMixin, ApiView):
+    permission_classes = [IsProjectReviewer]
+
+    @extend_schema(responses=SideBySideOut, summary="One article's annotations side by side, majority and gold")
+    def get(self, request, project_id, article_id):
+        return Response(adjudication_article(article=self.get_article()).as_dict())
+
+
+class DecideView(ArticleScopedMixin, ApiView):
+    permission_classes = [IsProjectReviewer]
+
+    @extend_schema(request=DecideIn, responses=GoldOut, summary="Decide gold: pick one annotation, merge, or edit")
+    def post(self, request, project_id, article_id):
+        data = DecideIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        d, article = data.validated_data, self.get_article()
+        if d["method"] == "pick":
+            gold = gold_services.gold_pick(article=article, annotation_id=d["annotation"], by=request.user,
+                                           notes=d["notes"])
+        elif d["method"] == "merge":
+            gold = gold_services.gold_merge(
+                article=article, by=request.user, stance_from=d.get("stance_from"),
+                frames_from=d.get("frames_from"), span_ids=d.get("span_ids"), notes=d["notes"])
+        else:
+            gold = gold_services.gold_edit(
+                article=article, by=request.user, stance=d["stance"], frames=d["frames"],
+                primary_frame=d["primary_frame"], spans=d.get("spans", []), notes=d["notes"])
+        return Response(GoldOut(gold_out(gold, article.text)).data)
+
+
+class GoldView(ArticleScopedMixin, ApiView):
+    permission_classes = [IsProjectReviewer]
+
+    @extend_schema(request=None, responses={204: OpenApiResponse(description="Gold removed")},
+                   summary="Undo the article's gold decision (it returns to the queue)")
+    def delete(self, request, project_id, article_id):
+        gold_services.gold_delete(article=self.get_article())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AcceptUnanimousView(ProjectScopedMixin, ApiView):
+    permission_classes = [IsProjectReviewer]
+
+    @extend_schema(request=BulkAcceptIn, responses=BulkAcceptOut,
+                   summary="Accept every complete, unanimous article as gold")
+    def post(self, request, project_id):
+        data = BulkAcceptIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = gold_services.gold_accept_unanimous(
+            project=self.project, by=request.user, article_ids=data.validated_data.get("article_ids"))
+        return Response(BulkAcceptOut(result).data)
+
+
+class MajorityView(ProjectScopedMixin, ApiView):
+    permission_classes = [IsProjectReviewer]
+
+    @extend_schema(request=None, responses=MajorityOut,
+                   summary="(Re)compute majority gold where no reviewer decided")
+    def post(self, request, project_id):
+        return Response(MajorityOut(gold_services.gold_compute_majority(project=self.project)).data)

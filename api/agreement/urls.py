@@ -1,0 +1,9 @@
+from django.urls import path
+
+import api.converters  # noqa: F401 - registers <id:…>
+
+from . import views
+
+urlpatterns = [
+    path("projects/<id:project_id>/agreement/", views.AgreementView.as_view(), name="project-agreement"),
+]

@@ -1,0 +1,106 @@
+"""Articles of a project (admins, reviewers, exporters) and the upload into the import service."""
+
+from __future__ import annotations
+
+import django_filters
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import filters, generics, serializers, status
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+
+from annotate.models import Article
+from annotate.selectors.articles import articles_for_project
+from api.base import ApiMixin, ApiView, ProjectScopedMixin
+from api.pagination import IdCursorPagination
+from api.permissions import IsProjectAdmin, IsProjectDataReader
+
+
+class ArticleOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    external_id = serializers.CharField(allow_null=True)
+    title = serializers.CharField()
+    source = serializers.CharField()
+    url = serializers.CharField()
+    published = serializers.DateTimeField(allow_null=True)
+    priority = serializers.IntegerField()
+    preannotation_status = serializers.ChoiceField(choices=Article.Preannotation.choices)
+    created_at = serializers.DateTimeField()
+    assignments_submitted = serializers.IntegerField()
+
+
+class ArticleDetailOut(ArticleOut):
+    text = serializers.CharField()
+    meta = serializers.JSONField()
+
+
+class ArticleFilter(django_filters.FilterSet):
+    source = django_filters.CharFilter()
+    preannotation_status = django_filters.ChoiceFilter(choices=Article.Preannotation.choices)
+    published_after = django_filters.IsoDateTimeFilter(field_name="published", lookup_expr="gte")
+    published_before = django_filters.IsoDateTimeFilter(field_name="published", lookup_expr="lt")
+    has_gold = django_filters.BooleanFilter(field_name="gold", lookup_expr="isnull", exclude=True)
+
+    class Meta:
+        model = Article
+        fields = ["source", "preannotation_status", "published_after", "published_before", "has_gold"]
+
+
+class ArticleListView(ProjectScopedMixin, ApiMixin, generics.ListAPIView):
+    queryset = Article.objects.none()  # for the schema generator; get_queryset scopes it
+    permission_classes = [IsProjectDataReader]
+    serializer_class = ArticleOut
+    pagination_class = IdCursorPagination
+    filterset_class = ArticleFilter
+    filter_backends = [django_filters.rest_framework.DjangoFilterBackend, filters.SearchFilter,
+                       filters.OrderingFilter]
+    search_fields = ["title", "external_id", "text"]
+    ordering_fields = ["id", "priority", "published"]
+    documents_400_on_get = True
+
+    def get_queryset(self):
+        return articles_for_project(project_id=self.kwargs["project_id"])
+
+
+class ArticleDetailView(ApiView):
+    permission_classes = [IsProjectDataReader]
+
+    @extend_schema(responses=ArticleDetailOut)
+    def get(self, request, project_id, article_id):
+        qs = articles_for_project(project_id=project_id, with_text=True)
+        return Response(ArticleDetailOut(get_object_or_404(qs, pk=article_id)).data)
+
+
+class ImportIn(serializers.Serializer):
+    file = serializers.FileField()
+    format = serializers.ChoiceField(choices=["auto", "jsonl", "csv", "txt", "labelstudio"], default="auto")
+    skip_invalid = serializers.BooleanField(default=False)
+
+
+class ImportReportOut(serializers.Serializer):
+    format = serializers.CharField()
+    records = serializers.IntegerField()
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    skipped = serializers.ListField(child=serializers.JSONField())
+    invalid = serializers.ListField(child=serializers.JSONField())
+    invalid_count = serializers.IntegerField()
+
+
+class ArticleImportView(ProjectScopedMixin, ApiView):
+    permission_classes = [IsProjectAdmin]
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(request={"multipart/form-data": ImportIn}, responses={201: ImportReportOut},
+                   summary="Upload articles (JSONL, CSV, txt zip, doccano, Label Studio); all or nothing")
+    def post(self, request, project_id):
+        from annotate.services.imports import articles_import
+
+        data = ImportIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        upload = data.validated_data["file"]
+        report = articles_import(project=self.project, source=upload, filename=upload.name,
+                                 fmt=data.validated_data["format"], skip_invalid=data.validated_data["skip_invalid"],
+                                 by=request.user)
+        return Response(ImportReportOut(report.as_dict()).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,36 @@
+"""Base classes shared by the API's feature modules."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.views import APIView
+
+from annotate.models import Project
+from api.schema import StandpointAutoSchema
+
+# Token first: its WWW-Authenticate header turns "no credentials" into 401 (not 403), which is
+# what scripts expect; browsers still authenticate with the session (CSRF enforced by DRF).
+AUTHENTICATION = [TokenAuthentication, SessionAuthentication]
+
+
+class ApiMixin:
+    authentication_classes = AUTHENTICATION
+    schema = StandpointAutoSchema()
+
+
+class ApiView(ApiMixin, APIView):
+    pass
+
+
+class ProjectScopedMixin:
+    """For views under /projects/{project_id}/: the permission classes already checked the
+    caller's role (404 for non-members); `project` is loaded once per request."""
+
+    _project: Project | None = None
+
+    @property
+    def project(self) -> Project:
+        if self._project is None:
+            self._project = get_object_or_404(Project, pk=self.kwargs["project_id"])
+        return self._project

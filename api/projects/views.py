@@ -1,0 +1,146 @@
+"""Projects, their targets and members."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+
+from annotate.selectors.projects import project_members, project_targets, projects_with_role
+from annotate.services import memberships, projects
+from api.base import ApiMixin, ApiView, ProjectScopedMixin
+from api.pagination import IdCursorPagination
+from api.permissions import IsProjectAdmin, MemberReadAdminWrite, ReviewerReadAdminWrite
+
+from .serializers import (
+    MemberIn,
+    MemberOut,
+    MemberPatchIn,
+    ProjectIn,
+    ProjectListOut,
+    ProjectOut,
+    ProjectPatchIn,
+    TargetIn,
+    TargetOut,
+)
+
+
+def _project_out(request, project_id: int):
+    return get_object_or_404(projects_with_role(user=request.user), pk=project_id)
+
+
+class ProjectListView(ApiMixin, generics.ListAPIView):
+    """The caller's projects (superusers: all)."""
+
+    serializer_class = ProjectListOut
+    pagination_class = IdCursorPagination
+    filter_backends: list = []
+    permission_classes = [IsAuthenticated]
+
+    def get_queryset(self):
+        return projects_with_role(user=self.request.user)
+
+    @extend_schema(request=ProjectIn, responses={201: ProjectOut}, summary="Create a project (staff users)")
+    def post(self, request):
+        data = ProjectIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        project = projects.project_create(by=request.user, **data.validated_data)
+        return Response(ProjectOut(_project_out(request, project.pk)).data, status=status.HTTP_201_CREATED)
+
+
+class ProjectDetailView(ProjectScopedMixin, ApiView):
+    permission_classes = [MemberReadAdminWrite]
+
+    @extend_schema(responses=ProjectOut)
+    def get(self, request, project_id):
+        return Response(ProjectOut(_project_out(request, project_id)).data)
+
+    @extend_schema(request=ProjectPatchIn, responses=ProjectOut)
+    def patch(self, request, project_id):
+        data = ProjectPatchIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        projects.project_update(project=self.project, **data.validated_data)
+        return Response(ProjectOut(_project_out(request, project_id)).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, project_id):
+        projects.project_delete(project=self.project)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TargetListView(ProjectScopedMixin, ApiView):
+    permission_classes = [MemberReadAdminWrite]
+
+    @extend_schema(responses=TargetOut(many=True))
+    def get(self, request, project_id):
+        return Response(TargetOut(project_targets(project_id=project_id), many=True).data)
+
+    @extend_schema(request=TargetIn, responses={201: TargetOut})
+    def post(self, request, project_id):
+        data = TargetIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        target = projects.target_create(project=self.project, **data.validated_data)
+        return Response(TargetOut(target).data, status=status.HTTP_201_CREATED)
+
+
+class TargetDetailView(ProjectScopedMixin, ApiView):
+    permission_classes = [MemberReadAdminWrite]
+
+    def get_target(self, target_id):
+        return get_object_or_404(project_targets(project_id=self.kwargs["project_id"]), pk=target_id)
+
+    @extend_schema(responses=TargetOut)
+    def get(self, request, project_id, target_id):
+        return Response(TargetOut(self.get_target(target_id)).data)
+
+    @extend_schema(request=TargetIn(partial=True), responses=TargetOut)
+    def patch(self, request, project_id, target_id):
+        target = self.get_target(target_id)
+        data = TargetIn(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        return Response(TargetOut(projects.target_update(target=target, **data.validated_data)).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, project_id, target_id):
+        projects.target_delete(target=self.get_target(target_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MemberListView(ProjectScopedMixin, ApiView):
+    permission_classes = [ReviewerReadAdminWrite]
+
+    @extend_schema(responses=MemberOut(many=True))
+    def get(self, request, project_id):
+        return Response(MemberOut(project_members(project_id=project_id), many=True).data)
+
+    @extend_schema(request=MemberIn, responses={201: MemberOut})
+    def post(self, request, project_id):
+        data = MemberIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        membership = memberships.membership_create(
+            project=self.project, username=data.validated_data["user"], role=data.validated_data["role"])
+        return Response(MemberOut(membership).data, status=status.HTTP_201_CREATED)
+
+
+class MemberDetailView(ProjectScopedMixin, ApiView):
+    permission_classes = [IsProjectAdmin]
+
+    def get_membership(self, membership_id):
+        return get_object_or_404(project_members(project_id=self.kwargs["project_id"]), pk=membership_id)
+
+    @extend_schema(request=MemberPatchIn, responses=MemberOut)
+    def patch(self, request, project_id, membership_id):
+        membership = self.get_membership(membership_id)
+        data = MemberPatchIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response(MemberOut(memberships.membership_update(
+            membership=membership, role=data.validated_data["role"])).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, project_id, membership_id):
+        memberships.membership_delete(membership=self.get_membership(membership_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+

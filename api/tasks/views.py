@@ -1,0 +1,134 @@
+"""The task queue and assignments: next, progress, list, detail, skip, submit, reopen."""
+
+from __future__ import annotations
+
+import django_filters
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import generics, status
+from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
+
+from annotate.errors import PermissionDeniedError
+from annotate.models import Assignment
+from annotate.selectors.membership import project_role
+from annotate.selectors.queue import (
+    SEE_ALL,
+    assignment_detail,
+    assignment_visible,
+    assignments_visible_to,
+    progress_for,
+)
+from annotate.services import annotations, queue
+from api.annotations.serializers import BIG
+from api.base import ApiMixin, ApiView, ProjectScopedMixin
+from api.pagination import IdCursorPagination
+from api.permissions import IsProjectWorker
+
+from .serializers import AssignmentDetailOut, AssignmentOut, ProgressOut, SkipIn, SubmitIn
+
+
+def detail_response(assignment_id: int, http_status=status.HTTP_200_OK) -> Response:
+    return Response(AssignmentDetailOut(assignment_detail(assignment_id=assignment_id)).data, status=http_status)
+
+
+class NextView(ProjectScopedMixin, ApiView):
+    permission_classes = [IsProjectWorker]
+
+    @extend_schema(
+        request=None,
+        responses={200: AssignmentDetailOut, 204: OpenApiResponse(description="Nothing left for you in this project")},
+        summary="The caller's next assignment (their unfinished one first)",
+    )
+    def post(self, request, project_id):
+        assignment = queue.assignment_next(project=self.project, user=request.user)
+        if assignment is None:
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        return detail_response(assignment.pk)
+
+
+class ProgressView(ProjectScopedMixin, ApiView):
+    permission_classes = [IsProjectWorker]
+
+    @extend_schema(responses=ProgressOut, summary="The caller's progress in this project")
+    def get(self, request, project_id):
+        return Response(ProgressOut(progress_for(user=request.user, project=self.project)).data)
+
+
+class AssignmentFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=Assignment.Status.choices)
+    annotator = django_filters.NumberFilter(field_name="annotator_id", min_value=1, max_value=BIG)
+    article = django_filters.NumberFilter(field_name="article_id", min_value=1, max_value=BIG)
+
+    class Meta:
+        model = Assignment
+        fields = ["status", "annotator", "article"]
+
+
+class AssignmentListView(ProjectScopedMixin, ApiMixin, generics.ListAPIView):
+    """Annotators see their own assignments only; reviewers and admins see all."""
+
+    queryset = Assignment.objects.none()  # for the schema generator; get_queryset scopes it
+    permission_classes = [IsProjectWorker]
+    serializer_class = AssignmentOut
+    pagination_class = IdCursorPagination
+    filterset_class = AssignmentFilter
+    filter_backends = [django_filters.rest_framework.DjangoFilterBackend]
+    documents_400_on_get = True
+
+    def get_queryset(self):
+        return (assignments_visible_to(user=self.request.user, project=self.kwargs["project_id"])
+                .select_related("article", "annotator").defer("article__text", "article__meta"))
+
+
+class AssignmentMixin:
+    """Resolves /assignments/{assignment_id}/: 404 unless the caller is its annotator or a
+    reviewer/admin of its project (blind annotation: other annotators cannot tell it exists)."""
+
+    def get_assignment(self) -> Assignment:
+        assignment = assignment_visible(user=self.request.user, assignment_id=self.kwargs["assignment_id"])
+        if assignment is None:
+            raise NotFound()
+        return assignment
+
+    def require_reviewer(self, assignment: Assignment) -> None:
+        if project_role(user=self.request.user, project=assignment.project_id) not in SEE_ALL:
+            raise PermissionDeniedError("Only reviewers and admins of the project may do this.")
+
+
+class AssignmentDetailView(AssignmentMixin, ApiView):
+    @extend_schema(responses=AssignmentDetailOut, summary="Article, annotation and suggestions of one assignment")
+    def get(self, request, assignment_id):
+        return detail_response(self.get_assignment().pk)
+
+
+class SkipView(AssignmentMixin, ApiView):
+    @extend_schema(request=SkipIn, responses=AssignmentDetailOut,
+                   summary="Skip with a reason (own assignment; reviewers/admins: anyone's)")
+    def post(self, request, assignment_id):
+        assignment = self.get_assignment()
+        if assignment.annotator_id != request.user.pk:
+            self.require_reviewer(assignment)
+        data = SkipIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        queue.assignment_skip(assignment=assignment, reason=data.validated_data["reason"], by=request.user)
+        return detail_response(assignment.pk)
+
+
+class SubmitView(AssignmentMixin, ApiView):
+    @extend_schema(request=SubmitIn, responses=AssignmentDetailOut,
+                   summary="Submit: validates completeness (400 `incomplete`) and closes the assignment")
+    def post(self, request, assignment_id):
+        assignment = self.get_assignment()
+        data = SubmitIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        annotations.annotation_submit(assignment=assignment, by=request.user, version=data.validated_data["version"])
+        return detail_response(assignment.pk)
+
+
+class ReopenView(AssignmentMixin, ApiView):
+    @extend_schema(request=None, responses=AssignmentDetailOut, summary="Reopen a submitted/skipped assignment")
+    def post(self, request, assignment_id):
+        assignment = self.get_assignment()
+        self.require_reviewer(assignment)
+        queue.assignment_reopen(assignment=assignment, by=request.user)
+        return detail_response(assignment.pk)
