@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 v1 = [
     # Each feature adds one include line here.
+    path("", include("api.exports.urls")),
     path("", include("api.agreement.urls")),
     path("", include("api.adjudication.urls")),
     path("", include("api.me.urls")),

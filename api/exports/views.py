@@ -1,0 +1,70 @@
+"""Export endpoints: start (202), list, status, download. Exporters and admins only."""
+
+from __future__ import annotations
+
+from django.http import FileResponse, HttpResponseNotModified
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import generics, status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+
+from annotate.exports import get_writer
+from annotate.models import Project
+from annotate.selectors.exports import export_get, exports_for_project
+from annotate.services.exports import export_check_stale, export_download_path, export_request, exports_sweep_stale
+from api.permissions import IsProjectExporter
+
+from .serializers import ExportCreateIn, ExportOut
+
+
+class ProjectExportsView(generics.ListAPIView):
+    """GET: the project's exports (newest first). POST: start one; 202 with the queued job."""
+
+    permission_classes = [IsAuthenticated & IsProjectExporter]
+    serializer_class = ExportOut
+
+    def get_queryset(self):
+        return exports_for_project(project_id=self.kwargs["project_id"])
+
+    def list(self, request, *args, **kwargs):
+        exports_sweep_stale(project_id=int(self.kwargs["project_id"]))
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(request=ExportCreateIn, responses={202: ExportOut, 400: OpenApiResponse(description="invalid")})
+    def post(self, request, project_id: int):
+        data = ExportCreateIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        job = export_request(project=get_object_or_404(Project, pk=project_id), by=request.user, **data.validated_data)
+        return Response(ExportOut(job, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ExportDetailView(generics.RetrieveAPIView):
+    """Status, progress, counts and sha256. A job whose worker died is re-queued or failed here."""
+
+    permission_classes = [IsAuthenticated & IsProjectExporter]
+    serializer_class = ExportOut
+
+    def get_object(self):
+        job = export_get(export_id=self.kwargs["pk"])
+        self.check_object_permissions(self.request, job)
+        return export_check_stale(job=job)
+
+
+class ExportDownloadView(ExportDetailView):
+    """The finished file, streamed, with its sha256 as ETag; 409 while the export is not done."""
+
+    @extend_schema(responses={(200, "application/octet-stream"): bytes, 304: None,
+                              409: OpenApiResponse(description="not done yet")})
+    def get(self, request, pk: int):
+        job = self.get_object()
+        path = export_download_path(job=job)
+        etag = f'"{job.sha256}"'
+        if etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
+            return HttpResponseNotModified(headers={"ETag": etag})
+        response = FileResponse(path.open("rb"), as_attachment=True, filename=job.file_name,
+                                content_type=get_writer(job.format).media_type if not path.name.endswith(".zip")
+                                else "application/zip")
+        response["ETag"] = etag
+        response["Cache-Control"] = "private, max-age=31536000, immutable"
+        return response
