@@ -120,7 +120,7 @@ def assignment_next(*, project: Project, user) -> Assignment | None:
     makes the same steps trivially correct.
     """
     now = timezone.now()
-    User = type(user)
+    User = user._meta.model  # request.user is a SimpleLazyObject under session auth: type() is the proxy
     with transaction.atomic():
         lock_rows(User.objects.filter(pk=user.pk), touch="last_login")
         mine = (Assignment.objects.filter(project=project, annotator=user, status__in=OPEN)
