@@ -1,0 +1,174 @@
+"""Adjudication endpoints: queue, side by side, decide, undo, bulk unanimous, majority."""
+
+from __future__ import annotations
+
+import pytest
+from rest_framework.test import APIClient
+
+from annotate.models import Gold, Membership
+from tests.factories import ArticleFactory, MembershipFactory, ProjectFactory, TargetFactory, UserFactory
+from tests.unit.agreement.builders import submit
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def project():
+    p = ProjectFactory(overlap=2)
+    TargetFactory(project=p, key="troops")
+    return p
+
+
+@pytest.fixture
+def reviewer(project):
+    return MembershipFactory(project=project, role=Membership.Role.REVIEWER, user__username="rita").user
+
+
+@pytest.fixture
+def disputed(project):
+    ana, ben = UserFactory(username="ana"), UserFactory(username="ben")
+    article = ArticleFactory(project=project)
+    a = submit(article, ana, {"troops": "FAVOR"}, frames=["Economic"], primary="Economic", spans=[(0, 14, "PERSON")])
+    b = submit(article, ben, {"troops": "AGAINST"}, frames=["Economic"], primary="Economic")
+    return article, a, b
+
+
+def _client(user=None) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        client.force_authenticate(user)
+    return client
+
+
+def _urls(project, article) -> dict[str, tuple[str, str]]:
+    base = f"/api/v1/projects/{project.pk}/adjudication/"
+    return {
+        "queue": ("get", base),
+        "article": ("get", f"{base}articles/{article.pk}/"),
+        "decide": ("post", f"{base}articles/{article.pk}/decide/"),
+        "undo": ("delete", f"{base}articles/{article.pk}/gold/"),
+        "unanimous": ("post", f"{base}accept-unanimous/"),
+        "majority": ("post", f"{base}majority/"),
+    }
+
+
+@pytest.mark.parametrize("endpoint", ["queue", "article", "decide", "undo", "unanimous", "majority"])
+@pytest.mark.parametrize(("role", "allowed"), [
+    (Membership.Role.ADMIN, True), (Membership.Role.REVIEWER, True),
+    (Membership.Role.ANNOTATOR, False), (Membership.Role.EXPORTER, False), (None, False),
+])
+def test_role_matrix(project, disputed, endpoint, role, allowed):
+    user = MembershipFactory(project=project, role=role).user if role else UserFactory()
+    method, url = _urls(project, disputed[0])[endpoint]
+    body = {"method": "pick", "annotation": disputed[1].pk} if endpoint == "decide" else {}
+    response = getattr(_client(user), method)(url, body, format="json")
+    if allowed:
+        assert response.status_code in (200, 204)
+    else:
+        assert response.status_code == (404 if role is None else 403)
+
+
+def test_anonymous_is_401(project, disputed):
+    assert _client().get(_urls(project, disputed[0])["queue"][1]).status_code == 401
+
+
+def test_article_of_another_project_is_404(project, reviewer):
+    elsewhere = ArticleFactory()
+    response = _client(reviewer).get(f"/api/v1/projects/{project.pk}/adjudication/articles/{elsewhere.pk}/")
+    assert response.status_code == 404
+
+
+def test_reviewer_flow_queue_side_by_side_pick(project, reviewer, disputed):
+    article, a, b = disputed
+    client = _client(reviewer)
+    queue = client.get(f"/api/v1/projects/{project.pk}/adjudication/").json()
+    assert queue["count"] == 1
+    [item] = queue["results"]
+    assert item["article_id"] == article.pk and item["disagreements"] == ["stance:troops", "spans"]
+
+    view = client.get(f"/api/v1/projects/{project.pk}/adjudication/articles/{article.pk}/").json()
+    assert {x["annotator"]["username"]: x["stance"]["troops"] for x in view["annotations"]} == {
+        "ana": "FAVOR", "ben": "AGAINST"}
+    assert view["gold"] is None
+
+    response = client.post(f"/api/v1/projects/{project.pk}/adjudication/articles/{article.pk}/decide/",
+                           {"method": "pick", "annotation": a.pk, "notes": "quote is supportive"}, format="json")
+    assert response.status_code == 200
+    gold = response.json()
+    assert (gold["method"], gold["decided_by"], gold["stance"]) == ("adjudicated", "rita", {"troops": "FAVOR"})
+    assert [s["text"] for s in gold["spans"]] == [article.text[0:14]]
+    assert client.get(f"/api/v1/projects/{project.pk}/adjudication/").json()["count"] == 0
+    decided = client.get(f"/api/v1/projects/{project.pk}/adjudication/?state=decided").json()["results"]
+    assert decided[0]["gold"]["decided_by"] == "rita"
+
+
+def test_edit_errors_name_the_field(project, reviewer, disputed):
+    article = disputed[0]
+    response = _client(reviewer).post(
+        f"/api/v1/projects/{project.pk}/adjudication/articles/{article.pk}/decide/",
+        {"method": "edit", "stance": {"troops": "MAYBE"}, "frames": ["Economic"],
+         "spans": [{"start": 3, "end": 99999, "label": "PERSON"}]}, format="json")
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "invalid"
+    assert set(error["details"]) == {"stance.troops", "spans[0].end"}
+    assert not Gold.objects.exists()
+
+
+@pytest.mark.parametrize("body", [
+    {"method": "pick"}, {"method": "edit", "frames": []}, {"method": "vote"},
+    {"method": "pick", "annotation": 2**63},
+])
+def test_decide_rejects_malformed_bodies(project, reviewer, disputed, body):
+    response = _client(reviewer).post(
+        f"/api/v1/projects/{project.pk}/adjudication/articles/{disputed[0].pk}/decide/", body, format="json")
+    assert response.status_code == 400
+
+
+def test_merge_and_undo(project, reviewer, disputed):
+    article, a, b = disputed
+    client = _client(reviewer)
+    url = f"/api/v1/projects/{project.pk}/adjudication/articles/{article.pk}/"
+    span_id = a.spans.get().pk
+    gold = client.post(url + "decide/", {"method": "merge", "stance_from": {"troops": b.pk}, "span_ids": [span_id]},
+                       format="json").json()
+    assert gold["stance"] == {"troops": "AGAINST"} and len(gold["spans"]) == 1
+    assert gold["frames"] == ["Economic"]  # unanimous part from the majority
+    assert client.delete(url + "gold/").status_code == 204
+    assert client.get(url).json()["gold"] is None
+
+
+def test_bulk_unanimous_and_majority(project, reviewer, disputed):
+    ana, ben, carol = UserFactory(), UserFactory(), UserFactory()
+    same = ArticleFactory(project=project)
+    for user in (ana, ben):
+        submit(same, user, {"troops": "NEUTRAL"}, frames=["Morality"], primary="Morality")
+    client = _client(reviewer)
+    base = f"/api/v1/projects/{project.pk}/adjudication/"
+    assert client.get(base + "?state=unanimous").json()["count"] == 1
+    result = client.post(base + "accept-unanimous/", {}, format="json").json()
+    assert result == {"accepted": 1, "not_unanimous": 1, "article_ids": [same.pk]}
+    three = ArticleFactory(project=project)
+    for user, label in ((ana, "FAVOR"), (ben, "FAVOR"), (carol, "AGAINST")):
+        submit(three, user, {"troops": label})
+    counts = client.post(base + "majority/").json()
+    assert counts["created"] == 2
+    assert Gold.objects.get(article=three).stance == {"troops": "FAVOR"}
+    tie = Gold.objects.get(article=disputed[0])  # 1:1 on stance: left out; frames agreed
+    assert (tie.method, tie.stance, tie.frames) == (Gold.Method.MAJORITY, {}, ["Economic"])
+    assert Gold.objects.get(article=same).method == Gold.Method.UNANIMOUS
+
+
+def test_unknown_queue_state_is_400(project, reviewer):
+    response = _client(reviewer).get(f"/api/v1/projects/{project.pk}/adjudication/?state=weird")
+    assert response.status_code == 400
+
+
+def test_queue_query_count_is_flat(project, reviewer, django_assert_max_num_queries):
+    for _ in range(15):
+        article = ArticleFactory(project=project)
+        submit(article, UserFactory(), {"troops": "FAVOR"})
+        submit(article, UserFactory(), {"troops": "AGAINST"})
+    client = _client(reviewer)
+    with django_assert_max_num_queries(10):
+        assert client.get(f"/api/v1/projects/{project.pk}/adjudication/").json()["count"] == 15

@@ -1,0 +1,70 @@
+"""GET /api/v1/projects/{id}/agreement/: who may read it, and what it answers."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from rest_framework.test import APIClient
+
+from annotate.models import Membership
+from tests.factories import ArticleFactory, MembershipFactory, ProjectFactory, TargetFactory, UserFactory
+from tests.unit.agreement.builders import submit
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def project():
+    p = ProjectFactory()
+    TargetFactory(project=p, key="troops")
+    return p
+
+
+def _client(user=None) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        client.force_authenticate(user)
+    return client
+
+
+def _member(project, role):
+    return MembershipFactory(project=project, role=role).user
+
+
+@pytest.mark.parametrize(("role", "expected"), [
+    (Membership.Role.ADMIN, 200), (Membership.Role.REVIEWER, 200),
+    (Membership.Role.ANNOTATOR, 403), (Membership.Role.EXPORTER, 403), (None, 404),
+])
+def test_agreement_role_matrix(project, role, expected):
+    user = _member(project, role) if role else UserFactory()
+    response = _client(user).get(f"/api/v1/projects/{project.pk}/agreement/")
+    assert response.status_code == expected
+    if expected != 200:
+        assert "error" in response.json()
+
+
+def test_agreement_needs_authentication(project):
+    assert _client().get(f"/api/v1/projects/{project.pk}/agreement/").status_code == 401
+
+
+def test_agreement_figures_and_defined_nulls_in_strict_json(project):
+    reviewer = _member(project, Membership.Role.REVIEWER)
+    a, b = UserFactory(), UserFactory()
+    pairs = [("FAVOR", "FAVOR"), ("AGAINST", "AGAINST"), ("FAVOR", "AGAINST"), ("NEUTRAL", "NEUTRAL")]
+    for x, y in pairs:
+        article = ArticleFactory(project=project)
+        submit(article, a, {"troops": x}, frames=["Economic"], primary="Economic")
+        submit(article, b, {"troops": y}, frames=["Economic"], primary="Economic")
+    submit(ArticleFactory(project=project), a, {"troops": "FAVOR"})
+    response = _client(reviewer).get(f"/api/v1/projects/{project.pk}/agreement/")
+    assert response.status_code == 200
+    body = json.loads(response.content, parse_constant=lambda c: pytest.fail(f"{c} in JSON"))
+    assert body["articles"]["single_annotator_excluded"] == 1
+    troops = body["stance"][0]
+    # Cohen's kappa by hand: p_o = 3/4; marginals a (2F,1A,1N) b (1F,2A,1N): p_e = (2+2+1)/16.
+    p_o, p_e = 3 / 4, 5 / 16
+    assert troops["cohen_kappa_mean"]["value"] == pytest.approx((p_o - p_e) / (1 - p_e), abs=1e-6)
+    assert troops["alpha"]["value"] is not None
+    economic = next(f for f in body["frames"]["per_frame"] if f["frame"] == "Economic")
+    assert economic["alpha"]["value"] is None and economic["alpha"]["reason"]
