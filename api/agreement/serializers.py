@@ -32,3 +32,22 @@ class AgreementOut(serializers.Serializer):
         child=serializers.DictField(),
         help_text="per annotator: annotator, username, items, stance {target: {accuracy, kappa}}, "
                   "frames_jaccard, spans_exact_f1, spans_overlap_f1")
+
+
+class ThroughputAnnotatorOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    submitted = serializers.IntegerField()
+    median_seconds = serializers.FloatField(allow_null=True)
+    mean_seconds = serializers.FloatField(allow_null=True)
+    last_submitted_at = serializers.DateTimeField(allow_null=True)
+    per_day = serializers.ListField(child=serializers.IntegerField(), help_text="aligned with `days`")
+
+
+class ThroughputOut(serializers.Serializer):
+    days = serializers.ListField(child=serializers.DateField())
+    annotators = ThroughputAnnotatorOut(many=True)
+
+
+class ThroughputIn(serializers.Serializer):
+    days = serializers.IntegerField(min_value=1, max_value=366, default=14, required=False)

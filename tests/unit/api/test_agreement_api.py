@@ -68,3 +68,35 @@ def test_agreement_figures_and_defined_nulls_in_strict_json(project):
     assert troops["alpha"]["value"] is not None
     economic = next(f for f in body["frames"]["per_frame"] if f["frame"] == "Economic")
     assert economic["alpha"]["value"] is None and economic["alpha"]["reason"]
+
+
+def test_throughput_median_time_and_per_day_counts(project):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from annotate.models import Assignment
+
+    reviewer = _member(project, Membership.Role.REVIEWER)
+    ana = UserFactory(username="ana")
+    for seconds in (30, 90, 600):
+        ann = submit(ArticleFactory(project=project), ana, {"troops": "FAVOR"})
+        Assignment.objects.filter(pk=ann.assignment_id).update(time_spent_seconds=seconds)
+    old = submit(ArticleFactory(project=project), ana, {"troops": "FAVOR"})
+    # No active time recorded: wall time from assignment to submission stands in (2 days ago, 120 s).
+    when = timezone.now() - timedelta(days=2)
+    Assignment.objects.filter(pk=old.assignment_id).update(
+        time_spent_seconds=0, assigned_at=when - timedelta(seconds=120), submitted_at=when)
+    body = _client(reviewer).get(f"/api/v1/projects/{project.pk}/throughput/?days=7").json()
+    assert len(body["days"]) == 7
+    [row] = body["annotators"]
+    assert row["username"] == "ana" and row["submitted"] == 4
+    assert row["median_seconds"] == 105  # median of 30, 90, 120, 600
+    assert row["per_day"][-1] == 3 and row["per_day"][-3] == 1
+
+
+def test_throughput_is_for_reviewers_only(project):
+    user = _member(project, Membership.Role.ANNOTATOR)
+    assert _client(user).get(f"/api/v1/projects/{project.pk}/throughput/").status_code == 403
+    reviewer = _member(project, Membership.Role.REVIEWER)
+    assert _client(reviewer).get(f"/api/v1/projects/{project.pk}/throughput/?days=0").status_code == 400
