@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 from django.http import FileResponse, HttpResponseNotModified
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from annotate.exports import get_writer
-from annotate.models import Project
 from annotate.selectors.exports import export_get, exports_for_project
-from annotate.services.exports import export_check_stale, export_download_path, export_request, exports_sweep_stale
+from annotate.services.exports import (
+    export_check_stale,
+    export_download_path,
+    export_request,
+    exports_sweep_stale,
+)
+from api.base import ApiMixin, ProjectScopedMixin
 from api.permissions import IsProjectExporter
 
 from .serializers import ExportCreateIn, ExportOut
 
 
-class ProjectExportsView(generics.ListAPIView):
+class ProjectExportsView(ApiMixin, ProjectScopedMixin, generics.ListAPIView):
     """GET: the project's exports (newest first). POST: start one; 202 with the queued job."""
 
     permission_classes = [IsAuthenticated & IsProjectExporter]
@@ -35,11 +39,11 @@ class ProjectExportsView(generics.ListAPIView):
     def post(self, request, project_id: int):
         data = ExportCreateIn(data=request.data)
         data.is_valid(raise_exception=True)
-        job = export_request(project=get_object_or_404(Project, pk=project_id), by=request.user, **data.validated_data)
+        job = export_request(project=self.project, by=request.user, **data.validated_data)
         return Response(ExportOut(job, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)
 
 
-class ExportDetailView(generics.RetrieveAPIView):
+class ExportDetailView(ApiMixin, generics.RetrieveAPIView):
     """Status, progress, counts and sha256. A job whose worker died is re-queued or failed here."""
 
     permission_classes = [IsAuthenticated & IsProjectExporter]

@@ -104,3 +104,14 @@ def build_demo() -> Demo:
                       submitted_at=timezone.now())
     # Article 3: nobody submitted (left out unless submitted_only is false).
     return Demo(project=project, articles=articles, annotators=[a1, a2, a3], targets=targets)
+
+
+def run_export(project, fmt: str, **options):
+    """Request and build an export inline (the CLI's path); returns (job, path of the file)."""
+    from annotate.selectors.exports import export_file_path
+    from annotate.services.exports import export_build, export_request
+
+    job = export_request(project=project, format=fmt, options=options, enqueue=False)
+    job = export_build(export_id=job.pk)
+    assert job.status == "done", job.error
+    return job, export_file_path(job)
