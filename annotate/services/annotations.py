@@ -48,9 +48,11 @@ def _int(value) -> bool:
 
 
 def validate_spans(spans: Any, *, errors: Errors, text_len: int, span_labels: Iterable[str],
-                   suggestion_ids: set[int], own_ids: set[int] | None, path: str = "spans") -> list[dict]:
+                   suggestion_ids: set[int], own_ids: set[int] | None, path: str = "spans",
+                   indexed: bool = True) -> list[dict]:
     """Validate span dicts against the schema and the article text; returns normalised dicts.
-    `own_ids`: ids allowed in `id` (spans of this annotation); None = `id` not accepted."""
+    `own_ids`: ids allowed in `id` (spans of this annotation); None = `id` not accepted.
+    Errors are named `spans[2].end` (or `span.end` for a single span, `indexed=False`)."""
     labels = set(span_labels)
     if not isinstance(spans, list):
         errors.add(path, "must be a list")
@@ -58,7 +60,7 @@ def validate_spans(spans: Any, *, errors: Errors, text_len: int, span_labels: It
     out: list[dict] = []
     seen: dict[tuple, int] = {}
     for i, span in enumerate(spans):
-        where = f"{path}[{i}]"
+        where = f"{path}[{i}]" if indexed else path
         if not isinstance(span, dict):
             errors.add(where, "must be an object")
             continue

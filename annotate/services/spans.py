@@ -24,7 +24,7 @@ def _one_span(locked: Assignment, annotation: Annotation, span: dict, *, exclude
                              .filter(pk=span["suggestion"]).values_list("pk", flat=True))
     [clean] = validate_spans([span], errors=errors, text_len=_text_len(locked),
                              span_labels=locked.project.span_labels, suggestion_ids=suggestion_ids,
-                             own_ids=None, path="span") or [None]
+                             own_ids=None, path="span", indexed=False) or [None]
     errors.raise_if_any()
     twin = (Span.objects.filter(annotation=annotation, start=clean["start"], end=clean["end"], label=clean["label"])
             .exclude(pk=exclude).values_list("pk", flat=True).first())

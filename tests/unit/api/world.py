@@ -8,7 +8,14 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from annotate.models import Membership, Project
-from tests.factories import ArticleFactory, MembershipFactory, ProjectFactory, SpanFactory, TargetFactory, UserFactory
+from tests.factories import (
+    ArticleFactory,
+    MembershipFactory,
+    ProjectFactory,
+    SpanFactory,
+    TargetFactory,
+    UserFactory,
+)
 
 ROLES = ("admin", "reviewer", "annotator", "exporter")
 

@@ -1,0 +1,178 @@
+"""annotate.services.annotations and .spans: versioned writes, validation naming the field, submit."""
+
+import pytest
+
+from annotate.errors import AssignmentClosed, Conflict, NotAssigned, StaleWrite, ValidationFailed
+from annotate.models import Annotation, Assignment, Span
+from annotate.services.annotations import Incomplete, annotation_submit, annotation_update
+from annotate.services.queue import assignment_next
+from annotate.services.spans import (
+    span_create,
+    span_delete,
+    span_update,
+    suggestion_accept,
+    suggestion_reject,
+)
+from tests.factories import ArticleFactory, ProjectFactory, SpanFactory, TargetFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+TEXT = "Putin 👋 said “troops would be targets”. " + "x" * 60  # an astral emoji before the quote
+
+
+@pytest.fixture
+def setup():
+    project = ProjectFactory(overlap=1)
+    TargetFactory(project=project, key="troops")
+    TargetFactory(project=project, key="sanctions")
+    article = ArticleFactory(project=project, text=TEXT)
+    suggestion = SpanFactory(article=article, start=0, end=5, label="PERSON")
+    user = UserFactory()
+    assignment = assignment_next(project=project, user=user)
+    return project, article, suggestion, user, assignment
+
+
+def put(assignment, user, version, **fields):
+    return annotation_update(assignment=assignment, by=user, version=version, fields=fields, replace=True)
+
+
+def test_put_replaces_the_document_and_bumps_version(setup):
+    _, _, _, user, a = setup
+    ann = put(a, user, 1, stance={"troops": "AGAINST"}, frames=["Political"], notes="n",
+              spans=[{"start": 0, "end": 5, "label": "PERSON"}])
+    assert ann.version == 2
+    ann = put(a, user, 2, stance={"sanctions": "FAVOR"})
+    ann.refresh_from_db()
+    assert (ann.version, ann.stance, ann.frames, ann.notes, ann.spans.count()) == (3, {"sanctions": "FAVOR"}, [], "", 0)
+    assert Assignment.objects.get(pk=a.pk).status == Assignment.Status.IN_PROGRESS
+
+
+def test_patch_changes_only_given_fields(setup):
+    _, _, _, user, a = setup
+    put(a, user, 1, stance={"troops": "AGAINST"}, notes="keep")
+    ann = annotation_update(assignment=a, by=user, version=2, fields={"frames": ["Economic"]}, replace=False)
+    assert (ann.stance, ann.notes, ann.frames) == ({"troops": "AGAINST"}, "keep", ["Economic"])
+
+
+def test_stale_write_is_refused_with_the_current_state_and_nothing_written(setup):
+    _, _, _, user, a = setup
+    put(a, user, 1, notes="first writer")
+    with pytest.raises(StaleWrite) as err:
+        put(a, user, 1, notes="second writer, based on v1")
+    assert err.value.details["current"]["notes"] == "first writer"
+    assert err.value.details["current"]["version"] == 2
+    assert Annotation.objects.get(assignment=a).notes == "first writer"
+
+
+def test_span_offsets_are_code_points_and_checked_against_the_text(setup):
+    _, article, _, user, a = setup
+    start = TEXT.index("“")
+    end = TEXT.index("”") + 1
+    ann = put(a, user, 1, spans=[{"start": start, "end": end, "label": "QUOTE"}])
+    span = ann.spans.get()
+    assert article.text[span.start:span.end] == "“troops would be targets”"
+    with pytest.raises(ValidationFailed) as err:
+        put(a, user, 2, spans=[{"start": 0, "end": 5, "label": "PERSON"}, {"start": 1, "end": 2, "label": "ORG"},
+                               {"start": 10, "end": 4120, "label": "QUOTE"}])
+    assert str(err.value) == f"spans[2].end: 4120 is past the end of the text ({len(TEXT)})"
+    assert err.value.details == {"spans[2].end": [f"4120 is past the end of the text ({len(TEXT)})"]}
+
+
+@pytest.mark.parametrize(("fields", "path"), [
+    ({"stance": {"nope": "FAVOR"}}, "stance.nope"),
+    ({"stance": {"troops": "LOVE"}}, "stance.troops"),
+    ({"frames": ["Economic", "Astrology"]}, "frames[1]"),
+    ({"frames": ["Economic", "Economic"]}, "frames[1]"),
+    ({"primary_frame": "Astrology"}, "primary_frame"),
+    ({"spans": [{"start": 0, "end": 5, "label": "NOT_A_LABEL"}]}, "spans[0].label"),
+    ({"spans": [{"start": 5, "end": 5, "label": "PERSON"}]}, "spans[0].end"),
+    ({"spans": [{"start": -1, "end": 5, "label": "PERSON"}]}, "spans[0].start"),
+    ({"spans": [{"start": 0, "end": 5, "label": "PERSON", "suggestion": 999999}]}, "spans[0].suggestion"),
+    ({"rejected_suggestions": [123456789]}, "rejected_suggestions[0]"),
+])
+def test_invalid_fields_are_named_and_nothing_is_written(setup, fields, path):
+    _, _, _, user, a = setup
+    with pytest.raises(ValidationFailed) as err:
+        annotation_update(assignment=a, by=user, version=1, fields=fields, replace=False)
+    assert path in err.value.details
+    assert str(err.value).startswith(f"{path}: ")
+    assert Annotation.objects.get(assignment=a).version == 1
+
+
+def test_the_same_span_twice_is_refused(setup):
+    _, _, _, user, a = setup
+    with pytest.raises(ValidationFailed) as err:
+        put(a, user, 1, spans=[{"start": 0, "end": 5, "label": "PERSON"}, {"start": 0, "end": 5, "label": "PERSON"}])
+    assert err.value.details == {"spans[1]": ["duplicate of spans[0] (PERSON 0-5)"]}
+    ann = span_create(assignment=a, by=user, version=1, start=0, end=5, label="PERSON")
+    with pytest.raises(Conflict):
+        span_create(assignment=a, by=user, version=ann.version, start=0, end=5, label="PERSON")
+
+
+def test_put_keeps_span_ids_updates_and_swaps_without_tripping_uniqueness(setup):
+    _, _, _, user, a = setup
+    ann = put(a, user, 1, spans=[{"start": 0, "end": 5, "label": "PERSON"}, {"start": 6, "end": 7, "label": "ORG"}])
+    s1, s2 = ann.spans.order_by("start")
+    ann = put(a, user, 2, spans=[{"id": s1.pk, "start": 6, "end": 7, "label": "ORG"},
+                                 {"id": s2.pk, "start": 0, "end": 5, "label": "PERSON"}])
+    assert {(s.pk, s.start, s.label) for s in ann.spans.all()} == {(s1.pk, 6, "ORG"), (s2.pk, 0, "PERSON")}
+
+
+def test_only_the_assigned_annotator_may_write(setup):
+    _, _, _, _, a = setup
+    with pytest.raises(NotAssigned):
+        put(a, UserFactory(), 1, notes="intruder")
+
+
+def test_submit_requires_completeness_then_closes(setup):
+    _, _, _, user, a = setup
+    put(a, user, 1, stance={"troops": "AGAINST"})
+    with pytest.raises(Incomplete) as err:
+        annotation_submit(assignment=a, by=user, version=2)
+    assert set(err.value.details) == {"stance.sanctions", "frames"}
+    put(a, user, 2, stance={"troops": "AGAINST", "sanctions": "NEUTRAL"}, frames=["Political", "Economic"])
+    with pytest.raises(Incomplete) as err:
+        annotation_submit(assignment=a, by=user, version=3)
+    assert set(err.value.details) == {"primary_frame"}
+    put(a, user, 3, stance={"troops": "AGAINST", "sanctions": "NEUTRAL"}, frames=["Political"],
+        primary_frame="Political")
+    closed = annotation_submit(assignment=a, by=user, version=4)
+    assert closed.status == Assignment.Status.SUBMITTED and closed.submitted_at is not None
+    with pytest.raises(AssignmentClosed):
+        put(a, user, 5, notes="too late")
+
+
+def test_submit_with_frames_optional(setup):
+    project, _, _, user, a = setup
+    project.label_schema = {**project.label_schema, "frames_required": "none", "primary_frame_required": False}
+    project.save()
+    put(a, user, 1, stance={"troops": "AGAINST", "sanctions": "FAVOR"})
+    assert annotation_submit(assignment=a, by=user, version=2).status == Assignment.Status.SUBMITTED
+
+
+def test_accept_relabel_and_reject_suggestions(setup):
+    _, _, suggestion, user, a = setup
+    other = SpanFactory(article=suggestion.article, start=6, end=7, label="ORG")
+    ann = suggestion_accept(assignment=a, by=user, version=1, suggestion_id=suggestion.pk, label="ORG")
+    copy = ann.spans.get()
+    assert (copy.label, copy.origin, copy.suggestion_id) == ("ORG", Span.Origin.HUMAN, suggestion.pk)
+    suggestion.refresh_from_db()
+    assert (suggestion.label, suggestion.annotation_id) == ("PERSON", None)  # the suggestion is untouched
+    ann = suggestion_reject(assignment=a, by=user, version=2, suggestion_id=other.pk)
+    assert ann.rejected_suggestions == [other.pk]
+    with pytest.raises(Conflict):
+        suggestion_accept(assignment=a, by=user, version=3, suggestion_id=suggestion.pk, label="ORG")
+
+
+def test_span_update_and_delete(setup):
+    _, _, _, user, a = setup
+    ann = span_create(assignment=a, by=user, version=1, start=0, end=5, label="PERSON")
+    span = ann.spans.get()
+    ann = span_update(assignment=a, by=user, version=2, span_id=span.pk, changes={"label": "ORG", "end": 4})
+    span.refresh_from_db()
+    assert (span.label, span.end, ann.version) == ("ORG", 4, 3)
+    with pytest.raises(ValidationFailed) as err:
+        span_update(assignment=a, by=user, version=3, span_id=span.pk, changes={"end": 10_000})
+    assert "span.end" in err.value.details
+    ann = span_delete(assignment=a, by=user, version=3, span_id=span.pk)
+    assert ann.spans.count() == 0 and ann.version == 4
