@@ -236,6 +236,11 @@ export class AutoSaver {
     });
   }
 
+  /** A local backup was made on an older version than the server's: let the annotator choose. */
+  conflictWith(current: AnnotationDoc) {
+    this.setState({ kind: "conflict", current });
+  }
+
   /** After a conflict: keep the local draft (write it over the server's version, knowingly). */
   keepMine(current: AnnotationDoc) {
     this.version = current.version;

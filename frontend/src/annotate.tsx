@@ -1,0 +1,853 @@
+/**
+ * The annotation screen: article with spans, suggestions to accept or fix, stance per target,
+ * frames, notes. Keyboard first; every edit goes through the pure functions in state.ts (so undo
+ * and redo are free) and is autosaved by saver.ts.
+ */
+import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks";
+import { ApiError, NetworkError, api, type AnnotationDoc, type AssignmentDoc, type Project } from "./api";
+import { Header, openNextTask } from "./app";
+import { ArticleText, readSelection } from "./article";
+import { assignLabelKeys, labelColors } from "./labels";
+import { layoutSpans, type Item } from "./layout";
+import { TextIndex } from "./offsets";
+import { navigate } from "./router";
+import { AutoSaver, draftFromDoc, type SaveState } from "./saver";
+import { isBlank, snapToGraphemes, snapToTokens } from "./snap";
+import {
+  type Draft, type History, type Span, type Suggestion, acceptAllWithLabel, acceptSuggestion, addSpan, historyOf,
+  pendingSuggestions, record, redo, rejectSuggestion, relabelSpan, removeSpan, setNotes, setPrimaryFrame, setSpeaker,
+  setStance, toggleFrame, undo,
+} from "./state";
+
+type Selected = { kind: "span"; key: string } | { kind: "sugg"; id: number } | null;
+const idOf = (s: Selected) => (s ? (s.kind === "span" ? s.key : `sugg:${s.id}`) : null);
+
+const SKIP_REASONS = ["Not a news article", "Not in English", "Duplicate of another article", "Text is broken or cut off"];
+
+interface Loaded {
+  a: AssignmentDoc;
+  project: Project;
+}
+
+export function AnnotateScreen({ id }: { id: number }) {
+  const [loaded, setLoaded] = useState<Loaded | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    let live = true;
+    (async () => {
+      const a = await api<AssignmentDoc>("GET", `assignments/${id}/`);
+      const project = await api<Project>("GET", `projects/${a.project}/`);
+      if (live) setLoaded({ a, project });
+    })().catch((e) => live && setError(e instanceof Error ? e.message : String(e)));
+    return () => {
+      live = false;
+    };
+  }, [id]);
+  if (error) {
+    return (
+      <>
+        <Header />
+        <main class="page"><p class="banner banner-error" role="alert">{error}</p><a href="/">Back to my projects</a></main>
+      </>
+    );
+  }
+  if (!loaded) {
+    return (
+      <>
+        <Header />
+        <main class="page"><p class="muted">Loading article…</p></main>
+      </>
+    );
+  }
+  return <Annotator a={loaded.a} project={loaded.project} />;
+}
+
+function fmtDate(iso: string | null): string {
+  if (!iso) return "";
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : d.toLocaleDateString(undefined, { year: "numeric", month: "long", day: "numeric", timeZone: "UTC" });
+}
+
+function StatusPill({ s }: { s: SaveState }) {
+  const text = {
+    saved: "Saved",
+    saving: "Saving…",
+    offline: "Offline, retrying…",
+    conflict: "Conflict: choose a version",
+    closed: "Closed",
+    error: "Not saved",
+  }[s.kind];
+  return (
+    <span class={`save-pill save-${s.kind}`} role="status" aria-live="polite" data-save-state={s.kind}
+      title={s.kind === "error" ? s.message : undefined}>
+      <span class="dot" aria-hidden="true" />{text}
+    </span>
+  );
+}
+
+export function Annotator({ a, project }: { a: AssignmentDoc; project: Project }) {
+  const schema = project.label_schema;
+  const text = a.article.text;
+  const index = useMemo(() => new TextIndex(text), [text]);
+  const suggestions: Suggestion[] = useMemo(
+    () => a.suggestions.map((s) => ({ id: s.id, start: s.start, end: s.end, label: s.label, attrs: s.attrs ?? {}, origin: s.origin })),
+    [a],
+  );
+  const labelKeys = useMemo(() => assignLabelKeys(schema.span_labels), [schema]);
+  const keyToLabel = useMemo(() => new Map([...labelKeys].map(([l, k]) => [k, l])), [labelKeys]);
+  const colors = useMemo(() => labelColors(schema.span_labels), [schema]);
+  const readOnly = a.status === "submitted" || a.status === "skipped";
+
+  const [saveState, setSaveState] = useState<SaveState>({ kind: readOnly ? "closed" : "saved" });
+  const saver = useMemo(
+    () => new AutoSaver({
+      assignmentId: a.id, doc: a.annotation, storage: window.localStorage, onState: setSaveState,
+      put: (body) => api<AnnotationDoc>("PUT", `assignments/${a.id}/annotation/`, body),
+    }),
+    [a],
+  );
+  const [hist, setHist] = useState<History>(() => historyOf(draftFromDoc(a.annotation)));
+  const draft = hist.present;
+  const [mine, setMine] = useState<Draft | null>(null); // the local draft while a conflict is shown
+
+  // A backup left by a reload while offline: restore it, or ask if the server moved on meanwhile.
+  useEffect(() => {
+    if (readOnly) return;
+    const b = saver.backup();
+    if (!b) return;
+    if (b.base === a.annotation.version) setHist((h) => record(h, b.draft));
+    else {
+      setMine(b.draft);
+      saver.conflictWith(a.annotation);
+    }
+  }, [saver]);
+
+  useEffect(() => {
+    if (!readOnly) saver.update(draft);
+  }, [draft]);
+  useEffect(() => () => saver.close(), [saver]);
+  useEffect(() => {
+    const warn = (e: BeforeUnloadEvent) => {
+      if (saver.dirty && saver.state.kind !== "closed") e.preventDefault();
+    };
+    window.addEventListener("beforeunload", warn);
+    return () => window.removeEventListener("beforeunload", warn);
+  }, [saver]);
+
+  const edit = useCallback((f: (d: Draft) => Draft, tag: string | null = null) => {
+    if (readOnly) return;
+    setHist((h) => record(h, f(h.present), tag));
+  }, [readOnly]);
+
+  const pending = useMemo(() => pendingSuggestions(draft, suggestions), [draft, suggestions]);
+  const items: Item[] = useMemo(
+    () => [
+      ...draft.spans.map((s) => ({ id: s.key, start: s.start, end: s.end, label: s.label, suggested: false })),
+      ...pending.map((s) => ({ id: `sugg:${s.id}`, start: s.start, end: s.end, label: s.label, suggested: true })),
+    ],
+    [draft.spans, pending],
+  );
+  const layout = useMemo(() => layoutSpans(index, items), [index, items]);
+  const order = useMemo(() => [...items].sort((x, y) => x.start - y.start || y.end - x.end), [items]);
+
+  const [selected, setSelected] = useState<Selected>(null);
+  const [hasTextSel, setHasTextSel] = useState(false);
+  const [picking, setPicking] = useState(false);
+  const [activeTarget, setActiveTarget] = useState(0);
+  const [overlay, setOverlay] = useState<null | "help" | "skip">(null);
+  const [guidelines, setGuidelines] = useState(false);
+  const [message, setMessage] = useState<{ kind: "error" | "info"; text: string } | null>(null);
+  const [missing, setMissing] = useState<Set<string>>(new Set());
+  const [busy, setBusy] = useState(false);
+  const articleRef = useRef<HTMLDivElement>(null);
+
+  const selSpan: Span | undefined = selected?.kind === "span" ? draft.spans.find((s) => s.key === selected.key) : undefined;
+  const selSugg: Suggestion | undefined = selected?.kind === "sugg" ? pending.find((s) => s.id === selected.id) : undefined;
+  // A selection that disappeared (undo, relabel) is dropped rather than pointing at nothing.
+  useEffect(() => {
+    if (selected && !selSpan && !selSugg) setSelected(null);
+  }, [selected, selSpan, selSugg]);
+
+  const speakers = useMemo(() => {
+    const m = new Map<string, string>();
+    for (const s of draft.spans) {
+      const sp = s.attrs?.speaker;
+      if (s.label === "QUOTE" && typeof sp === "string" && sp) m.set(s.key, sp);
+    }
+    for (const s of pending) {
+      const sp = s.attrs?.speaker;
+      if (s.label === "QUOTE" && typeof sp === "string" && sp) m.set(`sugg:${s.id}`, sp);
+    }
+    return m;
+  }, [draft.spans, pending]);
+  const selAttrs = (selSpan ?? selSugg)?.attrs;
+  const speakerSpan = (selAttrs?.speaker_span as { start: number; end: number } | null | undefined) ?? null;
+
+  const select = useCallback((s: Selected) => {
+    setSelected(s);
+    setPicking(false);
+    const id = idOf(s);
+    if (!id) return;
+    requestAnimationFrame(() => {
+      const item = layout.placed.find((p) => p.id === id);
+      if (!item) return;
+      const el = articleRef.current?.querySelector(`[data-u="${item.u16Start}"]`);
+      el?.scrollIntoView({ block: "nearest", behavior: "smooth" });
+    });
+  }, [layout]);
+
+  const itemToSelected = (it: Item): Selected => (it.suggested ? { kind: "sugg", id: Number(it.id.slice(5)) } : { kind: "span", key: it.id });
+
+  const step = (dir: 1 | -1, onlyPending = false) => {
+    const list = onlyPending ? order.filter((x) => x.suggested) : order;
+    if (!list.length) return;
+    const cur = idOf(selected);
+    const at = cur ? order.findIndex((x) => x.id === cur) : -1;
+    const curItem = at >= 0 ? order[at] : null;
+    let next: Item | undefined;
+    if (!curItem) next = dir === 1 ? list[0] : list[list.length - 1];
+    else {
+      const after = (x: Item) => x.start > curItem.start || (x.start === curItem.start && x.end < curItem.end);
+      next = dir === 1 ? list.find((x) => x.id !== curItem.id && after(x)) : [...list].reverse().find((x) => x.id !== curItem.id && !after(x));
+    }
+    if (next) select(itemToSelected(next));
+  };
+
+  const acceptSelected = (label?: string) => {
+    if (!selSugg) return;
+    const s = selSugg;
+    edit((d) => acceptSuggestion(d, s, label));
+    // Keep the flow: move on to the next suggestion after the one just accepted.
+    const nextSugg = order.find((x) => x.suggested && x.id !== `sugg:${s.id}` && (x.start > s.start || (x.start === s.start && x.end < s.end)));
+    if (nextSugg) select(itemToSelected(nextSugg));
+    else select({ kind: "span", key: `${s.start}:${s.end}:${label ?? s.label}` });
+  };
+
+  const rejectSelected = () => {
+    if (selSugg) {
+      const s = selSugg;
+      edit((d) => rejectSuggestion(d, s.id));
+      const nextSugg = order.find((x) => x.suggested && x.id !== `sugg:${s.id}` && x.start >= s.start);
+      select(nextSugg ? itemToSelected(nextSugg) : null);
+    } else if (selSpan) {
+      const k = selSpan.key;
+      edit((d) => removeSpan(d, k));
+      select(null);
+    }
+  };
+
+  const applyLabel = (label: string, exact: boolean) => {
+    const raw = readSelection(articleRef.current);
+    if (raw) {
+      const r = exact ? snapToGraphemes(text, raw) : snapToTokens(text, raw);
+      if (isBlank(text, r)) return;
+      const cp = { start: index.toCodePoint(r.start, "floor"), end: index.toCodePoint(r.end, "ceil") };
+      edit((d) => addSpan(d, cp, label, suggestions));
+      window.getSelection()?.removeAllRanges();
+      setHasTextSel(false);
+      setSelected({ kind: "span", key: `${cp.start}:${cp.end}:${label}` });
+      return;
+    }
+    if (selSugg) acceptSelected(label);
+    else if (selSpan) {
+      const k = selSpan.key;
+      edit((d) => relabelSpan(d, k, label));
+      setSelected({ kind: "span", key: `${selSpan.start}:${selSpan.end}:${label}` });
+    }
+  };
+
+  const acceptAll = (label: string) => {
+    edit((d) => acceptAllWithLabel(d, suggestions, label));
+  };
+
+  const chooseStance = (ti: number, label: string) => {
+    const t = project.targets[ti];
+    if (!t) return;
+    edit((d) => setStance(d, t.key, d.stance[t.key] === label ? null : label));
+    setMissing((m) => {
+      const n = new Set(m);
+      n.delete(`stance.${t.key}`);
+      return n;
+    });
+  };
+
+  const goNext = async () => {
+    try {
+      await openNextTask(a.project, () => navigate(`/projects/${a.project}/`));
+    } catch (e) {
+      setMessage({ kind: "error", text: e instanceof Error ? e.message : String(e) });
+    }
+  };
+
+  const submit = async () => {
+    if (busy || readOnly) return;
+    setBusy(true);
+    setMessage(null);
+    try {
+      await saver.flush();
+      await api("POST", `assignments/${a.id}/submit/`, { version: saver.version });
+      saver.close();
+      await goNext();
+    } catch (e) {
+      if (e instanceof ApiError && e.code === "incomplete" && e.details && typeof e.details === "object") {
+        const keys = Object.keys(e.details as object);
+        setMissing(new Set(keys));
+        setMessage({ kind: "error", text: `Not yet complete: ${e.message}` });
+        const first = project.targets.findIndex((t) => keys.includes(`stance.${t.key}`));
+        if (first >= 0) setActiveTarget(first);
+      } else if (e instanceof NetworkError) {
+        setMessage({ kind: "error", text: "The server cannot be reached; your work is kept here. Try again in a moment." });
+      } else if (!(e instanceof ApiError && e.code === "stale_write")) {
+        setMessage({ kind: "error", text: e instanceof Error ? e.message : String(e) });
+      }
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const skip = async (reason: string) => {
+    if (!reason.trim()) return;
+    setBusy(true);
+    try {
+      await saver.flush().catch(() => undefined);
+      await api("POST", `assignments/${a.id}/skip/`, { reason });
+      saver.close();
+      setOverlay(null);
+      await goNext();
+    } catch (e) {
+      setMessage({ kind: "error", text: e instanceof Error ? e.message : String(e) });
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  // ---------------------------------------------------------------- mouse on the article
+  const onArticleMouseUp = (e: MouseEvent) => {
+    const sel = window.getSelection();
+    if (sel && !sel.isCollapsed) {
+      setHasTextSel(!!readSelection(articleRef.current));
+      return;
+    }
+    setHasTextSel(false);
+    const seg = (e.target as HTMLElement).closest<HTMLElement>("[data-seg]");
+    const segment = seg ? layout.segments[Number(seg.dataset.seg)] : null;
+    const covering = segment ? segment.cover.map((i) => layout.placed[i]) : [];
+    if (picking && (selSpan?.label === "QUOTE")) {
+      const quote = selSpan;
+      const mention = [...covering].reverse().find((p) => p.label !== "QUOTE");
+      let m: { start: number; end: number; text: string } | null = null;
+      if (mention) m = { start: mention.start, end: mention.end, text: index.slice(mention.start, mention.end) };
+      else if (seg && segment) {
+        // No span there: take the word that was clicked.
+        const u = Number(seg.dataset.u) + (sel?.focusOffset ?? 0);
+        const r = snapToTokens(text, { start: u, end: u + 1 });
+        if (!isBlank(text, r)) {
+          const s = index.toCodePoint(r.start);
+          const en = index.toCodePoint(r.end, "ceil");
+          m = { start: s, end: en, text: index.slice(s, en) };
+        }
+      }
+      if (m) {
+        const mm = m;
+        edit((d) => setSpeaker(d, quote.key, mm));
+        setPicking(false);
+      }
+      return;
+    }
+    if (!covering.length) {
+      setSelected(null);
+      return;
+    }
+    // Innermost first; clicking again on the same place walks outwards through nested spans.
+    const inner = [...covering].reverse();
+    const cur = idOf(selected);
+    const at = inner.findIndex((p) => p.id === cur);
+    const pick = inner[(at + 1) % inner.length];
+    setSelected(itemToSelected(pick));
+    setPicking(false);
+  };
+
+  // ---------------------------------------------------------------- keyboard
+  const keyHandler = useRef<(e: KeyboardEvent) => void>(() => undefined);
+  keyHandler.current = (e: KeyboardEvent) => {
+    const t = e.target as HTMLElement;
+    const typing = t instanceof HTMLTextAreaElement || (t instanceof HTMLInputElement && t.type === "text");
+    const mod = e.ctrlKey || e.metaKey;
+    if (e.key === "Escape") {
+      if (overlay) setOverlay(null);
+      else if (picking) setPicking(false);
+      else if (typing) t.blur();
+      else if (guidelines) setGuidelines(false);
+      else {
+        setSelected(null);
+        window.getSelection()?.removeAllRanges();
+        setHasTextSel(false);
+      }
+      return;
+    }
+    if (overlay === "skip") return; // the dialog handles its own keys
+    if (typing) return; // let text fields keep their keys (and their own undo)
+    if (mod && (e.key === "z" || e.key === "Z")) {
+      e.preventDefault();
+      setHist((h) => (e.shiftKey ? redo(h) : undo(h)));
+      return;
+    }
+    if (mod && e.key === "y") {
+      e.preventDefault();
+      setHist((h) => redo(h));
+      return;
+    }
+    if (mod) return; // leave the browser's own shortcuts alone (copy, find, …)
+    if (e.key === "?") {
+      e.preventDefault();
+      setOverlay(overlay === "help" ? null : "help");
+      return;
+    }
+    if (overlay === "help") return;
+    if (e.key === "Enter") {
+      if (t instanceof HTMLButtonElement || t instanceof HTMLAnchorElement || t instanceof HTMLSelectElement) return;
+      e.preventDefault();
+      void submit();
+      return;
+    }
+    if (readOnly) return;
+    const code = e.code.startsWith("Key") ? e.code.slice(3).toLowerCase() : "";
+    const key = e.key.length === 1 ? e.key.toLowerCase() : "";
+    const letter = code || key;
+    if (/^[1-9]$/.test(e.key) || /^Digit[1-9]$/.test(e.code)) {
+      const n = Number(e.code.startsWith("Digit") ? e.code.slice(5) : e.key);
+      const label = schema.stance_labels[n - 1];
+      if (label) {
+        e.preventDefault();
+        chooseStance(activeTarget, label);
+        // Move on to the next target still without a stance: a whole article in a few keys.
+        const next = project.targets.findIndex((tg, i) => i > activeTarget && !draft.stance[tg.key]);
+        if (next >= 0) setActiveTarget(next);
+      }
+      return;
+    }
+    if (e.shiftKey && letter === "a") {
+      const label = selSugg?.label ?? selSpan?.label;
+      if (label) acceptAll(label);
+      e.preventDefault();
+      return;
+    }
+    if (e.shiftKey && letter === "g") {
+      setGuidelines((g) => !g);
+      e.preventDefault();
+      return;
+    }
+    if (e.shiftKey && letter === "f") {
+      (document.querySelector(".frames input") as HTMLElement | null)?.focus();
+      e.preventDefault();
+      return;
+    }
+    if (e.shiftKey && letter === "n") {
+      (document.querySelector("#notes") as HTMLElement | null)?.focus();
+      e.preventDefault();
+      return;
+    }
+    if (e.shiftKey && letter === "t") {
+      setActiveTarget((i) => (i - 1 + project.targets.length) % Math.max(1, project.targets.length));
+      e.preventDefault();
+      return;
+    }
+    if (e.shiftKey && (letter === "j" || letter === "k")) {
+      step(letter === "j" ? 1 : -1, true);
+      e.preventDefault();
+      return;
+    }
+    switch (letter) {
+      case "j":
+        step(1);
+        break;
+      case "k":
+        step(-1);
+        break;
+      case "a":
+        acceptSelected();
+        break;
+      case "x":
+        rejectSelected();
+        break;
+      case "s":
+        setOverlay("skip");
+        break;
+      case "t":
+        setActiveTarget((i) => (i + 1) % Math.max(1, project.targets.length));
+        break;
+      case "m":
+        if (selSpan?.label === "QUOTE") setPicking(true);
+        break;
+      default: {
+        if (e.key === "Delete" || e.key === "Backspace") {
+          rejectSelected();
+          break;
+        }
+        const label = letter ? keyToLabel.get(letter) : undefined;
+        if (!label) return;
+        applyLabel(label, e.altKey);
+      }
+    }
+    e.preventDefault();
+  };
+  useEffect(() => {
+    const on = (e: KeyboardEvent) => keyHandler.current(e);
+    const onSel = () => setHasTextSel(!!readSelection(articleRef.current));
+    window.addEventListener("keydown", on);
+    document.addEventListener("selectionchange", onSel);
+    return () => {
+      window.removeEventListener("keydown", on);
+      document.removeEventListener("selectionchange", onSel);
+    };
+  }, []);
+
+  useEffect(() => {
+    document.title = `${a.article.title || "Article"} · Standpoint`;
+  }, [a]);
+
+  // ---------------------------------------------------------------- render
+  const counts = useMemo(() => {
+    const m = new Map<string, { confirmed: number; pending: number }>();
+    for (const l of schema.span_labels) m.set(l, { confirmed: 0, pending: 0 });
+    for (const s of draft.spans) m.get(s.label) && m.get(s.label)!.confirmed++;
+    for (const s of pending) m.get(s.label) && m.get(s.label)!.pending++;
+    return m;
+  }, [draft.spans, pending, schema]);
+  // The legend shows what this article uses plus the everyday labels; the rest wait behind "more"
+  // (their keys work all the same), so twenty labels never crowd the text.
+  const [allLabels, setAllLabels] = useState(false);
+  const everyday = ["PERSON", "ORG", "GPE", "QUOTE", "SPEAKER"];
+  const usedLabels = schema.span_labels.filter((l) => {
+    const c = counts.get(l)!;
+    return allLabels || c.confirmed + c.pending > 0 || everyday.includes(l);
+  });
+  const hiddenLabels = schema.span_labels.length - usedLabels.length;
+
+  const conflict = saveState.kind === "conflict" ? saveState.current : null;
+  const cur = selSpan ?? selSugg;
+
+  return (
+    <div class={`annotate${picking ? " picking" : ""}`}>
+      <Header
+        right={
+          <>
+            <StatusPill s={saveState} />
+            <button class="btn-link" onClick={() => setGuidelines((g) => !g)} aria-expanded={guidelines}>Guidelines</button>
+            <button class="btn-link" onClick={() => setOverlay("help")} title="Keyboard shortcuts (?)">Shortcuts <kbd>?</kbd></button>
+          </>
+        }
+      >
+        <a href={`/projects/${project.id}/`} onClick={(e) => { e.preventDefault(); navigate(`/projects/${project.id}/`); }}>{project.name}</a>
+        <span class="crumb-sep">/</span>
+        <span>{a.article.external_id || `Article ${a.article.id}`}</span>
+      </Header>
+
+      <div class="workspace">
+        <section class="reader" aria-label="Article">
+          <div class="legend" aria-label="Span labels">
+            {usedLabels.map((l) => {
+              const c = counts.get(l)!;
+              const k = labelKeys.get(l);
+              return (
+                <span class="legend-item" key={l}>
+                  <button
+                    class="chip" style={{ "--c": colors.get(l) }}
+                    onMouseDown={(e) => e.preventDefault()}
+                    onClick={() => applyLabel(l, false)}
+                    title={hasTextSel ? `Label the selection ${l}` : cur ? `Relabel as ${l}` : `Select text, then press ${k ?? "this"}`}
+                  >
+                    <span class="swatch" />{l}{k && <kbd>{k}</kbd>}
+                    {c.confirmed > 0 && <span class="n">{c.confirmed}</span>}
+                  </button>
+                  {c.pending > 0 && (
+                    <button class="chip-accept" onMouseDown={(e) => e.preventDefault()} onClick={() => acceptAll(l)}
+                      title={`Accept all ${c.pending} suggested ${l} spans`}>
+                      ✓ all {c.pending}
+                    </button>
+                  )}
+                </span>
+              );
+            })}
+            {(hiddenLabels > 0 || allLabels) && (
+              <button class="btn-link small" onMouseDown={(e) => e.preventDefault()} onClick={() => setAllLabels((v) => !v)}>
+                {allLabels ? "fewer labels" : `+${hiddenLabels} more`}
+              </button>
+            )}
+            <span class="legend-key"><span class="k-solid" /> confirmed <span class="k-dash" /> suggested</span>
+          </div>
+          {readOnly && <p class="banner banner-info">This assignment is {a.status}; it is shown read-only.</p>}
+          {picking && <p class="banner banner-info" role="status">Click the speaker's mention in the text · <kbd>Esc</kbd> cancels</p>}
+          {message && <p class={`banner banner-${message.kind}`} role="alert">{message.text}</p>}
+          <article class="paper">
+            <header class="article-head">
+              <h1 class="article-title">{a.article.title || a.article.external_id || "Untitled article"}</h1>
+              <p class="article-meta">
+                {a.article.source && <span>{a.article.source}</span>}
+                {a.article.published && <span>{fmtDate(a.article.published)}</span>}
+                {a.article.url && <a href={a.article.url} target="_blank" rel="noopener noreferrer">original</a>}
+              </p>
+            </header>
+            <div ref={articleRef} class="article-body" onMouseUp={onArticleMouseUp} data-testid="article-text">
+              <ArticleText
+                text={text} layout={layout} colors={colors} selectedId={idOf(selected)}
+                speakers={speakers} speakerSpan={speakerSpan}
+              />
+            </div>
+          </article>
+        </section>
+
+        <aside class="sidebar" aria-label="Annotation">
+          <section class={`card selection-card${cur ? "" : " is-empty"}`} aria-label="Selected span">
+            {cur ? (
+              <>
+                <div class="sel-head">
+                  <span class="chip static" style={{ "--c": colors.get(cur.label) }}><span class="swatch" />{cur.label}</span>
+                  <span class={`badge ${selSugg ? "badge-sugg" : "badge-ok"}`}>{selSugg ? `suggested · ${selSugg.origin}` : "confirmed"}</span>
+                </div>
+                <blockquote class="sel-text">{index.slice(cur.start, cur.end)}</blockquote>
+                {cur.label === "QUOTE" && (
+                  <p class="speaker-line">
+                    Speaker: <b>{(cur.attrs?.speaker as string) || "unknown"}</b>
+                    {selSpan && <button class="btn btn-small" onClick={() => setPicking(true)}>Change <kbd>m</kbd></button>}
+                    {selSugg && <span class="muted"> (accept to edit)</span>}
+                  </p>
+                )}
+                <div class="sel-actions">
+                  {selSugg && <button class="btn btn-primary btn-small" onClick={() => acceptSelected()}>Accept <kbd>a</kbd></button>}
+                  <button class="btn btn-small" onClick={rejectSelected}>{selSugg ? "Reject" : "Remove"} <kbd>x</kbd></button>
+                  <label class="relabel">
+                    <span class="sr-only">Relabel</span>
+                    <select value={cur.label} onChange={(e) => {
+                      const l = (e.target as HTMLSelectElement).value;
+                      if (selSugg) acceptSelected(l);
+                      else if (selSpan) {
+                        edit((d) => relabelSpan(d, selSpan.key, l));
+                        setSelected({ kind: "span", key: `${selSpan.start}:${selSpan.end}:${l}` });
+                      }
+                    }}>
+                      {schema.span_labels.map((l) => <option key={l} value={l}>{l}</option>)}
+                    </select>
+                  </label>
+                </div>
+              </>
+            ) : (
+              <p class="hint">
+                {hasTextSel
+                  ? "Press a label key to mark the selection (hold Alt for exact boundaries)."
+                  : <>Select text and press a label key, or press <kbd>j</kbd>/<kbd>k</kbd> to step through spans. {pending.length} suggestion{pending.length === 1 ? "" : "s"} to review.</>}
+              </p>
+            )}
+          </section>
+
+          <section class="card" aria-label="Stance">
+            <h2>Stance <span class="muted small">keys 1–{schema.stance_labels.length} · <kbd>t</kbd> next target</span></h2>
+            {project.targets.length === 0 && <p class="muted">This project has no stance targets.</p>}
+            {project.targets.map((tg, ti) => (
+              <fieldset key={tg.key} class={`target${ti === activeTarget ? " active" : ""}${missing.has(`stance.${tg.key}`) ? " missing" : ""}`}
+                onClick={() => setActiveTarget(ti)}>
+                <legend title={tg.description}>{tg.name}</legend>
+                <div class="seg-radio" role="radiogroup" aria-label={`Stance toward ${tg.name}`}
+                  style={{ gridTemplateColumns: `repeat(${Math.min(4, schema.stance_labels.length)}, minmax(0, 1fr))` }}>
+                  {schema.stance_labels.map((l, li) => (
+                    <label key={l} class={draft.stance[tg.key] === l ? "on" : ""}>
+                      <input type="radio" name={`stance-${tg.key}`} value={l} checked={draft.stance[tg.key] === l}
+                        disabled={readOnly} onChange={() => chooseStance(ti, l)} />
+                      <span class="num">{li + 1}</span>{l.toLowerCase()}
+                    </label>
+                  ))}
+                </div>
+              </fieldset>
+            ))}
+          </section>
+
+          <section class={`card frames${missing.has("frames") || missing.has("primary_frame") ? " missing" : ""}`} aria-label="Frames">
+            <h2>Frames <span class="muted small">★ = primary · <kbd>⇧F</kbd></span></h2>
+            <ul>
+              {schema.frames.map((f) => {
+                const on = draft.frames.includes(f);
+                const primary = draft.primary_frame === f;
+                return (
+                  <li key={f} class={on ? "on" : ""}>
+                    <label>
+                      <input type="checkbox" checked={on} disabled={readOnly}
+                        onChange={() => edit((d) => toggleFrame(d, f, schema.frames))} />
+                      {f}
+                    </label>
+                    <button class={`star${primary ? " is-primary" : ""}`} disabled={readOnly}
+                      aria-pressed={primary} aria-label={`Make ${f} the primary frame`}
+                      onClick={() => edit((d) => setPrimaryFrame(d, f, schema.frames))}>
+                      {primary ? "★" : "☆"}
+                    </button>
+                  </li>
+                );
+              })}
+            </ul>
+          </section>
+
+          <section class="card" aria-label="Notes">
+            <h2><label for="notes">Notes</label> <span class="muted small"><kbd>⇧N</kbd></span></h2>
+            <textarea id="notes" rows={3} value={draft.notes} disabled={readOnly} placeholder="Anything a reviewer should know"
+              onInput={(e) => edit((d) => setNotes(d, (e.target as HTMLTextAreaElement).value), "notes")} />
+          </section>
+
+          <div class="actions">
+            <button class="btn" onClick={() => setOverlay("skip")} disabled={busy || readOnly}>Skip <kbd>s</kbd></button>
+            <button class="btn btn-primary" onClick={submit} disabled={busy || readOnly}>Submit &amp; next <kbd>Enter</kbd></button>
+          </div>
+          <p class="undo-line muted small">
+            <button class="btn-link" disabled={!hist.past.length} onClick={() => setHist(undo)}>Undo</button> <kbd>Ctrl Z</kbd>
+            {" · "}
+            <button class="btn-link" disabled={!hist.future.length} onClick={() => setHist(redo)}>Redo</button> <kbd>Ctrl ⇧ Z</kbd>
+          </p>
+        </aside>
+
+        {guidelines && (
+          <aside class="drawer" aria-label="Guidelines">
+            <div class="drawer-head"><h2>Guidelines</h2><button class="btn-link" onClick={() => setGuidelines(false)}>Close <kbd>Esc</kbd></button></div>
+            {project.guidelines_html
+              ? <div class="prose" dangerouslySetInnerHTML={{ __html: project.guidelines_html }} />
+              : <p class="muted">This project has no guidelines yet.</p>}
+          </aside>
+        )}
+      </div>
+
+      {overlay === "help" && <HelpOverlay labelKeys={labelKeys} stance={schema.stance_labels} onClose={() => setOverlay(null)} />}
+      {overlay === "skip" && <SkipDialog busy={busy} onCancel={() => setOverlay(null)} onSkip={skip} />}
+      {conflict && (
+        <ConflictDialog
+          server={conflict} mine={mine ?? draft} targets={project.targets.map((t) => t.key)}
+          onTheirs={() => {
+            const d = saver.takeTheirs(conflict);
+            setMine(null);
+            setHist((h) => record(h, d));
+          }}
+          onMine={() => {
+            saver.keepMine(conflict);
+            if (mine) setHist((h) => record(h, mine));
+            setMine(null);
+          }}
+        />
+      )}
+    </div>
+  );
+}
+
+function HelpOverlay({ labelKeys, stance, onClose }: { labelKeys: Map<string, string>; stance: string[]; onClose: () => void }) {
+  const rows: Array<[string, string]> = [
+    ["select text + letter", "add a span with that label (snaps to whole words)"],
+    ["Alt + letter", "add a span with the exact selection"],
+    ["click a span", "select it (click again for the span around it)"],
+    ["j / k", "next / previous span"],
+    ["⇧J / ⇧K", "next / previous suggestion"],
+    ["a", "accept the selected suggestion"],
+    ["x, Delete", "reject the suggestion / remove the span"],
+    ["letter (span selected)", "relabel it"],
+    ["⇧A", "accept all suggestions with the selected label"],
+    ["m, then click", "change the selected quote's speaker"],
+    [`1–${stance.length}`, `stance for the active target (${stance.map((s, i) => `${i + 1} ${s}`).join(", ")})`],
+    ["t / ⇧T", "next / previous target"],
+    ["⇧F", "go to frames (Space toggles)"],
+    ["⇧N", "write a note"],
+    ["⇧G", "show / hide the guidelines"],
+    ["Enter", "submit and open the next article"],
+    ["s", "skip this article (asks for a reason)"],
+    ["Ctrl Z / Ctrl ⇧ Z", "undo / redo"],
+    ["Esc", "clear the selection, close a panel, leave a text field"],
+    ["?", "this help"],
+  ];
+  return (
+    <div class="overlay" role="dialog" aria-modal="true" aria-label="Keyboard shortcuts" onClick={onClose}>
+      <div class="dialog help" onClick={(e) => e.stopPropagation()}>
+        <h2>Keyboard shortcuts</h2>
+        <div class="help-cols">
+          <dl>{rows.map(([k, v]) => <div key={k}><dt><kbd>{k}</kbd></dt><dd>{v}</dd></div>)}</dl>
+          <div>
+            <h3>Label keys</h3>
+            <ul class="label-keys">{[...labelKeys].map(([l, k]) => <li key={l}><kbd>{k}</kbd> {l}</li>)}</ul>
+          </div>
+        </div>
+        <button class="btn" onClick={onClose}>Close <kbd>Esc</kbd></button>
+      </div>
+    </div>
+  );
+}
+
+function SkipDialog({ busy, onCancel, onSkip }: { busy: boolean; onCancel: () => void; onSkip: (r: string) => void }) {
+  const [reason, setReason] = useState(SKIP_REASONS[0]);
+  const [other, setOther] = useState("");
+  const final = reason === "other" ? other : reason;
+  const onKey = (e: KeyboardEvent) => {
+    const n = Number(e.key);
+    if (!(e.target instanceof HTMLInputElement && e.target.type === "text") && n >= 1 && n <= SKIP_REASONS.length + 1) {
+      setReason(n <= SKIP_REASONS.length ? SKIP_REASONS[n - 1] : "other");
+      e.preventDefault();
+    }
+    if (e.key === "Enter" && final.trim()) {
+      e.preventDefault();
+      onSkip(final);
+    }
+  };
+  return (
+    <div class="overlay" role="dialog" aria-modal="true" aria-label="Skip this article" onKeyDown={onKey}>
+      <form class="dialog" onSubmit={(e) => { e.preventDefault(); onSkip(final); }}>
+        <h2>Skip this article?</h2>
+        <p class="muted">It goes to someone else and will not come back to you.</p>
+        {SKIP_REASONS.map((r, i) => (
+          <label class="radio-row" key={r}>
+            <input type="radio" name="reason" checked={reason === r} onChange={() => setReason(r)} autoFocus={i === 0} />
+            <kbd>{i + 1}</kbd> {r}
+          </label>
+        ))}
+        <label class="radio-row">
+          <input type="radio" name="reason" checked={reason === "other"} onChange={() => setReason("other")} />
+          <kbd>{SKIP_REASONS.length + 1}</kbd> Other:
+          <input type="text" value={other} onInput={(e) => { setOther((e.target as HTMLInputElement).value); setReason("other"); }} />
+        </label>
+        <div class="dialog-actions">
+          <button type="button" class="btn" onClick={onCancel}>Cancel <kbd>Esc</kbd></button>
+          <button type="submit" class="btn btn-primary" disabled={busy || !final.trim()}>Skip <kbd>Enter</kbd></button>
+        </div>
+      </form>
+    </div>
+  );
+}
+
+function summary(d: Draft, targets: string[]) {
+  return [
+    ["Stance", targets.map((t) => `${t}: ${d.stance[t] ?? "—"}`).join(", ") || "—"],
+    ["Frames", d.frames.map((f) => (f === d.primary_frame ? `${f} ★` : f)).join(", ") || "—"],
+    ["Spans", `${d.spans.length} confirmed, ${d.rejected.length} rejected suggestions`],
+    ["Notes", d.notes || "—"],
+  ] as const;
+}
+
+function ConflictDialog({ server, mine, targets, onTheirs, onMine }: {
+  server: AnnotationDoc; mine: Draft; targets: string[]; onTheirs: () => void; onMine: () => void;
+}) {
+  const theirs = summary(draftFromDoc(server), targets);
+  const ours = summary(mine, targets);
+  return (
+    <div class="overlay" role="dialog" aria-modal="true" aria-label="Conflicting versions">
+      <div class="dialog conflict">
+        <h2>This annotation was changed elsewhere</h2>
+        <p class="muted">
+          The server has version {server.version}{server.updated_at ? ` (saved ${new Date(server.updated_at).toLocaleString()})` : ""},
+          probably from another tab. Nothing has been overwritten. Which version do you want to keep?
+        </p>
+        <table class="diff">
+          <thead><tr><th /><th>On the server</th><th>In this tab</th></tr></thead>
+          <tbody>
+            {theirs.map(([k, v], i) => (
+              <tr key={k} class={v !== ours[i][1] ? "differs" : ""}><th>{k}</th><td>{v}</td><td>{ours[i][1]}</td></tr>
+            ))}
+          </tbody>
+        </table>
+        <div class="dialog-actions">
+          <button class="btn" onClick={onTheirs}>Use the server's version</button>
+          <button class="btn btn-primary" onClick={onMine}>Keep mine</button>
+        </div>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,129 @@
+/**
+ * The article text with its spans. Text is only ever rendered as text nodes (never as HTML), so
+ * `<script>` or `<img onerror>` in an article shows those characters and runs nothing.
+ *
+ * Every segment carries `data-u` (its UTF-16 start) so a DOM Selection maps back to text offsets.
+ * Spans draw as bars under the text, one lane per nesting level; confirmed spans are solid with a
+ * soft tint, suggestions dashed without a tint, so the two never look alike.
+ */
+import { memo } from "preact/compat";
+import type { Layout, Placed } from "./layout";
+import { tint } from "./labels";
+
+/** Lanes drawn; deeper nesting reuses the last one (legible, and rare in news text). */
+export const MAX_LANES = 3;
+const LANE_PX = 4;
+export const PAD_PX = MAX_LANES * LANE_PX + 1;
+
+export interface ArticleProps {
+  text: string;
+  layout: Layout;
+  colors: Map<string, string>;
+  selectedId: string | null;
+  /** Quote span id -> speaker shown after it. */
+  speakers: Map<string, string>;
+  /** The span highlighted as the selected quote's speaker. */
+  speakerSpan: { start: number; end: number } | null;
+}
+
+function segStyle(cover: number[], placed: Placed[], colors: Map<string, string>, selectedId: string | null) {
+  const layers: string[] = [];
+  let tintLayer = "";
+  for (const i of cover) {
+    const p = placed[i];
+    const c = colors.get(p.label) ?? "#888";
+    const lane = Math.min(p.lane, MAX_LANES - 1);
+    const offset = PAD_PX - LANE_PX - lane * LANE_PX;
+    const selected = p.id === selectedId;
+    const h = selected ? 4 : 3;
+    const img = p.suggested
+      ? `repeating-linear-gradient(90deg,${c} 0 5px,transparent 5px 8px)`
+      : `linear-gradient(${c},${c})`;
+    layers.push(`${img} 0 calc(100% - ${offset}px)/100% ${p.suggested && !selected ? 2 : h}px no-repeat`);
+    if (!p.suggested || selected) tintLayer = `linear-gradient(${tint(c, selected ? 0.32 : 0.14)},${tint(c, selected ? 0.32 : 0.14)}) 0 0/100% calc(100% - ${PAD_PX}px) no-repeat`;
+  }
+  if (tintLayer) layers.push(tintLayer);
+  return `background:${layers.join(",")}`;
+}
+
+export const ArticleText = memo(function ArticleText(p: ArticleProps) {
+  const { text, layout, colors, selectedId, speakers } = p;
+  const out: preact.JSX.Element[] = [];
+  const endsAt = new Map<number, string[]>();
+  for (const pl of layout.placed) {
+    if (speakers.has(pl.id)) {
+      const list = endsAt.get(pl.u16End) ?? [];
+      list.push(pl.id);
+      endsAt.set(pl.u16End, list);
+    }
+  }
+  const spk = p.speakerSpan;
+  layout.segments.forEach((s, si) => {
+    const chunk = text.slice(s.start, s.end);
+    if (!s.cover.length) {
+      out.push(<span key={si} data-u={s.start} data-seg={si}>{chunk}</span>);
+    } else {
+      const ids = s.cover.map((i) => layout.placed[i]);
+      const isSpk = spk && ids.some((x) => x.start === spk.start && x.end === spk.end);
+      const sel = ids.some((x) => x.id === selectedId);
+      out.push(
+        <span
+          key={si}
+          data-u={s.start}
+          data-seg={si}
+          class={`hl${sel ? " hl-sel" : ""}${isSpk ? " hl-speaker" : ""}`}
+          style={segStyle(s.cover, layout.placed, colors, selectedId)}
+          title={ids.map((x) => (x.suggested ? `${x.label} (suggested)` : x.label)).join(" · ")}
+        >
+          {chunk}
+        </span>,
+      );
+    }
+    for (const qid of endsAt.get(s.end) ?? []) {
+      out.push(
+        <span key={`spk-${qid}`} class="speaker-chip" data-at={s.end} contentEditable={false} aria-label="speaker">
+          {speakers.get(qid)}
+        </span>,
+      );
+    }
+  });
+  return <div class="article-text" style={{ "--pad": `${PAD_PX}px` }}>{out}</div>;
+});
+
+/** The UTF-16 offset of a DOM point inside the article, or null when it is outside the text. */
+export function pointToU16(root: HTMLElement, node: Node, offset: number): number | null {
+  if (!root.contains(node)) return null;
+  if (node.nodeType === Node.TEXT_NODE) {
+    const el = node.parentElement;
+    if (!el) return null;
+    if (el.dataset.u !== undefined) return Number(el.dataset.u) + offset;
+    const chip = el.closest<HTMLElement>("[data-at]");
+    return chip ? Number(chip.dataset.at) : null;
+  }
+  const el = node as HTMLElement;
+  if (el.dataset?.u !== undefined) return Number(el.dataset.u) + (offset > 0 ? (el.textContent ?? "").length : 0);
+  if (el.dataset?.at !== undefined) return Number(el.dataset.at);
+  // A container: the point is before child `offset`.
+  const kids = el.childNodes;
+  for (let i = offset; i < kids.length; i++) {
+    const k = kids[i] as HTMLElement;
+    if (k.dataset?.u !== undefined) return Number(k.dataset.u);
+    if (k.dataset?.at !== undefined) return Number(k.dataset.at);
+  }
+  for (let i = Math.min(offset, kids.length) - 1; i >= 0; i--) {
+    const k = kids[i] as HTMLElement;
+    if (k.dataset?.u !== undefined) return Number(k.dataset.u) + (k.textContent ?? "").length;
+  }
+  return null;
+}
+
+/** The current selection inside the article as a UTF-16 range, or null. */
+export function readSelection(root: HTMLElement | null): { start: number; end: number } | null {
+  const sel = window.getSelection();
+  if (!root || !sel || sel.rangeCount === 0 || sel.isCollapsed) return null;
+  const r = sel.getRangeAt(0);
+  const a = pointToU16(root, r.startContainer, r.startOffset);
+  const b = pointToU16(root, r.endContainer, r.endOffset);
+  if (a === null || b === null || a === b) return null;
+  return { start: Math.min(a, b), end: Math.max(a, b) };
+}

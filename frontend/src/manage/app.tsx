@@ -1,0 +1,148 @@
+/** The admin / reviewer web screens: project setup, import, members, dashboard, adjudication. */
+import type { ComponentChildren } from "preact";
+import { useEffect, useState } from "preact/hooks";
+import type { Me } from "../api";
+import { AdjudicateArticle, AdjudicationQueue } from "./adjudicate";
+import { Dashboard } from "./dashboard";
+import { api } from "./http";
+import { Importer } from "./importer";
+import { Members } from "./members";
+import { go, link, type Tab, useRoute } from "./router";
+import { Setup } from "./setup";
+import type { ProjectDoc } from "./types";
+
+const boot: { username?: string; display_name?: string; is_staff?: boolean } = (() => {
+  try {
+    return JSON.parse(document.getElementById("sp-manage-boot")?.textContent ?? "{}");
+  } catch {
+    return {};
+  }
+})();
+
+function csrf(): string {
+  const m = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+  return m ? decodeURIComponent(m[1]) : "";
+}
+
+/** Load data for a screen; `reload()` fetches again (after a write). */
+export function useLoad<T>(load: () => Promise<T>, deps: unknown[]) {
+  const [state, setState] = useState<{ data: T | null; error: string | null }>({ data: null, error: null });
+  const [tick, setTick] = useState(0);
+  useEffect(() => {
+    let live = true;
+    load().then(
+      (data) => live && setState({ data, error: null }),
+      (e) => live && setState((s) => ({ data: s.data, error: e instanceof Error ? e.message : String(e) })),
+    );
+    return () => {
+      live = false;
+    };
+  }, [...deps, tick]);
+  return { ...state, reload: () => setTick((t) => t + 1) };
+}
+
+function Shell({ crumbs, children }: { crumbs?: ComponentChildren; children: ComponentChildren }) {
+  return (
+    <>
+      <header class="m-top">
+        <a class="m-brand" href="/manage/" onClick={link("/manage/")}>Standpoint <span>manage</span></a>
+        <nav class="m-crumbs" aria-label="Breadcrumbs">{crumbs}</nav>
+        <div class="m-top-right">
+          <a href="/">Annotate</a>
+          <span class="m-muted">{boot.display_name || boot.username}</span>
+          <form method="post" action="/logout/">
+            <input type="hidden" name="csrfmiddlewaretoken" value={csrf()} />
+            <button type="submit" class="m-link">Log out</button>
+          </form>
+        </div>
+      </header>
+      <main class="m-page">{children}</main>
+    </>
+  );
+}
+
+const MANAGER_ROLES = ["admin", "reviewer"];
+
+function Projects() {
+  const { data, error } = useLoad(() => api<Me>("GET", "me/"), []);
+  const mine = data?.projects.filter((p) => MANAGER_ROLES.includes(p.role)) ?? [];
+  return (
+    <Shell>
+      <div class="m-head">
+        <h1>Projects you run</h1>
+        {(boot.is_staff || (data as any)?.is_staff) && (
+          <a class="m-btn m-primary" href="/manage/new" onClick={link("/manage/new")}>New project</a>
+        )}
+      </div>
+      {error && <p class="m-error" role="alert">{error}</p>}
+      {!data && !error && <p class="m-muted">Loading…</p>}
+      {data && mine.length === 0 && <p class="m-muted">You are not an admin or reviewer of any project.</p>}
+      <ul class="m-cards">
+        {mine.map((p) => (
+          <li key={p.id} class="m-card">
+            <a href={`/manage/projects/${p.id}/`} onClick={link(`/manage/projects/${p.id}/`)}><strong>{p.name}</strong></a>
+            <span class="m-badge">{p.role}</span>
+            <span class="m-muted">{p.slug}</span>
+          </li>
+        ))}
+      </ul>
+    </Shell>
+  );
+}
+
+const TAB_LABELS: Array<[Tab, string, boolean]> = [
+  ["dashboard", "Dashboard", false],
+  ["adjudication", "Adjudication", false],
+  ["setup", "Setup", true],
+  ["import", "Import", true],
+  ["members", "Members", false],
+];
+
+function ProjectScreens({ id, tab, article }: { id: number; tab: Tab; article?: number }) {
+  const { data: project, error, reload } = useLoad(() => api<ProjectDoc>("GET", `projects/${id}/`), [id]);
+  const base = `/manage/projects/${id}`;
+  return (
+    <Shell crumbs={<>
+      <a href="/manage/" onClick={link("/manage/")}>Projects</a><span>/</span>
+      <span>{project?.name ?? "…"}</span>
+    </>}>
+      {error && !project && <p class="m-error" role="alert">{error}</p>}
+      {project && (
+        <>
+          <nav class="m-tabs" aria-label="Project sections">
+            {TAB_LABELS.filter(([, , adminOnly]) => !adminOnly || project.role === "admin").map(([t, label]) => (
+              <a key={t} href={`${base}/${t}`} onClick={link(`${base}/${t}`)}
+                 aria-current={(article ? t === "adjudication" : t === tab) ? "page" : undefined}>{label}</a>
+            ))}
+          </nav>
+          {article !== undefined ? <AdjudicateArticle project={project} articleId={article} />
+            : tab === "dashboard" ? <Dashboard project={project} />
+            : tab === "setup" ? <Setup project={project} onSaved={reload} />
+            : tab === "import" ? <Importer project={project} />
+            : tab === "members" ? <Members project={project} />
+            : <AdjudicationQueue project={project} />}
+        </>
+      )}
+    </Shell>
+  );
+}
+
+export function ManageApp() {
+  const route = useRoute();
+  switch (route.name) {
+    case "projects":
+      return <Projects />;
+    case "new":
+      return (
+        <Shell crumbs={<><a href="/manage/" onClick={link("/manage/")}>Projects</a><span>/</span><span>New</span></>}>
+          <Setup project={null} onSaved={(p) => p && go(`/manage/projects/${p.id}/setup`)} />
+        </Shell>
+      );
+    case "project":
+      return <ProjectScreens id={route.id} tab={route.tab} />;
+    case "adjudicate":
+      return <ProjectScreens id={route.id} tab="adjudication" article={route.article} />;
+    default:
+      return <Shell><h1>Not found</h1><p><a href="/manage/" onClick={link("/manage/")}>Back to projects</a></p></Shell>;
+  }
+}

@@ -1,0 +1,5 @@
+import { render } from "preact";
+import { ManageApp } from "./app";
+import "./manage.css";
+
+render(<ManageApp />, document.getElementById("manage-app")!);

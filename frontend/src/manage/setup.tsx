@@ -1,0 +1,241 @@
+/** Project setup: create or edit a project and its label schema, and its stance targets.
+ * Validation messages from the API appear beside the field they concern. */
+import { useState } from "preact/hooks";
+import { useLoad } from "./app";
+import { api, type FieldErrors, fieldErrors, lines } from "./http";
+import type { LabelSchema, ProjectDoc, Target } from "./types";
+
+const DEFAULT_STANCE = "FAVOR\nAGAINST\nNEUTRAL\nUNRELATED";
+
+export function Errors({ errors, field }: { errors: FieldErrors; field: string }) {
+  const msgs = errors[field];
+  if (!msgs?.length) return null;
+  return (
+    <ul class="m-field-errors" role="alert" data-field={field}>
+      {msgs.map((m) => <li key={m}>{m}</li>)}
+    </ul>
+  );
+}
+
+interface Form {
+  name: string;
+  slug: string;
+  description: string;
+  guidelines: string;
+  overlap: string;
+  timeout: string;
+  stance_labels: string;
+  stance_ordered: boolean;
+  frames: string;
+  frames_required: string;
+  primary_frame_required: boolean;
+  span_labels: string;
+}
+
+function toForm(p: ProjectDoc | null): Form {
+  const s: Partial<LabelSchema> = p?.label_schema ?? {};
+  return {
+    name: p?.name ?? "", slug: p?.slug ?? "", description: p?.description ?? "", guidelines: p?.guidelines ?? "",
+    overlap: String(p?.overlap ?? 2), timeout: String(p?.assignment_timeout_minutes ?? 60),
+    stance_labels: s.stance_labels?.join("\n") ?? DEFAULT_STANCE, stance_ordered: s.stance_ordered ?? false,
+    frames: s.frames?.join("\n") ?? "", frames_required: s.frames_required ?? "at_least_one",
+    primary_frame_required: s.primary_frame_required ?? true, span_labels: s.span_labels?.join("\n") ?? "",
+  };
+}
+
+export function Setup({ project, onSaved }: { project: ProjectDoc | null; onSaved: (p: ProjectDoc | null) => void }) {
+  const [form, setForm] = useState<Form>(() => toForm(project));
+  const [errors, setErrors] = useState<FieldErrors>({});
+  const [busy, setBusy] = useState(false);
+  const [saved, setSaved] = useState(false);
+  const set = (k: keyof Form) => (e: Event) => {
+    const el = e.currentTarget as HTMLInputElement;
+    setForm({ ...form, [k]: el.type === "checkbox" ? el.checked : el.value });
+    setSaved(false);
+  };
+
+  async function save(e: Event) {
+    e.preventDefault();
+    setBusy(true);
+    setErrors({});
+    const schema: Record<string, unknown> = {
+      stance_labels: lines(form.stance_labels), stance_ordered: form.stance_ordered,
+      frames_required: form.frames_required, primary_frame_required: form.primary_frame_required,
+    };
+    // Empty lists keep the defaults (Media Frames Corpus, spaCy entity types + QUOTE/SPEAKER).
+    if (lines(form.frames).length) schema.frames = lines(form.frames);
+    if (lines(form.span_labels).length) schema.span_labels = lines(form.span_labels);
+    const body = {
+      name: form.name, slug: form.slug, description: form.description, guidelines: form.guidelines,
+      overlap: Number(form.overlap), assignment_timeout_minutes: Number(form.timeout), label_schema: schema,
+    };
+    try {
+      const p = project
+        ? await api<ProjectDoc>("PATCH", `projects/${project.id}/`, body)
+        : await api<ProjectDoc>("POST", "projects/", body);
+      setForm(toForm(p));
+      setSaved(true);
+      onSaved(p);
+    } catch (err) {
+      setErrors(fieldErrors(err));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const field = (k: keyof Form, label: string, apiField: string, input: preact.JSX.Element, hint?: string) => (
+    <div class={`m-field${errors[apiField] ? " m-invalid" : ""}`}>
+      <label for={`f-${k}`}>{label}</label>
+      {input}
+      {hint && <small class="m-muted">{hint}</small>}
+      <Errors errors={errors} field={apiField} />
+    </div>
+  );
+
+  return (
+    <section>
+      <h2>{project ? "Project setup" : "New project"}</h2>
+      <form class="m-form" onSubmit={save} noValidate>
+        <Errors errors={errors} field="" />
+        <Errors errors={errors} field="label_schema" />
+        <div class="m-grid">
+          {field("name", "Name", "name", <input id="f-name" name="name" value={form.name} onInput={set("name")} required />)}
+          {field("slug", "Slug", "slug", <input id="f-slug" name="slug" value={form.slug} onInput={set("slug")}
+            readOnly={!!project} />, project ? "fixed once created" : "letters, digits and dashes")}
+          {field("overlap", "Annotators per article", "overlap",
+            <input id="f-overlap" name="overlap" type="number" min={1} value={form.overlap} onInput={set("overlap")} />)}
+          {field("timeout", "Assignment timeout (minutes)", "assignment_timeout_minutes",
+            <input id="f-timeout" name="timeout" type="number" min={1} value={form.timeout} onInput={set("timeout")} />)}
+        </div>
+        {field("description", "Description", "description",
+          <textarea id="f-description" rows={2} value={form.description} onInput={set("description")} />)}
+        {field("guidelines", "Guidelines (Markdown, shown to annotators)", "guidelines",
+          <textarea id="f-guidelines" rows={6} value={form.guidelines} onInput={set("guidelines")} />)}
+        <h3>Labels</h3>
+        <div class="m-grid">
+          <div>
+            {field("stance_labels", "Stance labels (one per line)", "label_schema.stance_labels",
+              <textarea id="f-stance_labels" name="stance_labels" rows={5} value={form.stance_labels}
+                        onInput={set("stance_labels")} />)}
+            <label class="m-check">
+              <input type="checkbox" checked={form.stance_ordered} onChange={set("stance_ordered")} />
+              Labels are ordered (agreement uses ordinal alpha)
+            </label>
+            <Errors errors={errors} field="label_schema.stance_ordered" />
+          </div>
+          <div>
+            {field("frames", "Frame codebook (one per line; empty = Media Frames Corpus)", "label_schema.frames",
+              <textarea id="f-frames" name="frames" rows={8} value={form.frames} onInput={set("frames")} />)}
+            {field("frames_required", "Frames required", "label_schema.frames_required",
+              <select id="f-frames_required" value={form.frames_required} onChange={set("frames_required")}>
+                <option value="at_least_one">at least one</option>
+                <option value="none">optional</option>
+              </select>)}
+            <label class="m-check">
+              <input type="checkbox" checked={form.primary_frame_required} onChange={set("primary_frame_required")} />
+              A primary frame is required
+            </label>
+          </div>
+          <div>
+            {field("span_labels", "Span labels (one per line; empty = entities + QUOTE, SPEAKER)",
+              "label_schema.span_labels",
+              <textarea id="f-span_labels" name="span_labels" rows={8} value={form.span_labels}
+                        onInput={set("span_labels")} />)}
+          </div>
+        </div>
+        <div class="m-actions">
+          <button class="m-btn m-primary" type="submit" disabled={busy}>{project ? "Save" : "Create project"}</button>
+          {saved && <span class="m-ok" role="status">Saved</span>}
+        </div>
+      </form>
+      {project && <Targets project={project} />}
+    </section>
+  );
+}
+
+function Targets({ project }: { project: ProjectDoc }) {
+  const { data, reload } = useLoad(() => api<{ results?: Target[] } | Target[]>("GET", `projects/${project.id}/targets/`),
+    [project.id]);
+  const targets: Target[] = Array.isArray(data) ? data : data?.results ?? [];
+  const [draft, setDraft] = useState({ key: "", name: "", description: "" });
+  const [errors, setErrors] = useState<FieldErrors>({});
+  const [rowErrors, setRowErrors] = useState<Record<number, FieldErrors>>({});
+
+  async function add(e: Event) {
+    e.preventDefault();
+    setErrors({});
+    try {
+      await api("POST", `projects/${project.id}/targets/`, { ...draft, position: targets.length });
+      setDraft({ key: "", name: "", description: "" });
+      reload();
+    } catch (err) {
+      setErrors(fieldErrors(err));
+    }
+  }
+  async function update(t: Target, patch: Partial<Target>) {
+    try {
+      await api("PATCH", `projects/${project.id}/targets/${t.id}/`, patch);
+      setRowErrors({ ...rowErrors, [t.id]: {} });
+      reload();
+    } catch (err) {
+      setRowErrors({ ...rowErrors, [t.id]: fieldErrors(err) });
+    }
+  }
+  async function remove(t: Target) {
+    if (!confirm(`Delete target “${t.name}”?`)) return;
+    try {
+      await api("DELETE", `projects/${project.id}/targets/${t.id}/`);
+      reload();
+    } catch (err) {
+      setRowErrors({ ...rowErrors, [t.id]: fieldErrors(err) });
+    }
+  }
+  return (
+    <section class="m-section">
+      <h3>Stance targets</h3>
+      <table class="m-table">
+        <thead><tr><th>Key</th><th>Name</th><th>Description</th><th /></tr></thead>
+        <tbody>
+          {targets.map((t) => (
+            <tr key={t.id}>
+              <td><code>{t.key}</code></td>
+              <td>
+                <input aria-label={`Name of ${t.key}`} value={t.name}
+                       onChange={(e) => update(t, { name: (e.currentTarget as HTMLInputElement).value })} />
+                <Errors errors={rowErrors[t.id] ?? {}} field="name" />
+                <Errors errors={rowErrors[t.id] ?? {}} field="key" />
+                <Errors errors={rowErrors[t.id] ?? {}} field="" />
+              </td>
+              <td>
+                <input aria-label={`Description of ${t.key}`} value={t.description}
+                       onChange={(e) => update(t, { description: (e.currentTarget as HTMLInputElement).value })} />
+              </td>
+              <td><button class="m-link m-danger" type="button" onClick={() => remove(t)}>Delete</button></td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <form class="m-inline-form" onSubmit={add} aria-label="Add a target">
+        <div class="m-field">
+          <label for="t-key">Key</label>
+          <input id="t-key" name="target_key" value={draft.key} placeholder="western-troops"
+                 onInput={(e) => setDraft({ ...draft, key: (e.currentTarget as HTMLInputElement).value })} />
+          <Errors errors={errors} field="key" />
+        </div>
+        <div class="m-field">
+          <label for="t-name">Name</label>
+          <input id="t-name" name="target_name" value={draft.name} placeholder="Western troops in Ukraine"
+                 onInput={(e) => setDraft({ ...draft, name: (e.currentTarget as HTMLInputElement).value })} />
+          <Errors errors={errors} field="name" />
+        </div>
+        <div class="m-field">
+          <label for="t-desc">Description</label>
+          <input id="t-desc" value={draft.description}
+                 onInput={(e) => setDraft({ ...draft, description: (e.currentTarget as HTMLInputElement).value })} />
+        </div>
+        <button class="m-btn" type="submit">Add target</button>
+        <Errors errors={errors} field="" />
+      </form>
+    </section>
+  );
+}
