@@ -1,5 +1,5 @@
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
@@ -9,6 +9,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(template_name="frontend/login.html",
                                                 redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("manage/", include("frontend.manage_views")),
     path("", views.shell, name="home"),
     path("projects/<int:project_id>/", views.shell, name="project"),
     path("assignments/<int:assignment_id>/", views.shell, name="assignment"),

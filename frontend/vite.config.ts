@@ -11,7 +11,7 @@ export default defineConfig({
     emptyOutDir: true,
     manifest: true,
     target: "es2022",
-    rollupOptions: { input: "src/main.tsx" },
+    rollupOptions: { input: ["src/main.tsx", "src/manage/main.tsx"] },
   },
   test: {
     environment: "happy-dom",
