@@ -69,6 +69,16 @@ def test_admin_to_gold_export(live_server, page, tmp_path):
     project = Project.objects.get(slug="troops-ukraine")
     assert project.overlap == 2
 
+    # A list error names its line, beside the list it belongs to; nothing is saved.
+    page.fill("#f-stance_labels", "FAVOR\nAGAINST\nFAVOR")
+    page.click("button:has-text('Save')")
+    page.wait_for_selector(".m-field-errors[data-field='label_schema.stance_labels']")
+    assert "line 3" in page.inner_text(".m-field-errors[data-field='label_schema.stance_labels']")
+    shot("schema_error_beside_field")
+    project.refresh_from_db()
+    assert project.stance_labels == ["FAVOR", "AGAINST", "NEUTRAL", "UNRELATED"]
+    page.fill("#f-stance_labels", "FAVOR\nAGAINST\nNEUTRAL\nUNRELATED")
+
     page.fill("#t-key", "western-troops")
     page.fill("#t-name", "Western troops in Ukraine")
     page.click("button:has-text('Add target')")

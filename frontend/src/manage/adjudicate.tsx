@@ -235,6 +235,7 @@ export function AdjudicateArticle({ project, articleId }: { project: ProjectDoc;
       <table class="m-table" data-testid="spans">
         <thead><tr><th>In gold</th><th>Label</th><th>Text</th><th>Offsets</th><th>Marked by</th></tr></thead>
         <tbody>
+          {allSpans.size === 0 && <tr><td colSpan={5} class="m-muted">Nobody marked a span in this article.</td></tr>}
           {[...allSpans.entries()].sort(([, x], [, y]) => x.start - y.start || x.end - y.end).map(([k, s]) => {
             const by = owners(k);
             return (
