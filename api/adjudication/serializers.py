@@ -14,7 +14,7 @@ class QueueParamsIn(serializers.Serializer):
     state = serializers.ChoiceField(choices=QUEUE_STATES, default="open", required=False)
 
 
-class UserRefOut(serializers.Serializer):
+class AdjudicationUserOut(serializers.Serializer):
     id = serializers.IntegerField()
     username = serializers.CharField()
 
@@ -32,13 +32,13 @@ class QueueItemOut(serializers.Serializer):
     source = serializers.CharField()
     submitted = serializers.IntegerField(help_text="submitted annotations")
     overlap = serializers.IntegerField(help_text="annotators wanted per article")
-    annotators = UserRefOut(many=True)
+    annotators = AdjudicationUserOut(many=True)
     disagreements = serializers.ListField(
         child=serializers.CharField(), help_text="stance:<target key>, frames, primary_frame, spans")
     gold = QueueGoldOut(allow_null=True)
 
 
-class SpanIn(serializers.Serializer):
+class GoldSpanIn(serializers.Serializer):
     start = serializers.IntegerField(min_value=0, max_value=BIG)
     end = serializers.IntegerField(min_value=1, max_value=BIG)
     label = serializers.CharField(max_length=64)
@@ -59,7 +59,7 @@ class DecideIn(serializers.Serializer):
     stance = serializers.DictField(child=serializers.CharField(allow_null=True), required=False)
     frames = serializers.ListField(child=serializers.CharField(), required=False, max_length=500)
     primary_frame = serializers.CharField(required=False, allow_blank=True, default="")
-    spans = SpanIn(many=True, required=False)
+    spans = GoldSpanIn(many=True, required=False)
 
     def validate(self, attrs):
         method = attrs["method"]

@@ -6,12 +6,6 @@ from __future__ import annotations
 from rest_framework import serializers
 
 
-class MetricOut(serializers.Serializer):
-    value = serializers.FloatField(allow_null=True, help_text="null when undefined; `reason` says why")
-    items = serializers.IntegerField(help_text="units (articles, or pairs) the figure is computed over")
-    reason = serializers.CharField(allow_null=True)
-
-
 class AgreementOut(serializers.Serializer):
     project = serializers.IntegerField()
     computed_at = serializers.CharField()
