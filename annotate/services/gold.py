@@ -15,6 +15,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Count, Q
+from django.utils import timezone
 
 from annotate.agreement import Submitted, submitted_annotations
 from annotate.errors import Conflict, ValidationFailed
@@ -105,6 +106,37 @@ def _gold_write(*, article: Article, method: str, by, stance: dict, frames: list
         for s in spans
     ])
     return gold
+
+
+def _gold_write_many(decisions: Sequence[tuple[int, dict[str, Any]]], *, method: str, by) -> None:
+    """Bulk `_gold_write` for many articles: {stance, frames, primary_frame, spans} per article
+    id, in a fixed number of queries. Caller holds the transaction and the article locks."""
+    if not decisions:
+        return
+    now = timezone.now()
+    existing = {g.article_id: g for g in Gold.objects.filter(article_id__in=[a for a, _ in decisions])}
+    new, changed = [], []
+    for article_id, d in decisions:
+        values = {"stance": {k: v for k, v in d["stance"].items() if v}, "frames": list(d["frames"]),
+                  "primary_frame": d["primary_frame"] or "", "method": method, "decided_by": by, "notes": ""}
+        gold = existing.get(article_id)
+        if gold is None:
+            new.append(Gold(article_id=article_id, decided_at=now, **values))
+        else:
+            for key, value in values.items():
+                setattr(gold, key, value)
+            gold.decided_at = now
+            changed.append(gold)
+    Span.objects.filter(gold__in=changed).delete()
+    Gold.objects.bulk_create(new, batch_size=BATCH)
+    Gold.objects.bulk_update(changed, ["stance", "frames", "primary_frame", "method", "decided_by", "notes",
+                                       "decided_at"], batch_size=BATCH)
+    by_article = dict(decisions)
+    Span.objects.bulk_create([
+        Span(article_id=g.article_id, gold=g, start=s["start"], end=s["end"], label=s["label"],
+             attrs=s.get("attrs") or {}, origin=s.get("origin") or Span.Origin.HUMAN)
+        for g in [*new, *changed] for s in by_article[g.article_id]["spans"]
+    ], batch_size=2000)
 
 
 def _locked(article: Article) -> Article:
@@ -243,6 +275,7 @@ def gold_accept_unanimous(*, project: Project, by, article_ids: Iterable[int] | 
             by_article = submitted_annotations(project=project, article_ids=batch)
             locked = {a.pk: a for a in Article.objects.select_for_update(of=("self",)).filter(pk__in=batch)
                       .exclude(gold__method__in=HUMAN_GOLD).order_by("pk")}
+            decisions = []
             for article_id in batch:
                 subs = by_article.get(article_id, [])
                 if article_id not in locked or len(subs) < 2:
@@ -251,10 +284,11 @@ def gold_accept_unanimous(*, project: Project, by, article_ids: Iterable[int] | 
                     not_unanimous += 1
                     continue
                 first = subs[0]
-                _gold_write(article=locked[article_id], method=Gold.Method.UNANIMOUS, by=by, stance=first.stance,
-                            frames=sorted(first.frames, key=_frame_order(project)),
-                            primary_frame=first.primary_frame, spans=_spans_of(first))
+                decisions.append((article_id, {
+                    "stance": first.stance, "frames": sorted(first.frames, key=_frame_order(project)),
+                    "primary_frame": first.primary_frame, "spans": _spans_of(first)}))
                 accepted.append(article_id)
+            _gold_write_many(decisions, method=Gold.Method.UNANIMOUS, by=by)
     return {"accepted": len(accepted), "not_unanimous": not_unanimous, "article_ids": accepted}
 
 
@@ -285,23 +319,27 @@ def gold_compute_majority(*, project: Project, min_annotators: int = 2) -> dict[
             for sp in Span.objects.filter(gold__in=list(existing.values())).order_by("start", "end", "label"):
                 existing_spans.setdefault(sp.gold_id, []).append(
                     {"start": sp.start, "end": sp.end, "label": sp.label, "attrs": sp.attrs})
-            for article_id, article in articles.items():
+            decisions, drop = [], []
+            for article_id in articles:
                 decision = majority_decision(by_article.get(article_id, []), keys)
                 decision["frames"] = sorted(decision["frames"], key=_frame_order(project))
                 old = existing.get(article_id)
                 if not (decision["stance"] or decision["frames"] or decision["primary_frame"] or decision["spans"]):
                     counts["no_majority"] += 1
                     if old is not None:
-                        old.delete()
-                        counts["removed"] += 1
+                        drop.append(old.pk)
                     continue
                 if old is not None and old.method == Gold.Method.MAJORITY and (
                         old.stance, old.frames, old.primary_frame, existing_spans.get(old.pk, [])
                 ) == (decision["stance"], decision["frames"], decision["primary_frame"], decision["spans"]):
                     counts["unchanged"] += 1
                     continue
-                _gold_write(article=article, method=Gold.Method.MAJORITY, by=None, **decision)
+                decisions.append((article_id, decision))
                 counts["updated" if old is not None else "created"] += 1
+            if drop:
+                Gold.objects.filter(pk__in=drop).delete()
+                counts["removed"] += len(drop)
+            _gold_write_many(decisions, method=Gold.Method.MAJORITY, by=None)
     # Majority gold whose article dropped below the threshold (e.g. an assignment was reopened).
     stale = Gold.objects.filter(article__project=project, method=Gold.Method.MAJORITY).exclude(
         article_id__in=candidates)
