@@ -29,9 +29,14 @@ import hmac
 import random
 from collections import defaultdict
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
+import orjson
 from django.conf import settings
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db import connection
+from django.db.models import BooleanField, Exists, F, Field, Func, OuterRef, Q, QuerySet, TextField, Value
+from django.db.models.functions import Cast
 
 from annotate.consensus import majority_frames, majority_label
 from annotate.models import Annotation, Article, Assignment, Gold, Project, Span
@@ -138,62 +143,141 @@ def _majority_spans(anns: list[AnnotationOut]) -> list[SpanOut]:
     return [span for key, (span, who) in sorted(seen.items()) if len(who) * 2 > need]
 
 
+def _json(value) -> dict:
+    """A JSON object column read as text (or already decoded); `{}` for anything else."""
+    if isinstance(value, dict):
+        return value
+    if not value or value == "{}":
+        return {}
+    decoded = orjson.loads(value)
+    return decoded if isinstance(decoded, dict) else {}
+
+
+class _EqualsAny(Func):
+    """`expression = ANY(%s::bigint[])`: one array parameter instead of an IN list."""
+
+    arg_joiner = " = ANY("
+    template = "%(expressions)s::bigint[])"
+    output_field = BooleanField()
+
+
+def _id_in(field: str, ids: list[int]):
+    """`field IN ids` as a filter. On PostgreSQL one array parameter: Django's psycopg cursor
+    binds parameters client-side, parsing every placeholder in Python, and 500 placeholders per
+    query cost more than the query itself."""
+    if connection.vendor != "postgresql":
+        return Q(**{f"{field}__in": ids})
+    return _EqualsAny(F(field), Value(list(ids), output_field=Field()))
+
+
+def _span_tuples(ids: list[int], labels: str):
+    """The chunk's spans as plain tuples, attrs as JSON text.
+
+    Read with a raw cursor on the ORM's own SQL: ~19,000 rows per chunk, where Django's
+    per-value converters and json.loads cost three times the query itself.
+    """
+    qs = Span.objects.filter(_id_in("article_id", ids))
+    if labels == "gold":
+        qs = qs.filter(annotation__isnull=True)
+    qs = qs.order_by("article_id", "start", "end", "label", "id").values_list(
+        "article_id", "annotation_id", "gold_id", "start", "end", "label",
+        Cast("attrs", output_field=TextField()), "origin")
+    sql, params = qs.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+ARTICLE_FIELDS = ("id", "external_id", "title", "source", "url", "published", "meta", "text")
+ANNOTATION_FIELDS = ("id", "assignment__article_id", "assignment__annotator_id", "assignment__annotator__username",
+                     "stance", "frames", "primary_frame", "notes", "assignment__status", "submitted_at")
+
+
+@dataclass
+class _Chunk:
+    """One chunk's rows as plain tuples: everything the database has to say, nothing built yet."""
+
+    articles: list[tuple]
+    golds: list[tuple]
+    annotations: list[tuple]
+    spans: list[tuple]
+
+
+def _fetch_chunk(articles: QuerySet[Article], last: int, chunk_size: int, options: dict) -> _Chunk | None:
+    chunk = list(articles.filter(id__gt=last).values_list(*ARTICLE_FIELDS)[:chunk_size])
+    if not chunk:
+        return None
+    ids = [a[0] for a in chunk]
+    labels = options["labels"]
+    golds = list(Gold.objects.filter(_id_in("article_id", ids)).values_list(
+        "id", "article_id", "stance", "frames", "primary_frame", "method"))
+    annotations: list[tuple] = []
+    if labels != "gold":
+        ann_qs = Annotation.objects.filter(_id_in("assignment__article_id", ids))
+        if options["submitted_only"] or labels == "majority":
+            ann_qs = ann_qs.filter(assignment__status=SUBMITTED)
+        annotations = list(ann_qs.order_by("id").values_list(*ANNOTATION_FIELDS))
+    return _Chunk(chunk, golds, annotations, _span_tuples(ids, labels))
+
+
+def _chunks(articles: QuerySet[Article], chunk_size: int, options: dict) -> Iterator[_Chunk]:
+    """Chunks in id order. On PostgreSQL outside a transaction, the next chunk is fetched in a
+    helper thread (its own connection) while this one is built and written: the database wait,
+    ~40% of a JSONL export, then overlaps with the Python work (psycopg releases the GIL while
+    it waits). Inside a transaction (tests, callers that need one snapshot) it stays sequential,
+    since another connection could not see that transaction's rows."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        last = 0
+        while (chunk := _fetch_chunk(articles, last, chunk_size, options)) is not None:
+            last = chunk.articles[-1][0]
+            yield chunk
+        return
+
+    def fetch(last: int) -> _Chunk | None:
+        return _fetch_chunk(articles, last, chunk_size, options)
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-prefetch") as pool:
+        try:
+            pending = pool.submit(fetch, 0)
+            while (chunk := pending.result()) is not None:
+                pending = pool.submit(fetch, chunk.articles[-1][0])
+                yield chunk
+        finally:
+            pool.submit(lambda: connection.close()).result()  # the helper thread's own connection
+
+
 def iter_rows(*, project: Project, options: dict, ctx: ExportContext | None = None,
               chunk_size: int = CHUNK_SIZE) -> Iterator[ExportRow]:
     """Yield one ExportRow per exported article, in article-id order (see module docstring)."""
     counts = ctx.counts if ctx is not None else None
     labels = options["labels"]
-    submitted_only = options["submitted_only"]
     targets = set(options["targets"]) if options.get("targets") else None
     pseudonym = Pseudonyms(project.pk, options.get("user_names", False))
     splitter = Splitter(options["split"]) if options.get("split") else None
     articles = export_articles(project=project, options=options).order_by("id")
-    fields = ("id", "external_id", "title", "source", "url", "published", "meta", "text")
-    last = 0
-    while True:
-        chunk = list(articles.filter(id__gt=last).values_list(*fields)[:chunk_size])
-        if not chunk:
-            return
-        last = chunk[-1][0]
-        ids = [a[0] for a in chunk]
-
-        golds = {
-            row[1]: row
-            for row in Gold.objects.filter(article_id__in=ids).values_list(
-                "id", "article_id", "stance", "frames", "primary_frame", "method")
-        }
+    for chunk in _chunks(articles, chunk_size, options):
+        golds = {row[1]: row for row in chunk.golds}
         anns_by_article: dict[int, list[tuple[int, AnnotationOut]]] = defaultdict(list)
         ann_by_id: dict[int, AnnotationOut] = {}
-        if labels != "gold":
-            ann_qs = Annotation.objects.filter(assignment__article_id__in=ids)
-            if submitted_only or labels == "majority":
-                ann_qs = ann_qs.filter(assignment__status=SUBMITTED)
-            for (ann_id, article_id, user_id, username, stance, frames, primary, notes, status,
-                 submitted_at) in ann_qs.order_by("id").values_list(
-                    "id", "assignment__article_id", "assignment__annotator_id", "assignment__annotator__username",
-                    "stance", "frames", "primary_frame", "notes", "assignment__status", "submitted_at"):
-                ann = AnnotationOut(
-                    annotator=pseudonym(user_id, username),
-                    stance=_filter_stance(stance, targets),
-                    frames=list(frames or []),
-                    primary_frame=primary or None,
-                    notes=notes,
-                    spans=[],
-                    submitted=status == SUBMITTED,
-                    submitted_at=submitted_at,
-                )
-                anns_by_article[article_id].append((ann_id, ann))
-                ann_by_id[ann_id] = ann
+        for (ann_id, article_id, user_id, username, stance, frames, primary, notes, status,
+             submitted_at) in chunk.annotations:
+            ann = AnnotationOut(
+                annotator=pseudonym(user_id, username),
+                stance=_filter_stance(stance, targets),
+                frames=list(frames or []),
+                primary_frame=primary or None,
+                notes=notes,
+                spans=[],
+                submitted=status == SUBMITTED,
+                submitted_at=submitted_at,
+            )
+            anns_by_article[article_id].append((ann_id, ann))
+            ann_by_id[ann_id] = ann
 
         suggestions: dict[int, list[SpanOut]] = defaultdict(list)
         gold_spans: dict[int, list[SpanOut]] = defaultdict(list)
-        span_qs = Span.objects.filter(article_id__in=ids)
-        if labels == "gold":
-            span_qs = span_qs.filter(annotation__isnull=True)
-        for article_id, ann_id, gold_id, start, end, label, attrs, origin in span_qs.order_by(
-                "article_id", "start", "end", "label", "id").values_list(
-                "article_id", "annotation_id", "gold_id", "start", "end", "label", "attrs", "origin"):
-            span = SpanOut(start, end, label, attrs if isinstance(attrs, dict) else {}, origin)
+        for article_id, ann_id, gold_id, start, end, label, attrs, origin in chunk.spans:
+            span = SpanOut(start, end, label, _json(attrs), origin)
             if ann_id is not None:
                 ann = ann_by_id.get(ann_id)
                 if ann is not None:
@@ -203,7 +287,7 @@ def iter_rows(*, project: Project, options: dict, ctx: ExportContext | None = No
             else:
                 suggestions[article_id].append(span)
 
-        for article_id, external_id, title, source, url, published, meta, text in chunk:
+        for article_id, external_id, title, source, url, published, meta, text in chunk.articles:
             anns = [a for _, a in anns_by_article.get(article_id, ())]
             submitted = [a for a in anns if a.submitted]
             g = golds.get(article_id)

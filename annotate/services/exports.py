@@ -16,6 +16,7 @@ Invariants:
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import logging
 import os
@@ -190,6 +191,23 @@ def _fsync_close(fh) -> None:
     fh.close()
 
 
+@contextlib.contextmanager
+def _fewer_gc_passes():
+    """Collect garbage 100× less often while a build runs.
+
+    Row building allocates ~60 small, acyclic objects per article; CPython's default gen-0
+    threshold (700 allocations) then runs a collection every dozen articles, measured at ~40% of
+    JSONL export time. Objects without cycles are freed by reference counting anyway, and cyclic
+    garbage (spaCy) is still collected, just in larger batches.
+    """
+    previous = gc.get_threshold()
+    gc.set_threshold(70_000, *previous[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*previous)
+
+
 def _write_file(job: ExportJob, attempt: int, tmp: Path) -> ExportContext:
     project = job.project
     options = job.options
@@ -262,7 +280,8 @@ def export_build(*, export_id: int) -> ExportJob | None:
     directory = _export_dir(job)
     tmp = directory / f"export-{job.pk}.attempt-{attempt}.tmp"
     try:
-        ctx = _write_file(job, attempt, tmp)
+        with _fewer_gc_passes():
+            ctx = _write_file(job, attempt, tmp)
         ext = _extension(job)
         final = directory / f"export-{job.pk}.{ext}"
         sha, size = _sha256(tmp), tmp.stat().st_size

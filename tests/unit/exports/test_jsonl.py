@@ -184,3 +184,23 @@ def test_rows_cost_a_fixed_number_of_queries_whatever_the_size(django_assert_max
         assert len(list(iter_rows(project=demo.project, options=options, chunk_size=50))) == 33
     with django_assert_max_num_queries(4 * 7 + 1):
         assert len(list(iter_rows(project=demo.project, options=options, chunk_size=5))) == 33
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_prefetching_thread_gives_the_same_file_as_sequential_reads():
+    from django.db import transaction
+
+    from annotate.exports.jsonl import row_to_dict
+
+    demo = build_demo()
+    options = export_options_validate({"submitted_only": False}, target_keys=[])
+
+    def dump():
+        return [row_to_dict(r, with_split=False) for r in iter_rows(project=demo.project, options=options,
+                                                                    chunk_size=1)]
+
+    threaded = dump()  # autocommit on PostgreSQL: chunks are fetched by the helper thread
+    with transaction.atomic():
+        sequential = dump()
+    assert threaded == sequential and len(threaded) == 4
