@@ -18,6 +18,7 @@ category so that chance agreement is perfect) is a `Metric` with `value=None` an
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import math
@@ -27,6 +28,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.db.models import Count, Max
 from django.utils import timezone
 
 from annotate.models import Annotation, Article, Assignment, Gold, Project, Span
@@ -393,6 +396,34 @@ def agreement_report(*, project: Project) -> AgreementReport:
     report.frames = _frames_section(project, multi)
     report.spans = _spans_section(multi)
     report.vs_gold = _gold_section(project, by_article, annotator_ids, users)
+    return report
+
+
+# Long enough that a dashboard polling every 15 s recomputes only after something changed; the
+# fingerprint in the key makes any new submission, reopen, gold decision or schema edit a miss.
+REPORT_CACHE_SECONDS = 600
+
+
+def annotations_fingerprint(*, project: Project) -> str:
+    """Changes whenever anything an agreement report or adjudication queue reads changes:
+    submissions (count, last submission, last annotation write), gold (count, last decision),
+    targets and label schema. Three small aggregate queries."""
+    subs = Assignment.objects.filter(project=project, status=Assignment.Status.SUBMITTED).aggregate(
+        n=Count("pk"), last=Max("submitted_at"), edited=Max("annotation__updated_at"))
+    gold = Gold.objects.filter(article__project=project).aggregate(n=Count("pk"), last=Max("decided_at"))
+    targets = list(project.targets.values_list("id", "key", "name", "position"))
+    raw = json.dumps([project.pk, str(project.created_at), str(project.updated_at), project.label_schema,
+                      project.overlap, subs, gold, targets], sort_keys=True, default=str)
+    return hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+def agreement_report_cached(*, project: Project) -> dict[str, Any]:
+    """`agreement_report(...).as_dict()`, reused until the project's annotations change."""
+    key = f"standpoint:agreement:v1:{project.pk}:{annotations_fingerprint(project=project)}"
+    report = cache.get(key)
+    if report is None:
+        report = agreement_report(project=project).as_dict()
+        cache.set(key, report, REPORT_CACHE_SECONDS)
     return report
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 
-from annotate.agreement import agreement_report
+from annotate.agreement import agreement_report_cached
 from annotate.selectors.throughput import annotator_throughput
 from api.base import ApiView, ProjectScopedMixin
 from api.permissions import IsProjectReviewer
@@ -18,7 +18,7 @@ class AgreementView(ProjectScopedMixin, ApiView):
 
     @extend_schema(responses=AgreementOut, summary="Agreement per target, frame, span label and against gold")
     def get(self, request, project_id):
-        return Response(agreement_report(project=self.project).as_dict())
+        return Response(agreement_report_cached(project=self.project))
 
 
 class ThroughputView(ProjectScopedMixin, ApiView):

@@ -26,6 +26,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--articles", type=int, default=5000)
     parser.add_argument("--annotators", type=int, default=3)
+    parser.add_argument("--profile", action="store_true", help="print the top functions of the agreement report")
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "annotate.settings")
     sys.path.insert(0, str(ROOT))
@@ -87,6 +88,13 @@ def main() -> None:
         return result
 
     report = measure("agreement_report", lambda: agreement_report(project=project))
+    if args.profile:
+        import cProfile
+        import pstats
+
+        with cProfile.Profile() as prof:
+            agreement_report(project=project)
+        pstats.Stats(prof).sort_stats("cumulative").print_stats(18)
     print("  alpha(troops) =", report.stance[0]["alpha"]["value"], " compared =", report.articles["compared"])
     items = measure("adjudication_queue(open)", lambda: adjudication_queue(project=project, state="open"))
     print("  open items =", len(items))

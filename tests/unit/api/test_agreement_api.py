@@ -100,3 +100,24 @@ def test_throughput_is_for_reviewers_only(project):
     assert _client(user).get(f"/api/v1/projects/{project.pk}/throughput/").status_code == 403
     reviewer = _member(project, Membership.Role.REVIEWER)
     assert _client(reviewer).get(f"/api/v1/projects/{project.pk}/throughput/?days=0").status_code == 400
+
+
+def test_agreement_is_reused_until_annotations_or_gold_change(project, django_assert_max_num_queries):
+    from annotate.models import Gold
+
+    reviewer = _member(project, Membership.Role.REVIEWER)
+    a, b = UserFactory(), UserFactory()
+    first = ArticleFactory(project=project)
+    submit(first, a, {"troops": "FAVOR"})
+    submit(first, b, {"troops": "AGAINST"})
+    client, url = _client(reviewer), f"/api/v1/projects/{project.pk}/agreement/"
+    before = client.get(url).json()
+    with django_assert_max_num_queries(8):  # auth + role + fingerprint, no report queries
+        assert client.get(url).json() == before
+    second = ArticleFactory(project=project)
+    submit(second, a, {"troops": "FAVOR"})
+    submit(second, b, {"troops": "FAVOR"})
+    after = client.get(url).json()
+    assert after["articles"]["compared"] == 2 and after != before
+    Gold.objects.create(article=first, stance={"troops": "FAVOR"}, method=Gold.Method.ADJUDICATED)
+    assert client.get(url).json()["vs_gold"] != []
