@@ -101,6 +101,7 @@ function Home() {
                 <div class="project-card-main">
                   <h2><a href={`/projects/${p.id}/`} onClick={(e) => { e.preventDefault(); navigate(`/projects/${p.id}/`); }}>{p.name}</a></h2>
                   <span class="role">{p.role}</span>
+                  {(p.role === "admin" || p.role === "reviewer") && <a class="manage-link" href={`/manage/projects/${p.id}/`}>Manage</a>}
                 </div>
                 {pr && (
                   <>
