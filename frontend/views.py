@@ -30,12 +30,28 @@ _cached_manifest = lru_cache(maxsize=1)(_read_manifest)
 
 
 def frontend_assets() -> dict | None:
-    """{"js": "assets/main-abc.js", "css": [...]} for the entry point, or None when not built."""
+    """{"js": entry file, "css": [...], "preload": [...]} for the annotator entry, or None when
+    not built. Chunks shared with the management entry are preloaded, and their CSS linked."""
     manifest = _read_manifest() if settings.DEBUG else _cached_manifest()
     if not manifest or ENTRY not in manifest:
         return None
-    entry = manifest[ENTRY]
-    return {"js": entry["file"], "css": list(entry.get("css", []))}
+    css: list[str] = []
+    preload: list[str] = []
+    seen: set[str] = set()
+
+    def walk(key: str) -> None:
+        if key in seen or key not in manifest:
+            return
+        seen.add(key)
+        chunk = manifest[key]
+        css.extend(c for c in chunk.get("css", []) if c not in css)
+        for imp in chunk.get("imports", []):
+            if imp in manifest and imp not in seen:
+                preload.append(manifest[imp]["file"])
+            walk(imp)
+
+    walk(ENTRY)
+    return {"js": manifest[ENTRY]["file"], "css": css, "preload": preload}
 
 
 @login_required

@@ -37,6 +37,8 @@ export function AnnotateScreen({ id }: { id: number }) {
     (async () => {
       const a = await api<AssignmentDoc>("GET", `assignments/${id}/`);
       const project = await api<Project>("GET", `projects/${a.project}/`);
+      // Performance API marks: "data arrived" -> "interactive" (tests/benchmarks/bench_ui.py reads them).
+      performance.mark("sp:data");
       if (live) setLoaded({ a, project });
     })().catch((e) => live && setError(e instanceof Error ? e.message : String(e)));
     return () => {
@@ -148,6 +150,7 @@ export function Annotator({ a, project }: { a: AssignmentDoc; project: Project }
     [draft.spans, pending],
   );
   const layout = useMemo(() => layoutSpans(index, items), [index, items]);
+  const segmentAt = useMemo(() => new Map(layout.segments.map((s) => [s.start, s])), [layout]);
   const order = useMemo(() => [...items].sort((x, y) => x.start - y.start || y.end - x.end), [items]);
 
   const [selected, setSelected] = useState<Selected>(null);
@@ -329,8 +332,8 @@ export function Annotator({ a, project }: { a: AssignmentDoc; project: Project }
       return;
     }
     setHasTextSel(false);
-    const seg = (e.target as HTMLElement).closest<HTMLElement>("[data-seg]");
-    const segment = seg ? layout.segments[Number(seg.dataset.seg)] : null;
+    const seg = (e.target as HTMLElement).closest<HTMLElement>("[data-u]");
+    const segment = seg ? segmentAt.get(Number(seg.dataset.u)) ?? null : null;
     const covering = segment ? segment.cover.map((i) => layout.placed[i]) : [];
     if (picking && (selSpan?.label === "QUOTE")) {
       const quote = selSpan;
@@ -504,6 +507,8 @@ export function Annotator({ a, project }: { a: AssignmentDoc; project: Project }
 
   useEffect(() => {
     document.title = `${a.article.title || "Article"} · Standpoint`;
+    // After the first paint with handlers attached (a task after the next frame).
+    requestAnimationFrame(() => setTimeout(() => performance.mark("sp:interactive")));
   }, [a]);
 
   // ---------------------------------------------------------------- render
