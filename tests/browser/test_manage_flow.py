@@ -20,13 +20,20 @@ pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.django_db(t
 
 ARTICLES = [
     {"id": "kyiv-1", "title": "Troops debate in Paris", "source": "Reuters",
-     "text": "Emmanuel Macron said sending Western troops to Ukraine could not be ruled out."},
+     "text": "👍🏽 Emmanuel Macron said sending Western troops to Ukraine could not be ruled out."},
     {"id": "kyiv-2", "title": "Aid package passes", "source": "AP",
      "text": "The Senate passed the aid package for Ukraine on Tuesday."},
 ]
 
 
-def _annotate(user, project: Project, labels: dict[str, tuple[str, str]]) -> None:
+def _span(external_id: str, needle: str, label: str) -> dict:
+    """A span on `needle` in code point offsets (Python's), as the API takes them."""
+    text = next(a["text"] for a in ARTICLES if a["id"] == external_id)
+    start = text.index(needle)
+    return {"start": start, "end": start + len(needle), "label": label, "attrs": {}}
+
+
+def _annotate(user, project: Project, labels: dict[str, tuple[str, str]], spans: dict[str, list] | None = None) -> None:
     """The annotator's work through the same REST calls the annotator UI makes."""
     client = APIClient()
     client.force_authenticate(user)
@@ -39,7 +46,8 @@ def _annotate(user, project: Project, labels: dict[str, tuple[str, str]]) -> Non
         doc = task["annotation"]
         put = client.put(f"/api/v1/assignments/{task['id']}/annotation/", {
             "version": doc["version"], "stance": {"western-troops": stance}, "frames": [frame],
-            "primary_frame": frame, "notes": "", "spans": [], "rejected_suggestions": [],
+            "primary_frame": frame, "notes": "", "rejected_suggestions": [],
+            "spans": (spans or {}).get(task["article"]["external_id"], []),
         }, format="json")
         assert put.status_code == 200, put.content
         submit = client.post(f"/api/v1/assignments/{task['id']}/submit/", {"version": put.json()["version"]},
@@ -115,8 +123,11 @@ def test_admin_to_gold_export(live_server, page, tmp_path):
     shot("members")
 
     # --- two annotators: they disagree on the first article, agree on the second
-    _annotate(ana, project, {"kyiv-1": ("FAVOR", "Security and defense"), "kyiv-2": ("NEUTRAL", "Economic")})
-    _annotate(ben, project, {"kyiv-1": ("AGAINST", "Political"), "kyiv-2": ("NEUTRAL", "Economic")})
+    macron, ukraine = _span("kyiv-1", "Emmanuel Macron", "PERSON"), _span("kyiv-1", "Ukraine", "GPE")
+    _annotate(ana, project, {"kyiv-1": ("FAVOR", "Security and defense"), "kyiv-2": ("NEUTRAL", "Economic")},
+              {"kyiv-1": [macron]})
+    _annotate(ben, project, {"kyiv-1": ("AGAINST", "Political"), "kyiv-2": ("NEUTRAL", "Economic")},
+              {"kyiv-1": [macron, ukraine]})
 
     # --- the reviewer adjudicates
     page.context.clear_cookies()
@@ -131,6 +142,11 @@ def test_admin_to_gold_export(live_server, page, tmp_path):
     page.wait_for_selector("[data-testid=side-by-side]")
     side = page.inner_text("[data-testid=side-by-side]")
     assert "FAVOR" in side and "AGAINST" in side
+    # Spans sit on their characters even after the emoji (code points on the wire, UTF-16 in the DOM).
+    marked = page.eval_on_selector_all("[data-testid=article-text] mark", "els => els.map(e => e.textContent)")
+    assert marked == ["Emmanuel Macron", "Ukraine"]
+    assert "m-hl-agree" in page.get_attribute("[data-testid=article-text] mark >> nth=0", "class")
+    assert "m-hl-some" in page.get_attribute("[data-testid=article-text] mark >> nth=1", "class")
     shot("side_by_side")
     page.click("[data-pick=ana]")
     page.wait_for_selector("[data-testid=gold-status]")
@@ -166,4 +182,5 @@ def test_admin_to_gold_export(live_server, page, tmp_path):
     rows = {r["id"]: r for r in map(json.loads, body.splitlines())}
     assert rows["kyiv-1"]["gold"]["stance"] == {"western-troops": "FAVOR"}
     assert rows["kyiv-1"]["gold"]["method"] == "adjudicated"
+    assert [e["text"] for e in rows["kyiv-1"]["entities"]] == ["Emmanuel Macron"]  # ana's spans, picked
     assert rows["kyiv-2"]["gold"]["stance"] == {"western-troops": "NEUTRAL"}

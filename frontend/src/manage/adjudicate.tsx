@@ -1,7 +1,9 @@
 /** Adjudication: the reviewer queue and the side-by-side view of one article, where a reviewer
  * picks one annotation, merges parts of several (the "use" buttons), or edits the result, into gold. */
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useMemo, useState } from "preact/hooks";
+import { TextIndex } from "../offsets";
 import { useLoad } from "./app";
+import { runs } from "./highlight";
 import { api, type FieldErrors, fieldErrors } from "./http";
 import { go, link } from "./router";
 import { Errors } from "./setup";
@@ -113,6 +115,7 @@ export function AdjudicateArticle({ project, articleId }: { project: ProjectDoc;
   useEffect(() => {
     if (view) setDraft(draftFrom(view));
   }, [view]);
+  const index = useMemo(() => new TextIndex(view?.article.text ?? ""), [view]);
   if (!view || !draft) return error ? <p class="m-error" role="alert">{error}</p> : <p class="m-muted">Loading…</p>;
 
   // Every distinct span any annotator marked (first occurrence carries its attrs), plus the gold's.
@@ -166,7 +169,16 @@ export function AdjudicateArticle({ project, articleId }: { project: ProjectDoc;
       {saved && <p class="m-ok" role="status">Saved as gold.</p>}
       <Errors errors={errors} field="" />
       <Errors errors={errors} field="annotation" />
-      <details class="m-text"><summary>Article text</summary><div class="m-article">{view.article.text}</div></details>
+      <details class="m-text" open>
+        <summary>Article text <span class="m-muted m-small">(green: every annotator marked it; amber: only some; outlined: in the gold draft)</span></summary>
+        <div class="m-article" data-testid="article-text">
+          {runs(index, [...allSpans.entries()].map(([k, s]) => ({
+            start: s.start, end: s.end, kind: `${owners(k).length === view.annotations.length ? "m-hl-agree" : "m-hl-some"}${draft.spans[k] ? " m-hl-gold" : ""}`,
+            title: `${s.label} · ${owners(k).join(", ") || "gold only"}`,
+          }))).map((r, i) => r.marks.length === 0 ? <span key={i}>{r.text}</span>
+            : <mark key={i} class={r.marks.map((m) => m.kind).join(" ")} title={r.marks.map((m) => m.title).join("\n")}>{r.text}</mark>)}
+        </div>
+      </details>
 
       <table class="m-table m-side" data-testid="side-by-side">
         <thead>
@@ -240,10 +252,10 @@ export function AdjudicateArticle({ project, articleId }: { project: ProjectDoc;
             const by = owners(k);
             return (
               <tr key={k} class={by.length === view.annotations.length ? "" : "m-differs"}>
-                <td><input type="checkbox" aria-label={`Keep ${s.label} ${view.article.text.slice(s.start, s.end)}`} checked={!!draft.spans[k]}
+                <td><input type="checkbox" aria-label={`Keep ${s.label} ${index.slice(s.start, s.end)}`} checked={!!draft.spans[k]}
                            onChange={(e) => setDraft({ ...draft, spans: { ...draft.spans, [k]: (e.currentTarget as HTMLInputElement).checked } })} /></td>
                 <td><span class="m-chip">{s.label}</span></td>
-                <td>{view.article.text.slice(s.start, s.end)}</td>
+                <td>{index.slice(s.start, s.end)}</td>
                 <td class="m-muted">{s.start}–{s.end}</td>
                 <td>{by.join(", ") || "gold only"}</td>
               </tr>
