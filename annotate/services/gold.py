@@ -110,16 +110,21 @@ def _gold_write(*, article: Article, method: str, by, stance: dict, frames: list
 
 def _gold_write_many(decisions: Sequence[tuple[int, dict[str, Any]]], *, method: str, by) -> None:
     """Bulk `_gold_write` for many articles: {stance, frames, primary_frame, spans} per article
-    id, in a fixed number of queries. Caller holds the transaction and the article locks."""
+    id, in a fixed number of queries. Never replaces a reviewer's gold (adjudicated or accepted
+    unanimous), even one committed after the caller selected its candidates. Caller holds the
+    transaction and the article locks."""
     if not decisions:
         return
     now = timezone.now()
     existing = {g.article_id: g for g in Gold.objects.filter(article_id__in=[a for a, _ in decisions])}
     new, changed = [], []
     for article_id, d in decisions:
+        gold = existing.get(article_id)
+        if gold is not None and gold.method in HUMAN_GOLD:
+            # A reviewer decided while this batch waited for its locks: theirs stands.
+            continue
         values = {"stance": {k: v for k, v in d["stance"].items() if v}, "frames": list(d["frames"]),
                   "primary_frame": d["primary_frame"] or "", "method": method, "decided_by": by, "notes": ""}
-        gold = existing.get(article_id)
         if gold is None:
             new.append(Gold(article_id=article_id, decided_at=now, **values))
         else:
@@ -326,7 +331,7 @@ def gold_compute_majority(*, project: Project, min_annotators: int = 2) -> dict[
                 old = existing.get(article_id)
                 if not (decision["stance"] or decision["frames"] or decision["primary_frame"] or decision["spans"]):
                     counts["no_majority"] += 1
-                    if old is not None:
+                    if old is not None and old.method == Gold.Method.MAJORITY:
                         drop.append(old.pk)
                     continue
                 if old is not None and old.method == Gold.Method.MAJORITY and (

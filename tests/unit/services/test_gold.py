@@ -191,3 +191,16 @@ def test_queue_states_and_side_by_side(project, people, disputed):
 
     gold_delete(article=article)
     assert [i.article_id for i in adjudication_queue(project=project, state="open")] == [article.pk]
+
+
+def test_bulk_writes_never_replace_a_decision_made_after_candidates_were_chosen(disputed, people):
+    # The race: majority picked its candidates, then a reviewer's decision committed before the
+    # batch took its locks. The bulk writer re-reads gold under the lock and leaves it alone.
+    from annotate.services.gold import _gold_write_many
+
+    article, a, _ = disputed
+    gold_pick(article=article, annotation_id=a.pk, by=people[2])
+    _gold_write_many([(article.pk, {"stance": {"troops": "AGAINST"}, "frames": [], "primary_frame": "",
+                                    "spans": []})], method=Gold.Method.MAJORITY, by=None)
+    gold = Gold.objects.get(article=article)
+    assert (gold.method, gold.stance["troops"], gold.spans.count()) == (Gold.Method.ADJUDICATED, "FAVOR", 2)
