@@ -60,6 +60,12 @@ def max_attempts() -> int:
     return int(getattr(settings, "EXPORT_MAX_ATTEMPTS", 3))
 
 
+class ExportNotReady(Conflict):
+    """The file of an export that is not DONE was asked for (409)."""
+
+    code = "export_not_ready"
+
+
 class ExportBusy(Exception):
     """Another live attempt is building this job; try again once it could have gone stale."""
 
@@ -366,6 +372,6 @@ def export_download_path(*, job: ExportJob) -> Path:
     job = export_check_stale(job=job)
     path = export_file_path(job)
     if path is None:
-        raise Conflict(f"Export {job.pk} is {job.status}; its file can be downloaded once it is done.",
+        raise ExportNotReady(f"Export {job.pk} is {job.status}; its file can be downloaded once it is done.",
                        details={"status": job.status})
     return path

@@ -80,7 +80,8 @@ def test_download_before_done_is_409_and_bad_input_is_400():
     resp = client.post(f"/api/v1/projects/{demo.project.pk}/exports/", {"format": "jsonl"}, format="json")
     assert resp.status_code == 202  # on_commit never ran: the job stays queued
     conflict = client.get(f"/api/v1/exports/{resp.json()['id']}/download/")
-    assert conflict.status_code == 409 and conflict.json()["error"]["details"] == {"status": "queued"}
+    assert conflict.status_code == 409 and conflict.json()["error"]["code"] == "export_not_ready"
+    assert conflict.json()["error"]["details"] == {"status": "queued"}
     bad = client.post(f"/api/v1/projects/{demo.project.pk}/exports/",
                       {"format": "jsonl", "options": {"span_layer": "tokens"}}, format="json")
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid"
