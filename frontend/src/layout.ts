@@ -2,7 +2,7 @@
  * Turns overlapping spans into flat, renderable text segments.
  *
  * Each span gets a lane (interval-graph colouring: nested or crossing spans never share one), and
- * every maximal stretch of text covered by the same set of spans becomes one segment. The article
+ * every maximal stretch of text covered by the same set of spans (and within one line) becomes one segment. The article
  * is then a flat list of <span>s whose underline bars, one per lane, keep nesting legible, with no
  * nested DOM and O((n + m) log m) work for m spans over n segments.
  */
@@ -56,6 +56,9 @@ export function layoutSpans(index: TextIndex, items: readonly Item[]): Layout {
   }
 
   const bounds = new Set<number>([0, index.text.length]);
+  // Segments never cross a line break, so the renderer can group them into paragraph blocks.
+  const text = index.text;
+  for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) bounds.add(i + 1);
   for (const p of placed) {
     bounds.add(p.u16Start);
     bounds.add(p.u16End);

@@ -116,6 +116,7 @@ SELECT_WORD = """
   const r = document.createRange();
   r.setStart(seg.firstChild, m.index); r.setEnd(seg.firstChild, m.index + m[0].length);
   const sel = getSelection(); sel.removeAllRanges(); sel.addRange(r);
+  seg.scrollIntoView({ block: 'center' });  // annotators label what they see
   return document.querySelectorAll('.article-text .hl').length;
 }
 """
@@ -161,6 +162,7 @@ def run(runs: int, keys: int) -> dict:
             if r == runs - 1:
                 for k in range(keys):
                     before = page.evaluate(SELECT_WORD, [k])
+                    page.evaluate("new Promise((r) => requestAnimationFrame(() => setTimeout(r, 30)))")
                     page.evaluate(KEY_PROBE)
                     page.keyboard.press("o")  # ORG
                     page.wait_for_function("window.__keyMs !== null", timeout=10_000)
