@@ -1,0 +1,179 @@
+"""Every endpoint of issue 4 × every kind of caller, with the exact status code (G4).
+
+Callers: anonymous; `outsider` (admin of another project) and `staff` (staff user, member of
+nothing): both must get 404 for anything inside the project, so they cannot tell it exists;
+each project role; `annotator` owns the assignment under test, `annotator2` is another annotator
+of the same project (blind annotation: 404 on the first one's work); `superuser` = admin everywhere.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from annotate.models import Annotation, Assignment, Membership
+from annotate.services.annotations import annotation_update
+from annotate.services.queue import assignment_next
+from tests.unit.api.world import fast_passwords, make_world  # noqa: F401 - autouse fixture
+
+pytestmark = pytest.mark.django_db
+
+CALLERS = ("anonymous", "outsider", "staff", "admin", "reviewer", "annotator", "annotator2", "exporter", "superuser")
+MEMBERS = ("admin", "reviewer", "annotator", "annotator2", "exporter", "superuser")
+
+
+def expect(ok: int, *, allowed=MEMBERS, denied: int = 403, hidden=("outsider", "staff"), overrides=None) -> dict:
+    """Status per caller: `ok` for `allowed`, 404 for `hidden`, 401 anonymous, `denied` for the rest."""
+    table = {"anonymous": 401}
+    for caller in CALLERS[1:]:
+        table[caller] = ok if caller in allowed else 404 if caller in hidden else denied
+    table.update(overrides or {})
+    return table
+
+
+ADMIN = ("admin", "superuser")
+READERS = ("admin", "reviewer", "exporter", "superuser")
+WORKERS = ("admin", "reviewer", "annotator", "annotator2", "superuser")
+# The owner's assignment: owner and reviewers/admins see it; everyone else gets 404.
+OWNER_SEES = ("annotator", "admin", "reviewer", "superuser")
+NOT_VISIBLE = ("outsider", "staff", "annotator2", "exporter")
+
+
+def own_read(ok=200):
+    return expect(ok, allowed=OWNER_SEES, hidden=NOT_VISIBLE)
+
+
+def own_write(ok=200):
+    # Reviewers/admins can see it, but only its annotator may change the annotation: 403.
+    return expect(ok, allowed=("annotator",), hidden=NOT_VISIBLE)
+
+
+def V(w):  # the owner's annotation version
+    return Annotation.objects.get(assignment=w.assignment).version
+
+
+ENDPOINTS = [
+    # name, method, url(w), body(w) or None, expectations
+    ("me", "get", lambda w: "/api/v1/me/", None,
+     expect(200, allowed=CALLERS[1:])),
+    ("project list", "get", lambda w: "/api/v1/projects/", None, expect(200, allowed=CALLERS[1:])),
+    ("project create", "post", lambda w: "/api/v1/projects/", lambda w: {"name": "New", "slug": "new-one"},
+     expect(201, allowed=("staff", "superuser"), hidden=())),
+    ("project detail", "get", lambda w: f"/api/v1/projects/{w.project.pk}/", None, expect(200)),
+    ("project patch", "patch", lambda w: f"/api/v1/projects/{w.project.pk}/", lambda w: {"description": "d"},
+     expect(200, allowed=ADMIN)),
+    ("project delete", "delete", lambda w: f"/api/v1/projects/{w.project.pk}/", None, expect(204, allowed=ADMIN)),
+    ("target list", "get", lambda w: f"/api/v1/projects/{w.project.pk}/targets/", None, expect(200)),
+    ("target create", "post", lambda w: f"/api/v1/projects/{w.project.pk}/targets/",
+     lambda w: {"key": "nato", "name": "NATO"}, expect(201, allowed=ADMIN)),
+    ("target detail", "get", lambda w: f"/api/v1/projects/{w.project.pk}/targets/{w.targets[0].pk}/", None,
+     expect(200)),
+    ("target patch", "patch", lambda w: f"/api/v1/projects/{w.project.pk}/targets/{w.targets[0].pk}/",
+     lambda w: {"name": "Troops"}, expect(200, allowed=ADMIN)),
+    ("target delete", "delete", lambda w: f"/api/v1/projects/{w.project.pk}/targets/{w.targets[0].pk}/", None,
+     expect(204, allowed=ADMIN)),
+    ("member list", "get", lambda w: f"/api/v1/projects/{w.project.pk}/members/", None,
+     expect(200, allowed=("admin", "reviewer", "superuser"))),
+    ("member add", "post", lambda w: f"/api/v1/projects/{w.project.pk}/members/",
+     lambda w: {"user": "staff-user", "role": "annotator"}, expect(201, allowed=ADMIN)),
+    ("member patch", "patch", lambda w: f"/api/v1/projects/{w.project.pk}/members/{w.membership2.pk}/",
+     lambda w: {"role": "reviewer"}, expect(200, allowed=ADMIN)),
+    ("member delete", "delete", lambda w: f"/api/v1/projects/{w.project.pk}/members/{w.membership2.pk}/", None,
+     expect(204, allowed=ADMIN)),
+    ("article list", "get", lambda w: f"/api/v1/projects/{w.project.pk}/articles/", None,
+     expect(200, allowed=READERS)),
+    ("article detail", "get", lambda w: f"/api/v1/projects/{w.project.pk}/articles/{w.articles[0].pk}/", None,
+     expect(200, allowed=READERS)),
+    ("article import", "multipart", lambda w: f"/api/v1/projects/{w.project.pk}/articles/import/",
+     lambda w: {"file": SimpleUploadedFile("a.jsonl", b'{"id": "new-1", "text": "Hello."}\n')},
+     expect(201, allowed=ADMIN)),
+    ("task next", "post", lambda w: f"/api/v1/projects/{w.project.pk}/tasks/next/", None,
+     expect(200, allowed=WORKERS)),
+    ("task progress", "get", lambda w: f"/api/v1/projects/{w.project.pk}/tasks/progress/", None,
+     expect(200, allowed=WORKERS)),
+    ("assignment list", "get", lambda w: f"/api/v1/projects/{w.project.pk}/assignments/", None,
+     expect(200, allowed=WORKERS)),
+    ("assignment detail", "get", lambda w: f"/api/v1/assignments/{w.assignment.pk}/", None, own_read()),
+    ("annotation get", "get", lambda w: f"/api/v1/assignments/{w.assignment.pk}/annotation/", None, own_read()),
+    ("annotation put", "put", lambda w: f"/api/v1/assignments/{w.assignment.pk}/annotation/",
+     lambda w: {"version": V(w), "notes": "x"}, own_write()),
+    ("annotation patch", "patch", lambda w: f"/api/v1/assignments/{w.assignment.pk}/annotation/",
+     lambda w: {"version": V(w), "notes": "x"}, own_write()),
+    ("span create", "post", lambda w: f"/api/v1/assignments/{w.assignment.pk}/annotation/spans/",
+     lambda w: {"version": V(w), "start": 1, "end": 3, "label": "ORG"}, own_write(201)),
+    ("span patch", "patch", lambda w: f"/api/v1/assignments/{w.assignment.pk}/annotation/spans/{w.span.pk}/",
+     lambda w: {"version": V(w), "label": "ORG"}, own_write()),
+    ("span delete", "delete",
+     lambda w: f"/api/v1/assignments/{w.assignment.pk}/annotation/spans/{w.span.pk}/?version={V(w)}", None,
+     own_write()),
+    ("suggestion list", "get", lambda w: f"/api/v1/assignments/{w.assignment.pk}/suggestions/", None, own_read()),
+    ("suggestion accept", "post",
+     lambda w: f"/api/v1/assignments/{w.assignment.pk}/suggestions/{w.suggestion.pk}/accept/",
+     lambda w: {"version": V(w), "label": "ORG"}, own_write(201)),
+    ("suggestion reject", "post",
+     lambda w: f"/api/v1/assignments/{w.assignment.pk}/suggestions/{w.suggestion.pk}/reject/",
+     lambda w: {"version": V(w)}, own_write()),
+    ("assignment skip", "post", lambda w: f"/api/v1/assignments/{w.assignment.pk}/skip/",
+     lambda w: {"reason": "off topic"}, own_read()),
+    ("assignment submit", "post", lambda w: f"/api/v1/assignments/{w.assignment.pk}/submit/",
+     lambda w: {"version": V(w)}, own_write()),
+    ("assignment reopen", "post", lambda w: f"/api/v1/assignments/{w.submitted.pk}/reopen/", None,
+     expect(200, allowed=("admin", "reviewer", "superuser"), hidden=NOT_VISIBLE)),
+    ("project annotations", "get", lambda w: f"/api/v1/projects/{w.project.pk}/annotations/", None,
+     expect(200, allowed=READERS)),
+    ("project stats", "get", lambda w: f"/api/v1/projects/{w.project.pk}/stats/", None,
+     expect(200, allowed=READERS)),
+]
+
+
+def build():
+    w = make_world(articles=3, overlap=2)
+    owner = w.users["annotator"]
+    w.assignment = assignment_next(project=w.project, user=owner)
+    annotation_update(assignment=w.assignment, by=owner, version=1, replace=True, fields={
+        "stance": {"western-troops": "AGAINST", "sanctions": "FAVOR"}, "frames": ["Political"],
+        "primary_frame": "Political", "spans": [{"start": 0, "end": 14, "label": "PERSON"}]})
+    w.span = w.assignment.annotation.spans.get()
+    w.submitted = Assignment.objects.create(project=w.project, article=w.articles[1], annotator=owner,
+                                            status=Assignment.Status.SUBMITTED)
+    Annotation.objects.create(assignment=w.submitted)
+    w.membership2 = Membership.objects.get(project=w.project, user=w.users["annotator2"])
+    return w
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+@pytest.mark.parametrize(("name", "method", "url", "body", "expected"), ENDPOINTS, ids=[e[0] for e in ENDPOINTS])
+def test_permission_matrix(name, method, url, body, expected, caller):
+    w = build()
+    client = w.client(None if caller == "anonymous" else caller)
+    data = body(w) if body else None
+    if method == "multipart":
+        response = client.post(url(w), data, format="multipart")
+    else:
+        response = getattr(client, method)(url(w), data, format="json")
+    assert response.status_code == expected[caller], (caller, name, response.content[:300])
+    if response.status_code >= 400:
+        assert set(response.json()["error"]) == {"code", "message", "details"}
+
+
+def test_matrix_covers_every_v1_route_of_this_module():
+    """A new endpoint without a row in the matrix fails here."""
+    from django.urls import get_resolver
+
+    mine = ("api.me", "api.projects", "api.articles", "api.tasks", "api.annotations", "api.stats")
+    routes = set()
+
+    def walk(patterns, prefix=""):
+        for p in patterns:
+            if hasattr(p, "url_patterns"):
+                walk(p.url_patterns, prefix + str(p.pattern))
+            elif p.callback.__module__.startswith(mine):
+                routes.add(p.name)
+
+    walk(get_resolver().url_patterns)
+    covered = {"me", "project-list", "project-detail", "target-list", "target-detail", "member-list",
+               "member-detail", "article-list", "article-detail", "article-import", "task-next", "task-progress",
+               "assignment-list", "assignment-detail", "annotation", "span-list", "span-detail", "suggestion-list",
+               "suggestion-accept", "suggestion-reject", "assignment-skip", "assignment-submit", "assignment-reopen",
+               "project-annotations", "project-stats"}
+    assert routes == covered
