@@ -74,11 +74,21 @@ def test_annotator_day_end_to_end(live_server, page, world):
         ".article-text .hl", "els => els.filter(e => e.title.includes('suggested')).map(e => e.textContent)")
     assert "Vladimir Putin" in suggested and "Tuesday" in suggested
     shot("article_opened")
+    page.keyboard.press("?")
+    page.wait_for_selector(".dialog.help")
+    assert "undo / redo" in page.inner_text(".dialog.help")
+    shot("shortcuts_overlay")
+    page.keyboard.press("Escape")
 
     # Accept the suggested PERSON with the mouse + keyboard.
     click_text(page, "Vladimir Putin")
     page.wait_for_selector(".badge-sugg")
     page.keyboard.press("a")
+    assert "PERSON" in span_titles(page)
+    # Undo brings the suggestion back, redo confirms it again.
+    page.keyboard.press("Control+z")
+    assert "PERSON" not in span_titles(page) and "PERSON (suggested)" in span_titles(page)
+    page.keyboard.press("Control+Shift+z")
     assert "PERSON" in span_titles(page)
     shot("suggestion_accepted")
 
