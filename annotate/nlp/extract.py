@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from spacy.tokens import Doc
+if TYPE_CHECKING:
+    from spacy.tokens import Doc
 
-from .loading import LoadedPipeline
+    from .loading import LoadedPipeline
 
 # spaCy's default max_length (1,000,000) refuses longer texts; an article that long is still
 # processed, in pieces cut at paragraph breaks, so that offsets stay exact and nothing is lost.

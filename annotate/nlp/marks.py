@@ -64,7 +64,9 @@ def _classify(text: str, i: int, para_start: int, para_end: int) -> str | None:
     ch = text[i]
     prev = text[i - 1] if i > para_start else " "
     nxt = text[i + 1] if i + 1 < para_end else " "
-    if ch in "“„«‘‚‹":
+    if ch == "«":
+        return "either"  # opens French «…», closes Danish »…«
+    if ch in "“„‘‚‹":
         if ch == "‘" and _is_wordchar(prev) and _is_wordchar(nxt):
             return None  # a mis-typed apostrophe inside a word
         return "open" if ch != "“" or not _is_wordchar(prev) else "either"

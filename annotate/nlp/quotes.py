@@ -10,6 +10,7 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass, field
 
+from spacy.attrs import SENT_START
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
@@ -42,6 +43,38 @@ class Quote:
 
 if not Doc.has_extension("sp_quotes"):
     Doc.set_extension("sp_quotes", default=None)
+
+
+class Sentences:
+    """Sentence bounds by token index, computed once per Doc. (Span.sent re-checks the whole Doc's
+    annotation on every call: quadratic on a 1M-character article with thousands of quotes.)"""
+
+    def __init__(self, doc: Doc):
+        self.doc = doc
+        self.text = doc.text  # Doc.text joins every token on each access
+        if doc.has_annotation("SENT_START") or doc.has_annotation("DEP"):
+            self.starts = [s.start for s in doc.sents]
+        else:
+            self.starts = [0]
+        self.ends = [*self.starts[1:], len(doc)]
+
+    def bounds(self, i: int) -> tuple[int, int]:
+        k = max(0, bisect.bisect_right(self.starts, i) - 1)
+        return self.starts[k], self.ends[k]
+
+    def span(self, i: int) -> Span:
+        return self.doc[slice(*self.bounds(i))]
+
+    def start_char(self, i: int) -> int:
+        start = self.bounds(i)[0]
+        return self.doc[start].idx if start < len(self.doc) else len(self.text)
+
+
+def sentences(doc: Doc) -> Sentences:
+    cached = doc.user_data.get("sp_sentences")
+    if cached is None or cached.doc is not doc or len(cached.ends) and cached.ends[-1] != len(doc):
+        cached = doc.user_data["sp_sentences"] = Sentences(doc)
+    return cached
 
 
 class QuoteIndex:
@@ -120,7 +153,7 @@ def _is_unquoted_verb_fragment(span: Span) -> bool:
 
 
 def _has_speech_context(doc: Doc, span: Span, index: QuoteIndex, has_parse: bool) -> bool:
-    sent = span.sent if has_parse or doc.has_annotation("SENT_START") else doc[:]
+    sent = sentences(doc).span(span.start)
     for tok in sent:
         if index.contains(tok.idx):
             continue
@@ -134,7 +167,7 @@ def _has_speech_context(doc: Doc, span: Span, index: QuoteIndex, has_parse: bool
 
 
 def classify_kind(doc: Doc, q: Quote, index: QuoteIndex, has_parse: bool) -> str:
-    text = doc.text
+    text = sentences(doc).text
     content = _content(text, q)
     words = _words(content)
     if not words:
@@ -182,11 +215,17 @@ class ParagraphSentences:
         self.name = name
 
     def __call__(self, doc: Doc) -> Doc:
+        if len(doc) < 2:
+            return doc
+        # one array write: setting Token.is_sent_start re-scans the Doc each time (quadratic)
+        arr = doc.to_array([SENT_START])
+        changed = False
         for tok in doc[:-1]:
-            if "\n" in tok.text_with_ws:
-                nxt = doc[tok.i + 1]
-                if not nxt.is_space:
-                    nxt.is_sent_start = True
+            if "\n" in tok.text_with_ws and not doc[tok.i + 1].is_space and arr[tok.i + 1] != 1:
+                arr[tok.i + 1] = 1
+                changed = True
+        if changed:
+            doc.from_array([SENT_START], arr)
         return doc
 
 
@@ -205,7 +244,7 @@ class QuoteFinder:
 
     def __call__(self, doc: Doc) -> Doc:
         has_parse = doc.has_annotation("DEP")
-        marked = find_marked_quotes(doc.text, max_paragraphs=self.max_paragraphs)
+        marked = find_marked_quotes(sentences(doc).text, max_paragraphs=self.max_paragraphs)
         quotes = [Quote(m.start, m.end, DIRECT, paragraphs=m.paragraphs) for m in marked]
         index = QuoteIndex(quotes)
         spans = []
@@ -216,6 +255,7 @@ class QuoteFinder:
                 spans.append(span)
         doc._.sp_quotes = quotes
         doc.spans[self.spans_key] = spans
+        doc.user_data.pop("sp_sentences", None)  # a per-call cache: user_data is serialised with the Doc
         return doc
 
 

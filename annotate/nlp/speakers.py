@@ -12,6 +12,8 @@ span is the words used in the attribution.
 
 from __future__ import annotations
 
+import bisect
+import re
 from dataclasses import dataclass
 
 from spacy.language import Language
@@ -25,8 +27,10 @@ from .lexicon import (
     SPEECH_FORMS,
     SPEECH_VERBS,
 )
-from .quotes import SCARE, Quote, QuoteIndex
+from .quotes import SCARE, Quote, QuoteIndex, sentences
 
+_PARAGRAPH_BREAK = re.compile(r"\n(?:\s*\n)*")
+LOOKBACK_ENTITIES = 200
 NAMED = ("PERSON", "ORG", "GPE", "NORP", "FAC")
 HONORIFICS = frozenset("dr mr mrs ms mx sir dame lord lady rev fr cardinal judge senator sen rep gov gen col "
                        "capt sgt prof st assemblywoman assemblyman councillor councilor qc kc".split())
@@ -63,6 +67,7 @@ class EntityTable:
     def __init__(self, doc: Doc, index: QuoteIndex, entities: list[Entity]):
         self.doc = doc
         self.entities = sorted(entities, key=lambda e: e.start)
+        self.starts = [e.start for e in self.entities]
         self.canonical: dict[str, str] = {}
         self._proper_names: dict[str, list[str]] | None = None
         clusters: dict[str, list[Entity]] = {}
@@ -87,6 +92,7 @@ class EntityTable:
     @classmethod
     def from_doc(cls, doc: Doc, index: QuoteIndex, has_parse: bool) -> EntityTable:
         entities = []
+        sents = sentences(doc)
         for ent in doc.ents:
             if ent.label_ not in NAMED or index.contains(ent.start_char) or index.contains(ent.end_char - 1):
                 continue
@@ -107,7 +113,7 @@ class EntityTable:
                 key = label[0] + ":" + " ".join(words).lower()
             is_subject = any(t.dep_ in SUBJECT_DEPS or (t.head.dep_ in SUBJECT_DEPS and t.dep_ in (
                 "compound", "appos", "flat")) for t in ent) if has_parse else False
-            sent_start = ent.sent.start_char if doc.has_annotation("SENT_START") or has_parse else 0
+            sent_start = sents.start_char(ent.start)
             entities.append(Entity(ent.start_char, ent.end_char, label, text, key, sent_start, is_subject))
         return cls(doc, index, entities)
 
@@ -121,9 +127,12 @@ class EntityTable:
         return name
 
     def at(self, start: int, end: int, labels: tuple[str, ...] = NAMED) -> Entity | None:
-        for e in self.entities:
-            if e.label in labels and e.start < end and start < e.end:
+        i = max(0, bisect.bisect_right(self.starts, start) - 1)
+        while i < len(self.entities) and self.entities[i].start < end:
+            e = self.entities[i]
+            if e.label in labels and start < e.end:
                 return e
+            i += 1
         return None
 
     def most_salient_before(
@@ -131,7 +140,11 @@ class EntityTable:
     ) -> Entity | None:
         """The entity a pronoun or role noun at `offset` refers to: the last one earlier in the same
         sentence, else a subject of an earlier sentence (centering: subjects stay in focus)."""
-        before = [e for e in self.entities if e.end <= offset and e.label in labels]
+        # entities never overlap, so those ending before `offset` are a prefix of the sorted list;
+        # look back a bounded distance (a pronoun does not reach back hundreds of entities)
+        stop = bisect.bisect_left(self.starts, offset)
+        before = [e for e in self.entities[max(0, stop - LOOKBACK_ENTITIES) : stop]
+                  if e.end <= offset and e.label in labels]
         if not before:
             return None
         same = [e for e in before if e.start >= sent_start and (e.is_subject or not subjects_only_here)]
@@ -224,7 +237,7 @@ def _speaker_from_subject(subj: Token, table: EntityTable, index: QuoteIndex) ->
         if lower in ("i", "we", "you"):
             return None, subj.idx, subj.idx + len(subj)
         # a subject pronoun does not refer to an object of its own sentence ("Speaking to Smith, he said")
-        ent = table.most_salient_before(subj.idx, labels, subj.sent.start_char, subjects_only_here=True)
+        ent = table.most_salient_before(subj.idx, labels, sentences(subj.doc).start_char(subj.i), subjects_only_here=True)
         return (table.name_of(ent) if ent else None), subj.idx, subj.idx + len(subj)
     # a named entity that the subject is, or is in apposition with
     own = table.at(subj.idx, subj.idx + len(subj))
@@ -242,7 +255,7 @@ def _speaker_from_subject(subj: Token, table: EntityTable, index: QuoteIndex) ->
     lemma = subj.lemma_.lower()
     if lemma in OUTLET_NOUNS or lemma in PERSON_ROLE_NOUNS:
         labels = ("ORG",) if lemma in OUTLET_NOUNS else ("PERSON",)
-        ent = table.most_salient_before(m_start, labels, subj.sent.start_char)
+        ent = table.most_salient_before(m_start, labels, sentences(subj.doc).start_char(subj.i))
         if ent is not None:
             return table.name_of(ent), m_start, m_end
     if subj.is_title and not subj.is_sent_start or subj.pos_ == "PROPN":
@@ -251,7 +264,7 @@ def _speaker_from_subject(subj: Token, table: EntityTable, index: QuoteIndex) ->
     if named:
         return table.name_of(named[0]), m_start, m_end
     # an unnamed source described in the text ("One MP", "an eyewitness")
-    words = doc.text[m_start:m_end].split()
+    words = sentences(doc).text[m_start:m_end].split()
     if len(words) > 1 and words[0].lower() in ("a", "an", "the"):
         words = words[1:]
     return (" ".join(words) or None), m_start, m_end
@@ -301,6 +314,7 @@ class SpeakerLinker:
         has_parse = doc.has_annotation("DEP")
         index = QuoteIndex(quotes)
         table = EntityTable.from_doc(doc, index, has_parse)
+        names = None if has_parse else RuleNames(doc, index)
         previous: Quote | None = None
         for q in quotes:
             if q.kind == SCARE:
@@ -311,29 +325,30 @@ class SpeakerLinker:
             if has_parse:
                 self._attribute_parsed(doc, q, span, index, table)
             else:
-                self._attribute_rules(doc, q, span, index)
+                self._attribute_rules(doc, q, span, index, names)
             if q.speaker is None and previous is not None and previous.speaker and q.kind == "direct":
-                gap = doc.text.count("\n", previous.end, q.start)
+                gap = len(_PARAGRAPH_BREAK.findall(sentences(doc).text, previous.end, q.start))
                 if gap <= self.floating_paragraphs and self._unattributed_context(doc, q, span, index):
                     q.speaker = previous.speaker  # a floating quote continues the previous speaker
                     q.notes.append("floating")
             if q.speaker:
                 previous = q
+        doc.user_data.pop("sp_sentences", None)  # a per-call cache: user_data is serialised with the Doc
         return doc
 
     # -- the region of text that can attribute a quote --------------------------------------
     def _region(self, doc: Doc, q: Quote, span: Span, index: QuoteIndex) -> list[Token]:
-        sents = list({s.start: s for s in (doc[span.start].sent, doc[span.end - 1].sent)}.values())
-        first, last = min(s.start for s in sents), max(s.end for s in sents)
+        sents = sentences(doc)
+        first, last = sents.bounds(span.start)[0], sents.bounds(span.end - 1)[1]
         # "“…,” he said." split into its own sentence; "Peskov said:" ending the previous one
         if last < len(doc):
-            nxt = doc[last].sent
-            if nxt.start_char - q.end <= 2 and doc.text[q.end : nxt.start_char].count("\n") == 0:
+            nxt = sents.span(last)
+            if nxt.start_char - q.end <= 2 and sentences(doc).text[q.end : nxt.start_char].count("\n") == 0:
                 last = nxt.end
         if first > 0 and span.start == first:
-            prev = doc[first - 1].sent
-            tail = doc.text[prev.start_char : q.start].rstrip()
-            if tail.endswith((":", ",")) and "\n" not in doc.text[prev.end_char - 1 : q.start].strip("\n "):
+            prev = sents.span(first - 1)
+            tail = sentences(doc).text[prev.start_char : q.start].rstrip()
+            if tail.endswith((":", ",")) and "\n" not in sentences(doc).text[prev.end_char - 1 : q.start].strip("\n "):
                 first = prev.start
         return [t for t in doc[first:last] if not index.contains(t.idx)]
 
@@ -394,7 +409,7 @@ class SpeakerLinker:
                     self._set(q, name, s, e, f"clause:{anc.text}")
                     return
 
-    def _attribute_rules(self, doc: Doc, q: Quote, span: Span, index: QuoteIndex) -> None:
+    def _attribute_rules(self, doc: Doc, q: Quote, span: Span, index: QuoteIndex, names: RuleNames) -> None:
         region = self._region(doc, q, span, index)
         verbs = [t for t in region if t.lower_ in SPEECH_FORMS]
         verbs.sort(key=lambda t: min(abs(t.idx - q.start), abs(t.idx - q.end)))
@@ -403,25 +418,41 @@ class SpeakerLinker:
             if found is not None:
                 text, s, e = found
                 if text.lower() in PERSON_PRONOUNS:
-                    text = _name_before(doc, s, index) or None
-                self._set(q, text and _fullest_name(doc, text, index), s, e, f"rule:{verb.text}")
+                    text = names.before(s)
+                self._set(q, text and names.fullest(text), s, e, f"rule:{verb.text}")
                 return
 
 
-def _name_runs(doc: Doc, index: QuoteIndex) -> list[tuple[int, int, str]]:
-    """Runs of capitalised words outside quotes (no NER available): candidate names."""
-    runs, cur = [], []
-    for t in doc:
-        ok = t.is_title and t.is_alpha and not index.contains(t.idx) and not (t.is_sent_start and t.is_stop)
-        if ok:
-            cur.append(t)
-            continue
+class RuleNames:
+    """Runs of capitalised words outside quotes: the candidate names when there is no NER.
+    Built once per document (a 1M-character article has thousands of quotes)."""
+
+    def __init__(self, doc: Doc, index: QuoteIndex):
+        runs, cur = [], []
+        for t in doc:
+            if t.is_title and t.is_alpha and not index.contains(t.idx) and not (t.is_sent_start and t.is_stop):
+                cur.append(t)
+                continue
+            if cur:
+                runs.append(cur)
+            cur = []
         if cur:
             runs.append(cur)
-        cur = []
-    if cur:
-        runs.append(cur)
-    return [(r[0].idx, r[-1].idx + len(r[-1]), " ".join(t.text for t in r)) for r in runs]
+        self.runs = [(r[0].idx, r[-1].idx + len(r[-1]), " ".join(t.text for t in r)) for r in runs]
+        self.long_runs = [r for r in self.runs if len(r[2].split()) >= 2]
+        self.long_ends = [r[1] for r in self.long_runs]
+        self.by_last: dict[str, str] = {}
+        for _, _, text in self.runs:
+            last = text.split()[-1]
+            if len(text.split()) > len(self.by_last.get(last, "").split()):
+                self.by_last[last] = text
+
+    def before(self, offset: int) -> str | None:
+        i = bisect.bisect_right(self.long_ends, offset)
+        return self.long_runs[i - 1][2] if i else None
+
+    def fullest(self, name: str) -> str:
+        return self.by_last.get(name.split()[-1], name)
 
 
 def _name_next_to(doc: Doc, verb: Token, index: QuoteIndex) -> tuple[str, int, int] | None:
@@ -443,17 +474,6 @@ def _name_next_to(doc: Doc, verb: Token, index: QuoteIndex) -> tuple[str, int, i
             i += direction
             steps += 1
     return None
-
-
-def _name_before(doc: Doc, offset: int, index: QuoteIndex) -> str | None:
-    runs = [r for r in _name_runs(doc, index) if r[1] <= offset and len(r[2].split()) >= 2]
-    return runs[-1][2] if runs else None
-
-
-def _fullest_name(doc: Doc, name: str, index: QuoteIndex) -> str:
-    last = name.split()[-1]
-    candidates = [r[2] for r in _name_runs(doc, index) if r[2].split()[-1] == last]
-    return max(candidates, key=lambda t: len(t.split()), default=name)
 
 
 @Language.factory(
