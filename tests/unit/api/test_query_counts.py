@@ -1,0 +1,78 @@
+"""No N+1 (G13): list endpoints and `next` run a fixed number of queries whatever the row count."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from annotate.models import Membership
+from annotate.services.annotations import annotation_update
+from annotate.services.queue import assignment_next
+from tests.factories import ArticleFactory, MembershipFactory, ProjectFactory, SpanFactory
+from tests.unit.api.world import fast_passwords, make_world  # noqa: F401 - autouse fixture
+
+pytestmark = pytest.mark.django_db
+
+
+def grow(w, n: int) -> None:
+    """n more articles, each with a suggestion and an annotated assignment, and n more projects."""
+    for _ in range(n):
+        article = ArticleFactory(project=w.project)
+        SpanFactory(article=article)
+        user = MembershipFactory(project=w.project, role=Membership.Role.ANNOTATOR).user
+        a = assignment_next(project=w.project, user=user)
+        annotation_update(assignment=a, by=user, version=1, replace=False,
+                          fields={"spans": [{"start": 0, "end": 5, "label": "PERSON"}]})
+        MembershipFactory(project=ProjectFactory(), user=w.users["reviewer"], role=Membership.Role.REVIEWER)
+
+
+def count(client, method, url) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        response = getattr(client, method)(url)
+    assert response.status_code in (200, 204), response.content
+    return len(ctx.captured_queries)
+
+
+LISTS = [
+    ("reviewer", "get", "/api/v1/me/"),
+    ("reviewer", "get", "/api/v1/projects/"),
+    ("reviewer", "get", "/api/v1/projects/{p}/articles/"),
+    ("reviewer", "get", "/api/v1/projects/{p}/assignments/"),
+    ("reviewer", "get", "/api/v1/projects/{p}/annotations/"),
+    ("reviewer", "get", "/api/v1/projects/{p}/members/"),
+    ("reviewer", "get", "/api/v1/projects/{p}/stats/"),
+]
+
+
+@pytest.mark.parametrize(("who", "method", "url"), LISTS, ids=[u for _, _, u in LISTS])
+def test_list_query_count_does_not_grow_with_rows(who, method, url):
+    w = make_world(articles=1)
+    client = w.client(who)
+    url = url.format(p=w.project.pk)
+    grow(w, 2)
+    small = count(client, method, url)
+    grow(w, 10)
+    large = count(client, method, url)
+    assert large == small
+    assert large <= 8
+
+
+def test_next_and_task_detail_are_constant_and_small(django_assert_max_num_queries):
+    w = make_world(articles=30)
+    for a in w.articles:
+        SpanFactory.create_batch(3, article=a)
+    client = w.client("annotator")
+    url = f"/api/v1/projects/{w.project.pk}/tasks/next/"
+    # New assignment: token auth, role, user lock, open check, expired sweep, candidate, recount,
+    # 2 inserts, detail (assignment+article+annotation, spans, suggestions) and savepoints.
+    with django_assert_max_num_queries(16):
+        task = client.post(url).json()
+    with django_assert_max_num_queries(11):  # the open one comes back (2 of them are savepoints)
+        assert client.post(url).json()["id"] == task["id"]
+    with django_assert_max_num_queries(6):
+        client.get(f"/api/v1/assignments/{task['id']}/")
+    with django_assert_max_num_queries(14):
+        r = client.put(f"/api/v1/assignments/{task['id']}/annotation/", {
+            "version": 1, "stance": {"sanctions": "FAVOR"}, "frames": ["Political"],
+            "spans": [{"start": 0, "end": 5, "label": "PERSON"}, {"start": 6, "end": 9, "label": "ORG"}]},
+            format="json")
+    assert r.status_code == 200
