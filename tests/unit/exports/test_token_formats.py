@@ -137,3 +137,19 @@ def test_conll_with_split_is_a_zip_of_three_files():
     _, again = run_export(demo.project, "conll2003", split={"seed": 5})
     assert again.read_bytes() == path.read_bytes()
     assert len(path.read_bytes()) == job.size_bytes
+
+
+def test_without_the_trained_pipeline_exports_fall_back_to_a_blank_tokenizer(settings):
+    from annotate.exports.tokens import export_pipeline
+
+    settings.SPACY_MODEL = "no_such_pipeline_installed"
+    export_pipeline.cache_clear()
+    try:
+        demo = build_demo()
+        job, path = run_export(demo.project, "conll2003")
+    finally:
+        export_pipeline.cache_clear()
+    assert job.nlp_pipeline.startswith("blank:en")
+    docs = list(conll_ner_to_docs(path.read_text(), n_sents=0, no_print=True))
+    assert len(docs) == 3 and sum(len(d.ents) for d in docs) == job.counts["entities_exported"]
+    assert {line.split(" ")[1] for line in path.read_text().splitlines() if line and "DOCSTART" not in line} == {"_"}
