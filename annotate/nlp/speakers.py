@@ -34,6 +34,7 @@ LOOKBACK_ENTITIES = 200
 NAMED = ("PERSON", "ORG", "GPE", "NORP", "FAC")
 HONORIFICS = frozenset("dr mr mrs ms mx sir dame lord lady rev fr cardinal judge senator sen rep gov gen col "
                        "capt sgt prof st assemblywoman assemblyman councillor councilor qc kc".split())
+INDEFINITE = frozenset({"a", "an", "one", "another", "some", "several", "many"})
 RELATIVE_PRONOUNS = frozenset({"who", "which", "that", "whom"})
 SUBJECT_DEPS = ("nsubj", "nsubjpass", "csubj")
 CLIMB_DEPS = ("advcl", "xcomp", "conj", "pcomp", "acl", "ccomp", "prep", "relcl", "parataxis")
@@ -55,6 +56,15 @@ def _clean_name(text: str) -> str:
         if text.endswith(suffix):
             text = text[: -len(suffix)]
     return text.strip(" ,.;:“”\"'‘’")
+
+
+def _strip_titles(name: str) -> str:
+    """'Assemblywoman Selena Torres' -> 'Selena Torres': titles are not part of a person's name."""
+    name = name.rsplit(",", 1)[-1].strip()
+    words = name.split()
+    while len(words) > 1 and words[0].lower().rstrip(".") in HONORIFICS:
+        words = words[1:]
+    return " ".join(words)
 
 
 def _initials(name: str) -> str:
@@ -105,6 +115,9 @@ class EntityTable:
             if label == "PERSON" and _described_as_outlet(ent):
                 label = "ORG"  # "Croatian outlet Advance": the tagger's PERSON is a publication
             if label == "PERSON":
+                text = _strip_titles(text)
+                if not text:
+                    continue
                 key = "P:" + text.split()[-1].lower()
             else:
                 words = text.split()
@@ -150,6 +163,8 @@ class EntityTable:
         same = [e for e in before if e.start >= sent_start and (e.is_subject or not subjects_only_here)]
         if same:
             return same[-1]
+        if subjects_only_here:
+            before = [e for e in before if e.start < sent_start] or before
         last_sent = before[-1].sent_start
         window = [e for e in before if e.sent_start == last_sent]
         subjects = [e for e in window if e.is_subject]
@@ -186,7 +201,7 @@ class EntityTable:
                         break
                     run.insert(0, self.doc[i])
                     i -= 1
-                names.setdefault(tok.lower_, []).append(" ".join(t.text for t in run))
+                names.setdefault(tok.lower_, []).append(_strip_titles(" ".join(t.text for t in run)))
             self._proper_names = names
         return self._proper_names
 
@@ -248,7 +263,14 @@ def _speaker_from_subject(subj: Token, table: EntityTable, index: QuoteIndex) ->
     persons = [e for e in named if e.label == "PERSON"]
     if persons:
         return table.name_of(persons[0]), m_start, m_end
-    if subj.pos_ == "PROPN":
+    # "One MP told the BBC", "an eyewitness said": an unnamed source, described
+    if any(c.dep_ in ("det", "nummod") and c.lower_ in INDEFINITE for c in subj.children) or (
+            subj.lower_ in INDEFINITE and subj.i < subj.right_edge.i):
+        return _description(subj, index)
+    for c in subj.children:  # "the institute's director, Dr. Anthony Fauci, said"
+        if c.dep_ == "appos" and c.pos_ == "PROPN" and not index.contains(c.idx):
+            return table.lookup_name(c.text), m_start, m_end
+    if subj.pos_ == "PROPN" and subj.lower_ not in PERSON_ROLE_NOUNS:
         run = [t for t in tokens if t.pos_ == "PROPN" and t.i <= subj.i and (t.dep_ in ("compound", "flat") or t is subj)]
         text = " ".join(t.text for t in run) or subj.text
         return table.lookup_name(text), m_start, m_end
@@ -263,11 +285,20 @@ def _speaker_from_subject(subj: Token, table: EntityTable, index: QuoteIndex) ->
     named = [e for e in named if e.label in ("PERSON", "ORG", "GPE")]
     if named:
         return table.name_of(named[0]), m_start, m_end
-    # an unnamed source described in the text ("One MP", "an eyewitness")
-    words = sentences(doc).text[m_start:m_end].split()
+    return _description(subj, index)
+
+
+def _description(subj: Token, index: QuoteIndex) -> tuple[str | None, int, int]:
+    """An unnamed source as the text describes it ("One MP", "one of the children")."""
+    doc = subj.doc
+    left, right = subj.left_edge.i, min(subj.right_edge.i, subj.left_edge.i + 7)
+    while right > left and (doc[right].is_punct or index.contains(doc[right].idx)):
+        right -= 1
+    s, e = doc[left].idx, doc[right].idx + len(doc[right])
+    words = sentences(doc).text[s:e].split()
     if len(words) > 1 and words[0].lower() in ("a", "an", "the"):
         words = words[1:]
-    return (" ".join(words) or None), m_start, m_end
+    return (" ".join(words) or None), s, e
 
 
 def _is_person_like(subj: Token, table: EntityTable) -> bool:
