@@ -105,3 +105,19 @@ def test_rule_fallback_when_the_pipeline_cannot_be_loaded(caplog):
 def test_describe_configured_pipeline_reports_the_fallback():
     info = loading.describe_configured_pipeline()
     assert info["trained"] is False and "neither" in info["fallback_reason"]
+
+
+def test_components_are_configurable_factories():
+    import spacy
+
+    from annotate.nlp import quotes, speakers  # noqa: F401  (registers the factories)
+    from annotate.nlp.loading import build_rules_pipeline
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    nlp.add_pipe("sp_quotes", config={"max_paragraphs": 1, "spans_key": "quotes"})
+    nlp.add_pipe("sp_speakers")
+    text = "He said:\n\n“One paragraph.\n\n“Two paragraphs.”"
+    doc = nlp(text)
+    assert doc._.sp_quotes == [] and list(doc.spans["quotes"]) == []  # a 2-paragraph quote exceeds the limit
+    assert build_rules_pipeline().get_pipe_meta("sp_quotes").assigns == ["doc._.sp_quotes", "doc.spans"]
