@@ -43,7 +43,8 @@ test: install frontend chromium
 	@if [ -f frontend/package.json ]; then cd frontend && npm test; fi
 	$(VENV)/bin/ruff check .
 	$(PY) manage.py makemigrations --check --dry-run >/dev/null || { echo "Model changes without a migration"; exit 1; }
-	@$(PY) -c "import psycopg; psycopg.connect('$(TEST_DATABASE_URL)'.replace('postgres://','postgresql://',1)).close()" \
+	@# pytest-django creates test_<name> itself: only the server (its maintenance database) must answer.
+	@$(PY) -c "import psycopg, urllib.parse as u; p=u.urlparse('$(TEST_DATABASE_URL)'); psycopg.connect(host=p.hostname, port=p.port or 5432, user=p.username or 'postgres', password=p.password, dbname='postgres').close()" \
 	  || { echo "PostgreSQL does not answer at $(TEST_DATABASE_URL): start it, or set TEST_DATABASE_URL"; exit 1; }
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(VENV)/bin/pytest -p no:cacheprovider
 	env -u DATABASE_URL STANDPOINT_VAR_DIR=$$(mktemp -d) REDIS_URL=$(TEST_REDIS_URL) \
