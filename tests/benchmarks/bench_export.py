@@ -145,15 +145,20 @@ def run_one(n: int, fmt: str) -> None:
     # and writing 5 to clear_refs resets it to the current RSS.
     Path("/proc/self/clear_refs").write_text("5")
     rss_before = _status_mb("VmRSS")
+    cpu_start = time.process_time()
     start = time.perf_counter()
     job = export_request(project=project, format=fmt, options={}, enqueue=False)
     job = export_build(export_id=job.pk)
     elapsed = time.perf_counter() - start
+    cpu = time.process_time() - cpu_start
     peak = _status_mb("VmHWM")
     assert job.status == "done", job.error
     print(json.dumps({
         "format": job.format, "articles": job.counts["articles"], "seconds": round(elapsed, 1),
         "articles_per_s": round(job.counts["articles"] / elapsed), "file_mb": round(job.size_bytes / 1e6, 1),
+        # CPU seconds of this process (not PostgreSQL's): on a shared machine, wall time varies
+        # with the neighbours; articles per CPU-second does not.
+        "cpu_seconds": round(cpu, 1), "articles_per_cpu_s": round(job.counts["articles"] / cpu),
         "peak_rss_mb": round(peak), "rss_before_mb": round(rss_before), "rss_growth_mb": round(peak - rss_before),
         "spans_expanded": job.counts.get("spans_expanded", 0),
     }), flush=True)
