@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.parsers import JSONParser
 from rest_framework.views import APIView
 
 from annotate.models import Project
@@ -16,6 +17,8 @@ AUTHENTICATION = [TokenAuthentication, SessionAuthentication]
 
 class ApiMixin:
     authentication_classes = AUTHENTICATION
+    # JSON only (uploads override): one body format to document, validate and test.
+    parser_classes = [JSONParser]
     schema = StandpointAutoSchema()
 
 

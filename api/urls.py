@@ -1,7 +1,9 @@
 """API routes: one module per feature, included here (not one giant routes module)."""
 
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from api.notfound import api_not_found
 
 v1 = [
     # Each feature adds one include line here.
@@ -20,4 +22,5 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("v1/", include(v1)),
+    re_path(r"^", api_not_found, name="api-not-found"),  # last: a JSON 404 for every other /api/ path
 ]
