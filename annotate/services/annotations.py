@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
-from django.db.models import CharField, Value
+from django.db.models import CharField, Value, prefetch_related_objects
 from django.db.models.functions import Cast, Concat, Length
 from django.utils import timezone
 
@@ -152,7 +152,7 @@ def _validate_doc(fields: dict, *, assignment: Assignment, annotation: Annotatio
     if "spans" in fields or "rejected_suggestions" in fields:
         suggestion_ids = set(suggestions_for(article_id=assignment.article_id).values_list("pk", flat=True))
     if "spans" in fields:
-        own = set(annotation.spans.values_list("pk", flat=True))
+        own = {s.pk for s in annotation.spans.all()}  # prefetched by annotation_update
         clean["spans"] = validate_spans(
             fields["spans"], errors=errors, text_len=text_len, span_labels=project.span_labels,
             suggestion_ids=suggestion_ids, own_ids=own)
@@ -169,7 +169,7 @@ def _validate_doc(fields: dict, *, assignment: Assignment, annotation: Annotatio
 
 
 def _write_spans(annotation: Annotation, assignment: Assignment, spans: list[dict]) -> None:
-    existing = {s.pk: s for s in annotation.spans.all()}
+    existing = {s.pk: s for s in annotation.spans.all()}  # prefetched by annotation_update
     keep = {s["id"] for s in spans if s["id"] is not None}
     gone = [pk for pk in existing if pk not in keep]
     if gone:
@@ -198,6 +198,8 @@ def _write_spans(annotation: Annotation, assignment: Assignment, spans: list[dic
 
 
 def _text_len(assignment: Assignment) -> int:
+    if getattr(assignment, "text_len", None) is not None:  # loaded by assignment_lock
+        return assignment.text_len
     return (Article.objects.filter(pk=assignment.article_id).annotate(n=Length("text"))
             .values_list("n", flat=True).get())
 
@@ -219,7 +221,10 @@ def _begin_write(assignment: Assignment, by, version) -> tuple[Assignment, Annot
     locked = assignment_lock(assignment.pk)
     if locked.annotator_id != by.pk:
         raise NotAssigned("Only the annotator of this assignment may change its annotation.")
-    annotation = Annotation.objects.get(assignment=locked)
+    try:
+        annotation = locked.annotation
+    except Annotation.DoesNotExist:  # assignments made outside the queue (admin, scripts) start empty
+        annotation = Annotation.objects.create(assignment=locked)
     if locked.status not in OPEN:
         raise AssignmentClosed(
             f"Assignment {locked.pk} is {locked.status}; ask a reviewer to reopen it.",
@@ -247,6 +252,8 @@ def annotation_update(*, assignment: Assignment, by, version, fields: dict, repl
                   "rejected_suggestions": [], **fields}
     with transaction.atomic():
         locked, annotation = _begin_write(assignment, by, version)
+        if "spans" in fields:
+            prefetch_related_objects([annotation], "spans")
         errors = Errors()
         clean = _validate_doc(fields, assignment=locked, annotation=annotation,
                               text_len=_text_len(locked) if "spans" in fields else 0, errors=errors)

@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from django.db import connection, transaction
 from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Length
 from django.utils import timezone
 
 from annotate.errors import AssignmentClosed, ValidationFailed
@@ -163,10 +163,16 @@ def assignment_touch(assignment: Assignment, *, now=None) -> None:
 
 def assignment_lock(assignment_id: int) -> Assignment:
     """Lock one assignment row for a write (call inside transaction.atomic) and return it fresh,
-    with its project. Every write to an assignment or its annotation goes through here, which is
-    what makes version checks and lease expiry race-free."""
+    with its project, its annotation and `text_len` (the article's length in code points).
+    Every write to an assignment or its annotation goes through here, which is what makes
+    version checks and lease expiry race-free. One query on PostgreSQL (FOR UPDATE OF the
+    assignment row only: locking the joined project row would serialize the whole project)."""
+    qs = (Assignment.objects.filter(pk=assignment_id).select_related("project", "annotation")
+          .annotate(text_len=Length("article__text")))
+    if connection.features.has_select_for_update:
+        return qs.select_for_update(of=("self",)).get()
     lock_rows(Assignment.objects.filter(pk=assignment_id), touch="status")
-    return Assignment.objects.select_related("project").get(pk=assignment_id)
+    return qs.get()
 
 
 def assignment_skip(*, assignment: Assignment, reason: str, by) -> Assignment:
