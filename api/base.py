@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.exceptions import NotFound
 from rest_framework.parsers import JSONParser
 from rest_framework.views import APIView
 
@@ -15,10 +16,19 @@ from api.schema import StandpointAutoSchema
 AUTHENTICATION = [TokenAuthentication, SessionAuthentication]
 
 
+# Ids in URLs above this cannot exist; SQLite's driver raises OverflowError (a 500) beyond 2**63.
+MAX_ID = 2**62
+
+
 class ApiMixin:
     authentication_classes = AUTHENTICATION
     # JSON only (uploads override): one body format to document, validate and test.
     parser_classes = [JSONParser]
+
+    def initial(self, request, *args, **kwargs):
+        if any(isinstance(v, int) and v > MAX_ID for v in kwargs.values()):
+            raise NotFound()
+        super().initial(request, *args, **kwargs)
     schema = StandpointAutoSchema()
 
 

@@ -143,3 +143,11 @@ def test_anonymous_gets_401_with_the_error_shape():
     r = make_world(articles=0).client(None).get("/api/v1/me/")
     assert r.status_code == 401
     assert r.json()["error"]["code"] == "not_authenticated"
+
+
+def test_absurd_ids_in_urls_are_404_not_500():
+    w = make_world(articles=0)
+    huge = 10**20
+    assert w.client("superuser").delete(f"/api/v1/projects/{huge}/members/1/").status_code == 404
+    assert w.client("annotator").get(f"/api/v1/assignments/{huge}/").status_code == 404
+    assert w.client("annotator").get("/api/v1/assignments/-1/").json()["error"]["code"] == "not_found"
