@@ -152,6 +152,10 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIN
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
+# Local memory by default (embedded); set CACHE_URL=redis://…/1 when several processes serve the site,
+# so that the agreement report cache and the API throttle are shared between them.
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://standpoint")}
+
 # --- Standpoint ---
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
 # The trained English pipeline installed by the README's commands; any package name or path works.
