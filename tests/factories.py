@@ -102,3 +102,18 @@ class ExportJobFactory(factory.django.DjangoModelFactory):
 
     project = factory.SubFactory(ProjectFactory)
     format = "jsonl.v1"
+
+
+def member(project, role) -> User:
+    """A new user holding `role` in `project`."""
+    return MembershipFactory(project=project, user=UserFactory(), role=role).user
+
+
+def api_client(user=None):
+    """A DRF test client, authenticated as `user` when given (anonymous otherwise)."""
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    if user is not None:
+        client.force_authenticate(user)
+    return client

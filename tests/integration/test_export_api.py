@@ -5,24 +5,12 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from rest_framework.test import APIClient
 
 from annotate.models import ExportJob, Membership
-from tests.factories import MembershipFactory, UserFactory
+from tests.factories import UserFactory, api_client, member
 from tests.unit.exports.data import build_demo
 
 pytestmark = pytest.mark.django_db
-
-
-def _client(user=None) -> APIClient:
-    client = APIClient()
-    if user is not None:
-        client.force_authenticate(user)
-    return client
-
-
-def _member(project, role):
-    return MembershipFactory(project=project, user=UserFactory(), role=role).user
 
 
 @pytest.mark.parametrize(("role", "expected"), [
@@ -32,8 +20,8 @@ def _member(project, role):
 def test_who_may_start_and_see_exports(role, expected, django_capture_on_commit_callbacks):
     demo = build_demo()
     url = f"/api/v1/projects/{demo.project.pk}/exports/"
-    user = None if role is None else (UserFactory() if role == "outsider" else _member(demo.project, role))
-    client = _client(user)
+    user = None if role is None else (UserFactory() if role == "outsider" else member(demo.project, role))
+    client = api_client(user)
     with django_capture_on_commit_callbacks(execute=True):
         resp = client.post(url, {"format": "jsonl"}, format="json")
     assert resp.status_code == expected, resp.content
@@ -51,7 +39,7 @@ def test_who_may_start_and_see_exports(role, expected, django_capture_on_commit_
 
 def test_start_poll_download(django_capture_on_commit_callbacks):
     demo = build_demo()
-    client = _client(_member(demo.project, Membership.Role.EXPORTER))
+    client = api_client(member(demo.project, Membership.Role.EXPORTER))
     with django_capture_on_commit_callbacks(execute=True):
         resp = client.post(f"/api/v1/projects/{demo.project.pk}/exports/",
                            {"format": "conllu", "options": {"labels": "majority"}}, format="json")
@@ -76,7 +64,7 @@ def test_start_poll_download(django_capture_on_commit_callbacks):
 
 def test_download_before_done_is_409_and_bad_input_is_400():
     demo = build_demo()
-    client = _client(_member(demo.project, Membership.Role.ADMIN))
+    client = api_client(member(demo.project, Membership.Role.ADMIN))
     resp = client.post(f"/api/v1/projects/{demo.project.pk}/exports/", {"format": "jsonl"}, format="json")
     assert resp.status_code == 202  # on_commit never ran: the job stays queued
     conflict = client.get(f"/api/v1/exports/{resp.json()['id']}/download/")

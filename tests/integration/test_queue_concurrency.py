@@ -23,11 +23,6 @@ ARTICLES = 60
 OVERLAP = 3
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def run_clients(users, project, work):
     barrier = threading.Barrier(len(users))
     errors: list[BaseException] = []

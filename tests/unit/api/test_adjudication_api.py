@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from rest_framework.test import APIClient
 
 from annotate.models import Gold, Membership
-from tests.factories import ArticleFactory, MembershipFactory, ProjectFactory, TargetFactory, UserFactory
+from tests.factories import (
+    ArticleFactory,
+    MembershipFactory,
+    ProjectFactory,
+    TargetFactory,
+    UserFactory,
+    api_client,
+)
 from tests.unit.agreement.builders import submit
 
 pytestmark = pytest.mark.django_db
@@ -33,13 +39,6 @@ def disputed(project):
     return article, a, b
 
 
-def _client(user=None) -> APIClient:
-    client = APIClient()
-    if user is not None:
-        client.force_authenticate(user)
-    return client
-
-
 def _urls(project, article) -> dict[str, tuple[str, str]]:
     base = f"/api/v1/projects/{project.pk}/adjudication/"
     return {
@@ -61,7 +60,7 @@ def test_role_matrix(project, disputed, endpoint, role, allowed):
     user = MembershipFactory(project=project, role=role).user if role else UserFactory()
     method, url = _urls(project, disputed[0])[endpoint]
     body = {"method": "pick", "annotation": disputed[1].pk} if endpoint == "decide" else {}
-    response = getattr(_client(user), method)(url, body, format="json")
+    response = getattr(api_client(user), method)(url, body, format="json")
     if allowed:
         assert response.status_code in (200, 204)
     else:
@@ -69,18 +68,18 @@ def test_role_matrix(project, disputed, endpoint, role, allowed):
 
 
 def test_anonymous_is_401(project, disputed):
-    assert _client().get(_urls(project, disputed[0])["queue"][1]).status_code == 401
+    assert api_client().get(_urls(project, disputed[0])["queue"][1]).status_code == 401
 
 
 def test_article_of_another_project_is_404(project, reviewer):
     elsewhere = ArticleFactory()
-    response = _client(reviewer).get(f"/api/v1/projects/{project.pk}/adjudication/articles/{elsewhere.pk}/")
+    response = api_client(reviewer).get(f"/api/v1/projects/{project.pk}/adjudication/articles/{elsewhere.pk}/")
     assert response.status_code == 404
 
 
 def test_reviewer_flow_queue_side_by_side_pick(project, reviewer, disputed):
     article, a, b = disputed
-    client = _client(reviewer)
+    client = api_client(reviewer)
     queue = client.get(f"/api/v1/projects/{project.pk}/adjudication/").json()
     assert queue["count"] == 1
     [item] = queue["results"]
@@ -104,7 +103,7 @@ def test_reviewer_flow_queue_side_by_side_pick(project, reviewer, disputed):
 
 def test_edit_errors_name_the_field(project, reviewer, disputed):
     article = disputed[0]
-    response = _client(reviewer).post(
+    response = api_client(reviewer).post(
         f"/api/v1/projects/{project.pk}/adjudication/articles/{article.pk}/decide/",
         {"method": "edit", "stance": {"troops": "MAYBE"}, "frames": ["Economic"],
          "spans": [{"start": 3, "end": 99999, "label": "PERSON"}]}, format="json")
@@ -120,14 +119,14 @@ def test_edit_errors_name_the_field(project, reviewer, disputed):
     {"method": "pick", "annotation": 2**63},
 ])
 def test_decide_rejects_malformed_bodies(project, reviewer, disputed, body):
-    response = _client(reviewer).post(
+    response = api_client(reviewer).post(
         f"/api/v1/projects/{project.pk}/adjudication/articles/{disputed[0].pk}/decide/", body, format="json")
     assert response.status_code == 400
 
 
 def test_merge_and_undo(project, reviewer, disputed):
     article, a, b = disputed
-    client = _client(reviewer)
+    client = api_client(reviewer)
     url = f"/api/v1/projects/{project.pk}/adjudication/articles/{article.pk}/"
     span_id = a.spans.get().pk
     gold = client.post(url + "decide/", {"method": "merge", "stance_from": {"troops": b.pk}, "span_ids": [span_id]},
@@ -143,7 +142,7 @@ def test_bulk_unanimous_and_majority(project, reviewer, disputed):
     same = ArticleFactory(project=project)
     for user in (ana, ben):
         submit(same, user, {"troops": "NEUTRAL"}, frames=["Morality"], primary="Morality")
-    client = _client(reviewer)
+    client = api_client(reviewer)
     base = f"/api/v1/projects/{project.pk}/adjudication/"
     assert client.get(base + "?state=unanimous").json()["count"] == 1
     result = client.post(base + "accept-unanimous/", {}, format="json").json()
@@ -160,7 +159,7 @@ def test_bulk_unanimous_and_majority(project, reviewer, disputed):
 
 
 def test_unknown_queue_state_is_400(project, reviewer):
-    response = _client(reviewer).get(f"/api/v1/projects/{project.pk}/adjudication/?state=weird")
+    response = api_client(reviewer).get(f"/api/v1/projects/{project.pk}/adjudication/?state=weird")
     assert response.status_code == 400
 
 
@@ -169,6 +168,6 @@ def test_queue_query_count_is_flat(project, reviewer, django_assert_max_num_quer
         article = ArticleFactory(project=project)
         submit(article, UserFactory(), {"troops": "FAVOR"})
         submit(article, UserFactory(), {"troops": "AGAINST"})
-    client = _client(reviewer)
+    client = api_client(reviewer)
     with django_assert_max_num_queries(10):
         assert client.get(f"/api/v1/projects/{project.pk}/adjudication/").json()["count"] == 15

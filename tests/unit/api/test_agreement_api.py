@@ -5,10 +5,16 @@ from __future__ import annotations
 import json
 
 import pytest
-from rest_framework.test import APIClient
 
 from annotate.models import Membership
-from tests.factories import ArticleFactory, MembershipFactory, ProjectFactory, TargetFactory, UserFactory
+from tests.factories import (
+    ArticleFactory,
+    ProjectFactory,
+    TargetFactory,
+    UserFactory,
+    api_client,
+    member,
+)
 from tests.unit.agreement.builders import submit
 
 pytestmark = pytest.mark.django_db
@@ -21,35 +27,24 @@ def project():
     return p
 
 
-def _client(user=None) -> APIClient:
-    client = APIClient()
-    if user is not None:
-        client.force_authenticate(user)
-    return client
-
-
-def _member(project, role):
-    return MembershipFactory(project=project, role=role).user
-
-
 @pytest.mark.parametrize(("role", "expected"), [
     (Membership.Role.ADMIN, 200), (Membership.Role.REVIEWER, 200),
     (Membership.Role.ANNOTATOR, 403), (Membership.Role.EXPORTER, 403), (None, 404),
 ])
 def test_agreement_role_matrix(project, role, expected):
-    user = _member(project, role) if role else UserFactory()
-    response = _client(user).get(f"/api/v1/projects/{project.pk}/agreement/")
+    user = member(project, role) if role else UserFactory()
+    response = api_client(user).get(f"/api/v1/projects/{project.pk}/agreement/")
     assert response.status_code == expected
     if expected != 200:
         assert "error" in response.json()
 
 
 def test_agreement_needs_authentication(project):
-    assert _client().get(f"/api/v1/projects/{project.pk}/agreement/").status_code == 401
+    assert api_client().get(f"/api/v1/projects/{project.pk}/agreement/").status_code == 401
 
 
 def test_agreement_figures_and_defined_nulls_in_strict_json(project):
-    reviewer = _member(project, Membership.Role.REVIEWER)
+    reviewer = member(project, Membership.Role.REVIEWER)
     a, b = UserFactory(), UserFactory()
     pairs = [("FAVOR", "FAVOR"), ("AGAINST", "AGAINST"), ("FAVOR", "AGAINST"), ("NEUTRAL", "NEUTRAL")]
     for x, y in pairs:
@@ -57,7 +52,7 @@ def test_agreement_figures_and_defined_nulls_in_strict_json(project):
         submit(article, a, {"troops": x}, frames=["Economic"], primary="Economic")
         submit(article, b, {"troops": y}, frames=["Economic"], primary="Economic")
     submit(ArticleFactory(project=project), a, {"troops": "FAVOR"})
-    response = _client(reviewer).get(f"/api/v1/projects/{project.pk}/agreement/")
+    response = api_client(reviewer).get(f"/api/v1/projects/{project.pk}/agreement/")
     assert response.status_code == 200
     body = json.loads(response.content, parse_constant=lambda c: pytest.fail(f"{c} in JSON"))
     assert body["articles"]["single_annotator_excluded"] == 1
@@ -77,7 +72,7 @@ def test_throughput_median_time_and_per_day_counts(project):
 
     from annotate.models import Assignment
 
-    reviewer = _member(project, Membership.Role.REVIEWER)
+    reviewer = member(project, Membership.Role.REVIEWER)
     ana = UserFactory(username="ana")
     for seconds in (30, 90, 600):
         ann = submit(ArticleFactory(project=project), ana, {"troops": "FAVOR"})
@@ -87,7 +82,7 @@ def test_throughput_median_time_and_per_day_counts(project):
     when = timezone.now() - timedelta(days=2)
     Assignment.objects.filter(pk=old.assignment_id).update(
         time_spent_seconds=0, assigned_at=when - timedelta(seconds=120), submitted_at=when)
-    body = _client(reviewer).get(f"/api/v1/projects/{project.pk}/throughput/?days=7").json()
+    body = api_client(reviewer).get(f"/api/v1/projects/{project.pk}/throughput/?days=7").json()
     assert len(body["days"]) == 7
     [row] = body["annotators"]
     assert row["username"] == "ana" and row["submitted"] == 4
@@ -96,21 +91,21 @@ def test_throughput_median_time_and_per_day_counts(project):
 
 
 def test_throughput_is_for_reviewers_only(project):
-    user = _member(project, Membership.Role.ANNOTATOR)
-    assert _client(user).get(f"/api/v1/projects/{project.pk}/throughput/").status_code == 403
-    reviewer = _member(project, Membership.Role.REVIEWER)
-    assert _client(reviewer).get(f"/api/v1/projects/{project.pk}/throughput/?days=0").status_code == 400
+    user = member(project, Membership.Role.ANNOTATOR)
+    assert api_client(user).get(f"/api/v1/projects/{project.pk}/throughput/").status_code == 403
+    reviewer = member(project, Membership.Role.REVIEWER)
+    assert api_client(reviewer).get(f"/api/v1/projects/{project.pk}/throughput/?days=0").status_code == 400
 
 
 def test_agreement_is_reused_until_annotations_or_gold_change(project, django_assert_max_num_queries):
     from annotate.models import Gold
 
-    reviewer = _member(project, Membership.Role.REVIEWER)
+    reviewer = member(project, Membership.Role.REVIEWER)
     a, b = UserFactory(), UserFactory()
     first = ArticleFactory(project=project)
     submit(first, a, {"troops": "FAVOR"})
     submit(first, b, {"troops": "AGAINST"})
-    client, url = _client(reviewer), f"/api/v1/projects/{project.pk}/agreement/"
+    client, url = api_client(reviewer), f"/api/v1/projects/{project.pk}/agreement/"
     before = client.get(url).json()
     with django_assert_max_num_queries(8):  # auth + role + fingerprint, no report queries
         assert client.get(url).json() == before

@@ -7,7 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from annotate.models import Article
 from tests.factories import ArticleFactory, GoldFactory
-from tests.unit.api.world import fast_passwords, make_world  # noqa: F401 - autouse fixture
+from tests.unit.api.world import make_world
 
 pytestmark = pytest.mark.django_db
 

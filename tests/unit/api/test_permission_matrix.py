@@ -14,7 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from annotate.models import Annotation, Assignment, Membership
 from annotate.services.annotations import annotation_update
 from annotate.services.queue import assignment_next
-from tests.unit.api.world import fast_passwords, make_world  # noqa: F401 - autouse fixture
+from tests.unit.api.world import make_world
 
 pytestmark = pytest.mark.django_db
 

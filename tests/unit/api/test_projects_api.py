@@ -3,7 +3,7 @@
 import pytest
 
 from annotate.models import Membership, Project
-from tests.unit.api.world import fast_passwords, make_world  # noqa: F401 - autouse fixture
+from tests.unit.api.world import make_world
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from annotate.models import Membership
 from annotate.services.annotations import annotation_update
 from annotate.services.queue import assignment_next
 from tests.factories import ArticleFactory, MembershipFactory, ProjectFactory, SpanFactory
-from tests.unit.api.world import fast_passwords, make_world  # noqa: F401 - autouse fixture
+from tests.unit.api.world import make_world
 
 pytestmark = pytest.mark.django_db
 

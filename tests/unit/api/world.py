@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -19,13 +18,6 @@ from tests.factories import (
 )
 
 ROLES = ("admin", "reviewer", "annotator", "exporter")
-
-
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    """Import this into a test module: PBKDF2 at ~0.3 s per user would dominate tests that
-    build a dozen users each."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @dataclass
