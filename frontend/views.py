@@ -29,11 +29,12 @@ def _read_manifest() -> dict | None:
 _cached_manifest = lru_cache(maxsize=1)(_read_manifest)
 
 
-def frontend_assets() -> dict | None:
-    """{"js": entry file, "css": [...], "preload": [...]} for the annotator entry, or None when
-    not built. Chunks shared with the management entry are preloaded, and their CSS linked."""
+def vite_assets(entry: str) -> dict | None:
+    """{"js": entry file, "css": [...], "preload": [...]} for a Vite entry, or None when not built.
+    Chunks the entry imports (shared between the annotator and management entries) are preloaded
+    and their CSS linked."""
     manifest = _read_manifest() if settings.DEBUG else _cached_manifest()
-    if not manifest or ENTRY not in manifest:
+    if not manifest or entry not in manifest:
         return None
     css: list[str] = []
     preload: list[str] = []
@@ -50,8 +51,19 @@ def frontend_assets() -> dict | None:
                 preload.append(manifest[imp]["file"])
             walk(imp)
 
-    walk(ENTRY)
-    return {"js": manifest[ENTRY]["file"], "css": css, "preload": preload}
+    walk(entry)
+    return {"js": manifest[entry]["file"], "css": css, "preload": preload}
+
+
+def frontend_assets() -> dict | None:
+    return vite_assets(ENTRY)
+
+
+def render_shell(request, *, assets: dict | None, boot: dict, title: str = "Standpoint",
+                 boot_id: str = "sp-boot", mount_id: str = "app"):
+    """The one page shell for every entry: the app mounts on `mount_id` and reads `boot_id`."""
+    return render(request, "frontend/shell.html", {
+        "assets": assets, "boot": boot, "title": title, "boot_id": boot_id, "mount_id": mount_id})
 
 
 @login_required
@@ -60,4 +72,4 @@ def shell(request, **_route):
     """Every UI route renders the same shell; the app reads location.pathname."""
     user = request.user
     boot = {"username": user.get_username(), "display_name": user.get_full_name() or user.get_username()}
-    return render(request, "frontend/shell.html", {"assets": frontend_assets(), "boot": boot})
+    return render_shell(request, assets=frontend_assets(), boot=boot)
