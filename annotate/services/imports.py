@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import reset_queries, transaction
 
 from annotate.errors import ImportRejected
-from annotate.importing.readers import LineError, detect_format, read_records, spool_upload
+from annotate.importing.readers import FORMATS, LineError, detect_format, read_records, spool_upload
 from annotate.importing.validate import ArticleIn, validate_record
 from annotate.models import Article, Project, Span, text_hash
 
@@ -106,9 +106,16 @@ def _write_batch(project: Project, batch: list[ArticleIn], report: ImportReport)
         .values_list("content_hash", flat=True)
     ) if idless_hashes else set()
 
+    # One query for the batch, not one per article: which existing articles already have work.
+    assigned = set(
+        Article.objects.filter(pk__in=[a.pk for a in by_id.values()], assignments__isnull=False)
+        .values_list("pk", flat=True).distinct()
+    ) if by_id else set()
+
     to_create: list[tuple[Article, ArticleIn]] = []
     to_update: list[Article] = []
     replace_spans: list[tuple[Article, ArticleIn]] = []
+    retexted: list[int] = []
     for item, digest in zip(batch, hashes, strict=True):
         existing = by_id.get(item.external_id) if item.external_id is not None else None
         if existing is None:
@@ -123,7 +130,7 @@ def _write_batch(project: Project, batch: list[ArticleIn], report: ImportReport)
             to_create.append((article, item))
             continue
         text_changed = existing.content_hash != digest
-        if text_changed and existing.assignments.exists():
+        if text_changed and existing.pk in assigned:
             report.skipped.append({
                 "line": item.line, "id": item.external_id,
                 "reason": "the text changed but the article is already assigned or annotated; "
@@ -135,8 +142,7 @@ def _write_batch(project: Project, batch: list[ArticleIn], report: ImportReport)
             existing.text, existing.content_hash = item.text, digest
             existing.preannotation_status = Article.Preannotation.PENDING
             existing.preannotation_error = ""
-            # Model suggestions were computed on the old text: their offsets are meaningless now.
-            Span.objects.filter(article=existing, annotation__isnull=True, gold__isnull=True).delete()
+            retexted.append(existing.pk)
         for f in METADATA_FIELDS:
             setattr(existing, f, getattr(item, f))
         if item.spans or text_changed:
@@ -148,6 +154,9 @@ def _write_batch(project: Project, batch: list[ArticleIn], report: ImportReport)
         else:
             report.unchanged += 1
 
+    if retexted:
+        # Suggestions were computed on the old text: their offsets are meaningless now.
+        Span.objects.filter(article_id__in=retexted, annotation__isnull=True, gold__isnull=True).delete()
     if to_create:
         Article.objects.bulk_create([a for a, _ in to_create], batch_size=WRITE_BATCH)
         report.created += len(to_create)
@@ -187,6 +196,8 @@ def articles_import(*, project: Project, source, filename: str | None = None, fm
         else:
             path = spool_upload(source, Path(tmp), filename or getattr(source, "name", "upload.jsonl"))
         try:
+            if fmt not in ("auto", *FORMATS):
+                raise ValueError(f"unknown import format {fmt!r}; choose one of auto, {', '.join(FORMATS)}")
             report = ImportReport(format=fmt if fmt != "auto" else detect_format(path))
         except ValueError as exc:
             raise ImportRejected(str(exc), details={"errors": []}) from None

@@ -240,3 +240,23 @@ def test_large_import_under_debug_does_not_keep_every_statement(project, tmp_pat
     articles_import(project=project, source=write_jsonl(tmp_path / "a.jsonl", records))
     assert Article.objects.count() == 3000
     assert len(connection.queries) < 5  # 6 batches of 2+ statements each without the fix
+
+
+def test_unknown_format_is_a_clear_rejection(project, tmp_path):
+    path = write_jsonl(tmp_path / "a.jsonl", [GOOD])
+    with pytest.raises(ImportRejected, match="unknown import format 'xml'"):
+        articles_import(project=project, source=path, fmt="xml")
+
+
+def test_reimport_of_changed_texts_drops_stale_suggestions_in_a_fixed_number_of_queries(
+        project, tmp_path, django_assert_max_num_queries):
+    records = [{"id": f"r{i}", "text": f"Old text {i}."} for i in range(40)]
+    articles_import(project=project, source=write_jsonl(tmp_path / "a.jsonl", records))
+    for article in Article.objects.all():
+        Span.objects.create(article=article, start=0, end=3, label="ORG", origin=Span.Origin.MODEL)
+    changed = [{"id": f"r{i}", "text": f"New text {i}."} for i in range(40)]
+    with django_assert_max_num_queries(12):  # was 2 queries per changed article
+        report = articles_import(project=project, source=write_jsonl(tmp_path / "b.jsonl", changed))
+    assert report.updated == 40
+    assert not Span.objects.filter(origin=Span.Origin.MODEL).exists()
+    assert Article.objects.get(external_id="r7").text == "New text 7."
