@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 import django_filters
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
@@ -9,6 +11,7 @@ from rest_framework import filters, generics, serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
+from annotate.errors import ValidationFailed
 from annotate.models import Article
 from annotate.selectors.articles import articles_for_project
 from api.base import ApiMixin, ApiView, ProjectScopedMixin
@@ -34,11 +37,25 @@ class ArticleDetailOut(ArticleOut):
     meta = serializers.JSONField()
 
 
+class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
+    """An ISO 8601 date-time, compared in UTC. Python accepts offsets up to ±23:59, PostgreSQL
+    only up to ±15:59: `1108-05-12T08:05:07-20:41` was a 500 before it was normalised."""
+
+    def filter(self, qs, value):
+        if value is not None and value.tzinfo is not None:
+            try:
+                value = value.astimezone(datetime.UTC)
+            except OverflowError:
+                raise ValidationFailed(f"{self.field_name}: {value.isoformat()} is out of range",
+                                       details={self.field_name: ["out of range"]}) from None
+        return super().filter(qs, value)
+
+
 class ArticleFilter(django_filters.FilterSet):
     source = django_filters.CharFilter()
     preannotation_status = django_filters.ChoiceFilter(choices=Article.Preannotation.choices)
-    published_after = django_filters.IsoDateTimeFilter(field_name="published", lookup_expr="gte")
-    published_before = django_filters.IsoDateTimeFilter(field_name="published", lookup_expr="lt")
+    published_after = UtcDateTimeFilter(field_name="published", lookup_expr="gte")
+    published_before = UtcDateTimeFilter(field_name="published", lookup_expr="lt")
     has_gold = django_filters.BooleanFilter(field_name="gold", lookup_expr="isnull", exclude=True)
 
     class Meta:

@@ -30,6 +30,10 @@ def test_filter_search_order_and_paginate():
     assert ids(client.get(base, {"source": "Reuters"})) == [a.pk, c.pk]
     assert ids(client.get(base, {"search": "oil"})) == [b.pk]
     assert ids(client.get(base, {"published_after": "2024-04-01T00:00:00Z"})) == [c.pk]
+    # Offsets Python accepts but PostgreSQL does not (beyond ±15:59) are compared in UTC: 2024-04-01
+    # 20:41 at -20:41 is 2024-04-02 17:22 UTC, after a and before c.
+    assert ids(client.get(base, {"published_after": "2024-04-01T20:41:00-20:41"})) == [c.pk]
+    assert ids(client.get(base, {"published_before": "2024-04-01T20:41:00-20:41"})) == [a.pk]
     assert ids(client.get(base, {"has_gold": "true"})) == [c.pk]
     assert ids(client.get(base, {"ordering": "-priority"}))[0] == b.pk
     page = client.get(base, {"page_size": 2}).json()
