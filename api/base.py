@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import NotFound
 from rest_framework.parsers import JSONParser
 from rest_framework.views import APIView
 
 from annotate.models import Project
+from annotate.selectors.membership import project_cached
+from api.authentication import FastTokenAuthentication
 from api.schema import StandpointAutoSchema
 
 # Token first: its WWW-Authenticate header turns "no credentials" into 401 (not 403), which is
 # what scripts expect; browsers still authenticate with the session (CSRF enforced by DRF).
-AUTHENTICATION = [TokenAuthentication, SessionAuthentication]
+AUTHENTICATION = [FastTokenAuthentication, SessionAuthentication]
 
 
 # Ids in URLs above this cannot exist; SQLite's driver raises OverflowError (a 500) beyond 2**63.
@@ -45,5 +47,7 @@ class ProjectScopedMixin:
     @property
     def project(self) -> Project:
         if self._project is None:
-            self._project = get_object_or_404(Project, pk=self.kwargs["project_id"])
+            project_id = self.kwargs["project_id"]
+            self._project = (project_cached(user=self.request.user, project_id=project_id)
+                             or get_object_or_404(Project, pk=project_id))
         return self._project

@@ -1,0 +1,64 @@
+"""What every API call goes through: token auth, the token rate limit, JSON rendering."""
+
+import datetime as dt
+import json
+
+import pytest
+from django.core.cache import cache
+from django.test import override_settings
+from django.utils.translation import gettext_lazy
+from rest_framework.renderers import JSONRenderer
+from rest_framework.settings import api_settings
+from rest_framework.test import APIClient
+
+from api.renderers import ORJSONRenderer
+from tests.unit.api.world import make_world
+
+pytestmark = pytest.mark.django_db
+
+
+def test_token_auth_accepts_a_valid_token_and_refuses_others():
+    w = make_world(articles=0)
+    client = w.client("annotator")
+    assert client.get("/api/v1/me/").json()["username"] == "annotator-user"
+    bad = APIClient()
+    bad.credentials(HTTP_AUTHORIZATION="Token " + "0" * 40)
+    r = bad.get("/api/v1/me/")
+    assert r.status_code == 401 and r.json()["error"]["message"] == "Invalid token."
+    user = w.users["annotator"]
+    user.is_active = False
+    user.save()
+    r = client.get("/api/v1/me/")
+    assert r.status_code == 401 and r.json()["error"]["message"] == "User inactive or deleted."
+
+
+def test_token_clients_are_rate_limited_sessions_are_not():
+    w = make_world(articles=0)
+    cache.clear()
+    rates = {**api_settings.DEFAULT_THROTTLE_RATES, "token": "3/min"}
+    with override_settings(REST_FRAMEWORK={**_rest_framework(), "DEFAULT_THROTTLE_RATES": rates}):
+        client = w.client("annotator")
+        assert [client.get("/api/v1/me/").status_code for _ in range(3)] == [200, 200, 200]
+        r = client.get("/api/v1/me/")
+        assert r.status_code == 429 and r.json()["error"]["code"] == "throttled"
+        assert 0 < int(r["Retry-After"]) <= 60
+        assert w.client("reviewer").get("/api/v1/me/").status_code == 200  # per token user, not global
+        session = APIClient()
+        session.force_login(w.users["annotator"])
+        assert all(session.get("/api/v1/me/").status_code == 200 for _ in range(5))
+    cache.clear()
+
+
+def _rest_framework():
+    from django.conf import settings
+
+    return settings.REST_FRAMEWORK
+
+
+def test_orjson_renderer_writes_what_drfs_renderer_writes():
+    data = {"at": dt.datetime(2026, 11, 23, 13, 39, 5, 16372, tzinfo=dt.UTC), "day": dt.date(2026, 1, 2),
+            "lazy": gettext_lazy("Not found."), "text": "Kyiv 👋 “no”", "n": [1, 2.5, None, True], "nested": {"a": {}}}
+    assert json.loads(ORJSONRenderer().render(data)) == json.loads(JSONRenderer().render(data))
+    assert ORJSONRenderer().render(data).startswith(b'{"at":"2026-11-23T13:39:05.016372Z"')
+    indented = ORJSONRenderer().render(data, "application/json; indent=2", {})
+    assert b'\n  "at"' in indented
