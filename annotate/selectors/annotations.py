@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.db.models import Prefetch, QuerySet
 
+from annotate.hotsql import Columns, fetch
 from annotate.models import Annotation, Span
 
 SPAN_FIELDS = ("id", "start", "end", "label", "attrs", "origin", "suggestion_id")
@@ -53,3 +54,29 @@ def annotations_for_project(*, project_id: int) -> QuerySet[Annotation]:
         .select_related("assignment", "assignment__annotator")
         .prefetch_related(Prefetch("spans", queryset=Span.objects.order_by("start", "end", "label", "id")))
     )
+
+
+_S = Columns(Span, "s")
+_SPAN_ORDER = 's."start", s."end", s."label", s."id"'
+
+
+def spans_and_suggestions(*, article_id: int, annotation_id: int | None) -> tuple[list[Span], list[Span]]:
+    """An annotation's spans (sorted as `annotation_document` sorts them) and the article's
+    suggestions, in one statement (annotate.hotsql): what the annotation screen shows together."""
+    rows = fetch(
+        f'SELECT {_S.sql} FROM {Span._meta.db_table} s WHERE s."article_id" = %s AND '
+        f'((s."annotation_id" IS NULL AND s."gold_id" IS NULL) OR s."annotation_id" = %s) ORDER BY {_SPAN_ORDER}',
+        [article_id, annotation_id])
+    spans: list[Span] = []
+    suggestions: list[Span] = []
+    for row in rows:
+        span = _S.load(row)
+        (suggestions if span.annotation_id is None else spans).append(span)
+    return spans, suggestions
+
+
+def spans_of_annotation(annotation_id: int) -> list[Span]:
+    """An annotation's spans, sorted (one statement, annotate.hotsql)."""
+    return [_S.load(row) for row in fetch(
+        f'SELECT {_S.sql} FROM {Span._meta.db_table} s WHERE s."annotation_id" = %s ORDER BY {_SPAN_ORDER}',
+        [annotation_id])]

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from django.db.models import Count, QuerySet
 
-from annotate.models import Article, Assignment, Membership, Project
-from annotate.selectors.annotations import annotation_document, suggestion_dict, suggestions_for
+from annotate.models import Article, Assignment, Project
+from annotate.selectors.annotations import annotation_document, spans_and_suggestions, suggestion_dict
 from annotate.selectors.membership import project_role
-from annotate.services.queue import articles_available
-
-SEE_ALL = (Membership.Role.ADMIN, Membership.Role.REVIEWER)
+from annotate.services.queue import SEE_ALL, articles_available
 
 
 def assignments_visible_to(*, user, project: Project | int) -> QuerySet[Assignment]:
@@ -47,18 +45,23 @@ def progress_for(*, user, project: Project) -> dict:
     return out
 
 
-def assignment_detail(*, assignment_id: int) -> dict:
-    """Everything the annotation screen needs for one assignment, in 3 queries: the assignment
-    with article, annotator and annotation; the annotation's spans; the article's suggestions."""
-    a = (Assignment.objects.select_related("article", "annotator", "annotation").get(pk=assignment_id))
-    art = a.article
+def assignment_detail(*, assignment_id: int | None = None, assignment: Assignment | None = None) -> dict:
+    """Everything the annotation screen needs for one assignment, as the API renders it
+    (AssignmentDetailOut). Pass `assignment` when it is already loaded with its article,
+    annotator and annotation (the queue and the write services load them under their lock):
+    then one query remains, for the spans and the suggestions; by id it takes two."""
+    if assignment is None:
+        assignment = (Assignment.objects.select_related("article", "annotator", "annotation")
+                      .get(pk=assignment_id))
+    a, art, annotation = assignment, assignment.article, assignment.annotation
+    spans, suggestions = spans_and_suggestions(article_id=art.pk, annotation_id=annotation.pk)
     return {
-        "id": a.pk, "project_id": a.project_id, "status": a.status, "skip_reason": a.skip_reason,
+        "id": a.pk, "project": a.project_id, "status": a.status, "skip_reason": a.skip_reason,
         "annotator": {"id": a.annotator_id, "username": a.annotator.get_username()},
         "assigned_at": a.assigned_at, "last_activity_at": a.last_activity_at,
         "lease_expires_at": a.lease_expires_at, "submitted_at": a.submitted_at,
         "article": {"id": art.pk, "external_id": art.external_id, "title": art.title, "source": art.source,
                     "url": art.url, "published": art.published, "meta": art.meta, "text": art.text},
-        "annotation": annotation_document(a.annotation),
-        "suggestions": [suggestion_dict(s) for s in suggestions_for(article_id=art.pk)],
+        "annotation": annotation_document(annotation, spans=spans),
+        "suggestions": [suggestion_dict(s) for s in suggestions],
     }

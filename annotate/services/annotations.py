@@ -12,16 +12,19 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
-from django.db.models import CharField, Value, prefetch_related_objects
+from django.db.models import CharField, Value
 from django.db.models.functions import Cast, Concat, Length
 from django.utils import timezone
 
-from annotate.errors import AssignmentClosed, NotAssigned, StaleWrite, ValidationFailed
-from annotate.models import Annotation, Article, Assignment, Span, Target
-from annotate.selectors.annotations import annotation_document, suggestions_for
-from annotate.services.queue import OPEN, assignment_lock, assignment_touch
+from annotate.errors import AssignmentClosed, StaleWrite, ValidationFailed
+from annotate.hotsql import save_fields
+from annotate.models import Annotation, Article, Assignment, Span
+from annotate.selectors.annotations import annotation_document, spans_of_annotation, suggestions_for
+from annotate.services.queue import OPEN, TOUCHED_FIELDS, assignment_lock_for, assignment_touch
 
 DOC_FIELDS = ("stance", "frames", "primary_frame", "notes", "spans", "rejected_suggestions")
+MAX_NOTES_CHARS = 100_000
+MAX_ID = 2**62  # ids beyond this cannot exist; refusing them early keeps database errors out
 
 
 class Errors:
@@ -114,7 +117,7 @@ def _validate_doc(fields: dict, *, assignment: Assignment, annotation: Annotatio
         if not isinstance(stance, dict):
             errors.add("stance", "must be an object {target key: label}")
         else:
-            keys = set(Target.objects.filter(project=project).values_list("key", flat=True))
+            keys = set(assignment.target_keys)  # loaded by assignment_lock
             labels = set(project.stance_labels)
             clean["stance"] = {}
             for key, label in stance.items():
@@ -122,7 +125,7 @@ def _validate_doc(fields: dict, *, assignment: Assignment, annotation: Annotatio
                     errors.add(f"stance.{key}", f"{key!r} is not a target of this project")
                 elif label is None or label == "":
                     continue  # unset
-                elif label not in labels:
+                elif not isinstance(label, str) or label not in labels:
                     errors.add(f"stance.{key}", f"{label!r} is not a stance label ({', '.join(sorted(labels))})")
                 else:
                     clean["stance"][key] = label
@@ -147,12 +150,12 @@ def _validate_doc(fields: dict, *, assignment: Assignment, annotation: Annotatio
         notes = fields["notes"] if fields["notes"] is not None else ""
         if not isinstance(notes, str):
             errors.add("notes", "must be a string")
+        elif len(notes) > MAX_NOTES_CHARS:
+            errors.add("notes", f"is {len(notes)} characters long; at most {MAX_NOTES_CHARS} are allowed")
         clean["notes"] = notes
-    suggestion_ids: set[int] | None = None
-    if "spans" in fields or "rejected_suggestions" in fields:
-        suggestion_ids = set(suggestions_for(article_id=assignment.article_id).values_list("pk", flat=True))
+    suggestion_ids = _existing_suggestions(fields, article_id=assignment.article_id)
     if "spans" in fields:
-        own = {s.pk for s in annotation.spans.all()}  # prefetched by annotation_update
+        own = {s.pk for s in annotation.stored_spans}  # loaded by annotation_update
         clean["spans"] = validate_spans(
             fields["spans"], errors=errors, text_len=text_len, span_labels=project.span_labels,
             suggestion_ids=suggestion_ids, own_ids=own)
@@ -168,12 +171,39 @@ def _validate_doc(fields: dict, *, assignment: Assignment, annotation: Annotatio
     return clean
 
 
-def _write_spans(annotation: Annotation, assignment: Assignment, spans: list[dict]) -> None:
-    existing = {s.pk: s for s in annotation.spans.all()}  # prefetched by annotation_update
+def _existing_suggestions(fields: dict, *, article_id: int) -> set[int]:
+    """Which of the suggestion ids that `fields` mention are suggestions for this article: one
+    query, and none when nothing refers to a suggestion (most autosaves)."""
+    wanted = set()
+    if isinstance(fields.get("spans"), list):
+        wanted.update(s.get("suggestion") for s in fields["spans"] if isinstance(s, dict))
+    if isinstance(fields.get("rejected_suggestions"), list):
+        wanted.update(fields["rejected_suggestions"])
+    wanted = {i for i in wanted if _int(i) and 0 < i <= MAX_ID}
+    if not wanted:
+        return set()
+    return set(suggestions_for(article_id=article_id).filter(pk__in=wanted).values_list("pk", flat=True))
+
+
+def _write_spans(annotation: Annotation, assignment: Assignment, spans: list[dict]) -> list[Span]:
+    """Make the annotation's spans equal to `spans`; returns them as stored, sorted as the
+    annotation document lists them."""
+    existing = {s.pk: s for s in annotation.stored_spans}  # loaded by annotation_update
     keep = {s["id"] for s in spans if s["id"] is not None}
+    # A span sent without id that equals a stored one (same offsets and label) is that span: a
+    # client that resends its whole list without ids (scripts, PUT) keeps ids and rows.
+    by_key = {(r.start, r.end, r.label): r for r in existing.values() if r.pk not in keep}
+    for s in spans:
+        if s["id"] is None:
+            row = by_key.pop((s["start"], s["end"], s["label"]), None)
+            if row is not None:
+                s["id"] = row.pk
+                keep.add(row.pk)
     gone = [pk for pk in existing if pk not in keep]
     if gone:
-        Span.objects.filter(pk__in=gone).delete()
+        # Raw delete: the SET_NULL pass Django would add for `Span.suggestion` never finds a row,
+        # because only suggestions (no annotation, no gold) are ever a span's `suggestion`.
+        Span.objects.filter(pk__in=gone)._raw_delete(Span.objects.db)
     changed, new = [], []
     for s in spans:
         if s["id"] is None:
@@ -195,6 +225,9 @@ def _write_spans(annotation: Annotation, assignment: Assignment, spans: list[dic
         Span.objects.bulk_update(changed, ["start", "end", "label", "attrs", "suggestion"])
     if new:
         Span.objects.bulk_create(new)
+    current = [existing[pk] for pk in keep] + new
+    current.sort(key=lambda r: (r.start, r.end, r.label, r.pk))
+    return current
 
 
 def _text_len(assignment: Assignment) -> int:
@@ -216,15 +249,15 @@ def _check_version(annotation: Annotation, version) -> None:
         )
 
 
-def _begin_write(assignment: Assignment, by, version) -> tuple[Assignment, Annotation]:
-    """Lock, check ownership, openness and version. Call inside transaction.atomic."""
-    locked = assignment_lock(assignment.pk)
-    if locked.annotator_id != by.pk:
-        raise NotAssigned("Only the annotator of this assignment may change its annotation.")
+def _begin_write(assignment: Assignment | int, by, version, *,
+                 with_article: bool = False) -> tuple[Assignment, Annotation]:
+    """Lock, check who is asking (NotFound / NotAssigned), openness and version. Call inside
+    transaction.atomic."""
+    locked = assignment_lock_for(assignment=assignment, user=by, with_article=with_article)
     try:
         annotation = locked.annotation
     except Annotation.DoesNotExist:  # assignments made outside the queue (admin, scripts) start empty
-        annotation = Annotation.objects.create(assignment=locked)
+        annotation = locked.annotation = Annotation.objects.create(assignment=locked)
     if locked.status not in OPEN:
         raise AssignmentClosed(
             f"Assignment {locked.pk} is {locked.status}; ask a reviewer to reopen it.",
@@ -235,15 +268,16 @@ def _begin_write(assignment: Assignment, by, version) -> tuple[Assignment, Annot
 
 def _finish_write(locked: Assignment, annotation: Annotation, update_fields: list[str]) -> Annotation:
     annotation.version += 1
-    annotation.save(update_fields=[*update_fields, "version", "updated_at"])
+    save_fields(annotation, [*update_fields, "version", "updated_at"])
     assignment_touch(locked)
     return annotation
 
 
-def annotation_update(*, assignment: Assignment, by, version, fields: dict, replace: bool) -> Annotation:
+def annotation_update(*, assignment: Assignment | int, by, version, fields: dict, replace: bool) -> Annotation:
     """Autosave. `replace=True` (PUT): `fields` is the whole document, missing fields are reset.
     `replace=False` (PATCH): only the given fields change. Spans given as a list replace the
-    annotation's spans: ids kept, new ones created, missing ones deleted."""
+    annotation's spans: ids kept, new ones created, missing ones deleted. When spans were given,
+    the result's `current_spans` holds them as stored (sorted), so no re-read is needed."""
     unknown = sorted(set(fields) - set(DOC_FIELDS))
     if unknown:
         raise ValidationFailed(f"{unknown[0]}: unknown field", details={k: ["unknown field"] for k in unknown})
@@ -253,7 +287,7 @@ def annotation_update(*, assignment: Assignment, by, version, fields: dict, repl
     with transaction.atomic():
         locked, annotation = _begin_write(assignment, by, version)
         if "spans" in fields:
-            prefetch_related_objects([annotation], "spans")
+            annotation.stored_spans = spans_of_annotation(annotation.pk)
         errors = Errors()
         clean = _validate_doc(fields, assignment=locked, annotation=annotation,
                               text_len=_text_len(locked) if "spans" in fields else 0, errors=errors)
@@ -262,20 +296,21 @@ def annotation_update(*, assignment: Assignment, by, version, fields: dict, repl
         for key, value in clean.items():
             setattr(annotation, key, value)
         if spans is not None:
-            _write_spans(annotation, locked, spans)
+            annotation.current_spans = _write_spans(annotation, locked, spans)
         return _finish_write(locked, annotation, list(clean))
 
 
-def annotation_submit(*, assignment: Assignment, by, version) -> Assignment:
+def annotation_submit(*, assignment: Assignment | int, by, version) -> Assignment:
     """Close the assignment as submitted once the annotation is complete: every target has a
     stance; at least one frame when the schema says `frames_required: at_least_one`; a primary
     frame among the chosen frames when `primary_frame_required`. Raises Incomplete (400) naming
-    every missing field, StaleWrite (409) on an old version."""
+    every missing field, StaleWrite (409) on an old version. Returns the assignment with its
+    article, annotator and annotation loaded."""
     with transaction.atomic():
-        locked, annotation = _begin_write(assignment, by, version)
+        locked, annotation = _begin_write(assignment, by, version, with_article=True)
         schema = locked.project.label_schema
         errors = Errors()
-        for key in Target.objects.filter(project=locked.project).values_list("key", flat=True):
+        for key in locked.target_keys:
             if not annotation.stance.get(key):
                 errors.add(f"stance.{key}", "missing: choose a stance for this target")
         if schema.get("frames_required") == "at_least_one" and not annotation.frames:
@@ -287,9 +322,11 @@ def annotation_submit(*, assignment: Assignment, by, version) -> Assignment:
         errors.raise_if_any(Incomplete)
         now = timezone.now()
         annotation.submitted_at = now
-        _finish_write(locked, annotation, ["submitted_at"])
+        annotation.version += 1
+        save_fields(annotation, ["submitted_at", "version", "updated_at"])
+        assignment_touch(locked, now=now, save=False)
         locked.status = Assignment.Status.SUBMITTED
         locked.submitted_at = now
         locked.lease_expires_at = None
-        locked.save(update_fields=["status", "submitted_at", "lease_expires_at"])
+        save_fields(locked, [*TOUCHED_FIELDS, "submitted_at"])
     return locked

@@ -10,20 +10,25 @@ Invariants (checked by tests/integration/test_queue_concurrency.py on PostgreSQL
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from django.db import connection, transaction
 from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce, Length
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from annotate.errors import AssignmentClosed, ValidationFailed
-from annotate.models import Annotation, Article, Assignment, Project
+from annotate.errors import AssignmentClosed, NotAssigned, NotFound, ValidationFailed
+from annotate.hotsql import Columns, db_datetime, fetch, fetch_one, for_update, insert, quoted, save_fields
+from annotate.models import Annotation, Article, Assignment, Membership, Project, Target
+from annotate.selectors.membership import project_role
 
 Status = Assignment.Status
 OPEN = (Status.ASSIGNED, Status.IN_PROGRESS)
 # Statuses that occupy one of the article's `overlap` slots. A skip frees the slot for someone else.
 ACTIVE = (Status.ASSIGNED, Status.IN_PROGRESS, Status.SUBMITTED)
+# Roles that see (and may review) every assignment of a project.
+SEE_ALL = (Membership.Role.ADMIN, Membership.Role.REVIEWER)
 
 # Candidates examined per `next` call before giving up. Each rejected candidate means another
 # transaction filled the article between our snapshot and our lock; 50 in a row cannot happen
@@ -32,6 +37,21 @@ MAX_CANDIDATES = 50
 
 # An annotator who leaves the tab open does not accrue more than this per write (time spent).
 IDLE_CAP_SECONDS = 300
+
+
+# Hot statements (annotate.hotsql): the queue and every annotation write run these.
+_A, _P, _N, _R = (Columns(Assignment, "a"), Columns(Project, "p"), Columns(Annotation, "n"), Columns(Article, "r"))
+_ASSIGNMENT, _ARTICLE, _ANNOTATION, _TARGET = (
+    Assignment._meta.db_table, Article._meta.db_table, Annotation._meta.db_table, Target._meta.db_table)
+
+
+def _target_keys_sql() -> str:
+    agg = "JSONB_AGG" if connection.vendor == "postgresql" else "JSON_GROUP_ARRAY"
+    return f'(SELECT {agg}(t."key") FROM {_TARGET} t WHERE t."project_id" = a."project_id")'
+
+
+def _json_list(value) -> list:
+    return (json.loads(value) if isinstance(value, str) else value) or []
 
 
 def lock_rows(qs: QuerySet, *, touch: str) -> None:
@@ -69,7 +89,7 @@ def articles_available(*, project: Project, user) -> QuerySet[Article]:
 
 def _renew(assignment: Assignment, project: Project, now) -> Assignment:
     assignment.lease_expires_at = now + timedelta(minutes=project.assignment_timeout_minutes)
-    Assignment.objects.filter(pk=assignment.pk).update(lease_expires_at=assignment.lease_expires_at)
+    save_fields(assignment, ["lease_expires_at"])
     return assignment
 
 
@@ -84,20 +104,66 @@ def assignments_release_expired(*, project: Project, now=None) -> int:
     save committed after our snapshot is re-checked by PostgreSQL against the lease condition.
     """
     now = now or timezone.now()
-    expired = Assignment.objects.filter(
-        project=project, status__in=OPEN, lease_expires_at__lt=now, annotation__version=1)
-    if connection.features.has_select_for_update:
-        ids = list(expired.select_for_update(skip_locked=True, of=("self",)).values_list("pk", flat=True))
-    else:
-        ids = list(expired.values_list("pk", flat=True))
-    if not ids:
+    rows = fetch(
+        f'SELECT a."id" FROM {_ASSIGNMENT} a INNER JOIN {_ANNOTATION} n ON n."assignment_id" = a."id" '
+        f'WHERE a."project_id" = %s AND a."status" IN ({quoted(OPEN)}) AND a."lease_expires_at" < %s '
+        f'AND n."version" = 1{for_update("a", skip_locked=True)}',
+        [project.pk, db_datetime(now)])
+    if not rows:
         return 0
-    Assignment.objects.filter(pk__in=ids).delete()
-    return len(ids)
+    Assignment.objects.filter(pk__in=[r[0] for r in rows]).delete()
+    return len(rows)
+
+
+def _own_open_assignment(*, project: Project, user) -> Assignment | None:
+    """The caller's oldest open assignment in the project, with article and annotation."""
+    row = fetch_one(
+        f'SELECT {_A.sql}, {_R.sql}, {_N.sql} FROM {_ASSIGNMENT} a '
+        f'INNER JOIN {_ARTICLE} r ON r."id" = a."article_id" '
+        f'LEFT OUTER JOIN {_ANNOTATION} n ON n."assignment_id" = a."id" '
+        f'WHERE a."project_id" = %s AND a."annotator_id" = %s AND a."status" IN ({quoted(OPEN)}) '
+        f'ORDER BY a."id" LIMIT 1',
+        [project.pk, user.pk])
+    if row is None:
+        return None
+    mine = _A.load(row)
+    mine.article = _R.load(row, _A.width)
+    annotation = _N.load(row, _A.width + _R.width)
+    if annotation is not None:
+        mine.annotation = annotation
+    return mine
+
+
+def _next_candidate(*, project: Project, user, tried: list[int]) -> Article | None:
+    """The first article in queue order that the caller never had and that has fewer than
+    `overlap` active assignments, locked (PostgreSQL: skipping articles that a concurrent
+    `next` holds). Same rows as `articles_available`."""
+    not_tried = f' AND r."id" NOT IN ({", ".join(["%s"] * len(tried))})' if tried else ""
+    row = fetch_one(
+        f'SELECT {_R.sql} FROM {_ARTICLE} r WHERE r."project_id" = %s '
+        f'AND NOT EXISTS (SELECT 1 FROM {_ASSIGNMENT} x WHERE x."article_id" = r."id" AND x."annotator_id" = %s) '
+        f'AND (SELECT COUNT(*) FROM {_ASSIGNMENT} y WHERE y."article_id" = r."id" '
+        f'AND y."status" IN ({quoted(ACTIVE)})) < %s{not_tried} '
+        f'ORDER BY r."priority" DESC, r."id" LIMIT 1{for_update("r", skip_locked=True)}',
+        [project.pk, user.pk, project.overlap, *tried])
+    return _R.load(row) if row else None
+
+
+def _active_assignments(article_id: int) -> int:
+    return fetch_one(f'SELECT COUNT(*) FROM {_ASSIGNMENT} WHERE "article_id" = %s AND "status" IN ({quoted(ACTIVE)})',
+                     [article_id])[0]
+
+
+def _lock_user(user) -> None:
+    if connection.features.has_select_for_update:
+        fetch(f'SELECT "id" FROM {user._meta.db_table} WHERE "id" = %s FOR UPDATE', [user.pk])
+    else:
+        lock_rows(user._meta.model.objects.filter(pk=user.pk), touch="last_login")
 
 
 def assignment_next(*, project: Project, user) -> Assignment | None:
     """The caller's next assignment in `project`, or None when nothing is left for them.
+    Returned with its article, annotation and annotator loaded (what the API's answer shows).
 
     Returns the caller's oldest unfinished assignment first (lease renewed). Otherwise assigns the
     first article by (priority desc, id) that has fewer than `overlap` active assignments and
@@ -120,37 +186,36 @@ def assignment_next(*, project: Project, user) -> Assignment | None:
     makes the same steps trivially correct.
     """
     now = timezone.now()
-    User = user._meta.model  # request.user is a SimpleLazyObject under session auth: type() is the proxy
     with transaction.atomic():
-        lock_rows(User.objects.filter(pk=user.pk), touch="last_login")
-        mine = (Assignment.objects.filter(project=project, annotator=user, status__in=OPEN)
-                .select_related("article").order_by("id").first())
+        _lock_user(user)
+        mine = _own_open_assignment(project=project, user=user)
         if mine is not None:
+            mine.annotator = user  # the answer shows the username: no query for it
             return _renew(mine, project, now)
         assignments_release_expired(project=project, now=now)
         tried: list[int] = []
         for _ in range(MAX_CANDIDATES):
-            candidates = articles_available(project=project, user=user).exclude(pk__in=tried)
-            if connection.features.has_select_for_update:
-                candidates = candidates.select_for_update(skip_locked=True, of=("self",))
-            article = candidates.order_by("-priority", "id").first()
+            article = _next_candidate(project=project, user=user, tried=tried)
             if article is None:
                 return None
-            active = Assignment.objects.filter(article=article, status__in=ACTIVE).count()  # fresh snapshot
-            if active < project.overlap:
-                assignment = Assignment.objects.create(
+            if _active_assignments(article.pk) < project.overlap:  # a new statement: a fresh snapshot
+                assignment = insert(Assignment(
                     project=project, article=article, annotator=user, status=Status.ASSIGNED,
                     lease_expires_at=now + timedelta(minutes=project.assignment_timeout_minutes),
-                )
-                assignment.annotation = Annotation.objects.create(assignment=assignment)
+                ))
+                assignment.annotation = insert(Annotation(assignment=assignment))
                 return assignment
             tried.append(article.pk)
     return None
 
 
-def assignment_touch(assignment: Assignment, *, now=None) -> None:
+TOUCHED_FIELDS = ("time_spent_seconds", "last_activity_at", "lease_expires_at", "status")
+
+
+def assignment_touch(assignment: Assignment, *, now=None, save: bool = True) -> None:
     """Record activity on an open assignment (called by every annotation write, under its lock):
-    renews the lease, moves `assigned` to `in_progress`, accrues time spent."""
+    renews the lease, moves `assigned` to `in_progress`, accrues time spent. `save=False` leaves
+    saving TOUCHED_FIELDS to a caller that changes the row further anyway (one UPDATE)."""
     now = now or timezone.now()
     idle = (now - assignment.last_activity_at).total_seconds() if assignment.last_activity_at else 0
     assignment.time_spent_seconds += int(max(0, min(idle, IDLE_CAP_SECONDS)))
@@ -158,21 +223,59 @@ def assignment_touch(assignment: Assignment, *, now=None) -> None:
     assignment.lease_expires_at = now + timedelta(minutes=assignment.project.assignment_timeout_minutes)
     if assignment.status == Status.ASSIGNED:
         assignment.status = Status.IN_PROGRESS
-    assignment.save(update_fields=["time_spent_seconds", "last_activity_at", "lease_expires_at", "status"])
+    if save:
+        save_fields(assignment, TOUCHED_FIELDS)
 
 
-def assignment_lock(assignment_id: int) -> Assignment:
+def assignment_lock(assignment_id: int, *, with_article: bool = False) -> Assignment | None:
     """Lock one assignment row for a write (call inside transaction.atomic) and return it fresh,
-    with its project, its annotation and `text_len` (the article's length in code points).
-    Every write to an assignment or its annotation goes through here, which is what makes
-    version checks and lease expiry race-free. One query on PostgreSQL (FOR UPDATE OF the
-    assignment row only: locking the joined project row would serialize the whole project)."""
-    qs = (Assignment.objects.filter(pk=assignment_id).select_related("project", "annotation")
-          .annotate(text_len=Length("article__text")))
-    if connection.features.has_select_for_update:
-        return qs.select_for_update(of=("self",)).get()
-    lock_rows(Assignment.objects.filter(pk=assignment_id), touch="status")
-    return qs.get()
+    or None if there is no such assignment. Loaded with it, in the same query: its project, its
+    annotation, `target_keys` (the project's target keys) and either `text_len` (the article's
+    length in code points, for offset checks) or, `with_article`, the whole article (for
+    answers that show it). Every write to an assignment or its annotation goes through here,
+    which is what makes version checks and lease expiry race-free.
+    PostgreSQL: one statement, FOR UPDATE OF the assignment row only (locking the joined
+    project row would serialize the whole project)."""
+    if not connection.features.has_select_for_update:
+        lock_rows(Assignment.objects.filter(pk=assignment_id), touch="status")
+    article = _R.sql if with_article else 'LENGTH(r."text")'
+    row = fetch_one(
+        f'SELECT {_A.sql}, {_P.sql}, {_N.sql}, {_target_keys_sql()}, {article} FROM {_ASSIGNMENT} a '
+        f'INNER JOIN {Project._meta.db_table} p ON p."id" = a."project_id" '
+        f'INNER JOIN {_ARTICLE} r ON r."id" = a."article_id" '
+        f'LEFT OUTER JOIN {_ANNOTATION} n ON n."assignment_id" = a."id" '
+        f'WHERE a."id" = %s{for_update("a")}',
+        [assignment_id])
+    if row is None:
+        return None
+    locked = _A.load(row)
+    offset = _A.width
+    locked.project = _P.load(row, offset)
+    offset += _P.width
+    annotation = _N.load(row, offset)
+    if annotation is not None:
+        locked.annotation = annotation
+    offset += _N.width
+    locked.target_keys = _json_list(row[offset])
+    if with_article:
+        locked.article = _R.load(row, offset + 1)
+    else:
+        locked.text_len = row[offset + 1]
+    return locked
+
+
+def assignment_lock_for(*, assignment: Assignment | int, user, with_article: bool = False) -> Assignment:
+    """`assignment_lock` for a caller who wants to change the assignment: NotFound unless they
+    are its annotator or a reviewer/admin of its project (blind annotation: other annotators
+    cannot tell it exists), NotAssigned for a reviewer/admin who is not its annotator."""
+    locked = assignment_lock(getattr(assignment, "pk", assignment), with_article=with_article)
+    if locked is not None and locked.annotator_id == user.pk:
+        if with_article:
+            locked.annotator = user  # the caller: no query for the username the answer shows
+        return locked
+    if locked is not None and project_role(user=user, project=locked.project_id) in SEE_ALL:
+        raise NotAssigned("Only the annotator of this assignment may change its annotation.")
+    raise NotFound("Not found.")
 
 
 def assignment_skip(*, assignment: Assignment, reason: str, by) -> Assignment:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from annotate.errors import AssignmentClosed, Conflict, NotAssigned, StaleWrite, ValidationFailed
+from annotate.errors import AssignmentClosed, Conflict, NotAssigned, NotFound, StaleWrite, ValidationFailed
 from annotate.models import Annotation, Assignment, Span
 from annotate.services.annotations import Incomplete, annotation_submit, annotation_update
 from annotate.services.queue import assignment_next
@@ -13,7 +13,7 @@ from annotate.services.spans import (
     suggestion_accept,
     suggestion_reject,
 )
-from tests.factories import ArticleFactory, ProjectFactory, SpanFactory, TargetFactory, UserFactory
+from tests.factories import ArticleFactory, ProjectFactory, SpanFactory, TargetFactory, UserFactory, member
 
 pytestmark = pytest.mark.django_db
 
@@ -119,9 +119,16 @@ def test_put_keeps_span_ids_updates_and_swaps_without_tripping_uniqueness(setup)
 
 
 def test_only_the_assigned_annotator_may_write(setup):
-    _, _, _, _, a = setup
-    with pytest.raises(NotAssigned):
+    project, _, _, _, a = setup
+    with pytest.raises(NotAssigned):  # a reviewer sees the assignment but may not write it
+        put(a, member(project, "reviewer"), 1, notes="reviewer")
+    with pytest.raises(NotFound):  # anyone else cannot tell that it exists
+        put(a, member(project, "annotator"), 1, notes="intruder")
+    with pytest.raises(NotFound):
         put(a, UserFactory(), 1, notes="intruder")
+    with pytest.raises(NotFound):
+        put(a.pk + 1000, UserFactory(), 1, notes="no such assignment")
+    assert Annotation.objects.get(assignment=a).notes == ""
 
 
 def test_submit_requires_completeness_then_closes(setup):
@@ -176,3 +183,23 @@ def test_span_update_and_delete(setup):
     assert "span.end" in err.value.details
     ann = span_delete(assignment=a, by=user, version=3, span_id=span.pk)
     assert ann.spans.count() == 0 and ann.version == 4
+
+
+def test_spans_resent_without_ids_keep_their_rows(setup):
+    """A script that PUTs its whole span list each time (no ids) does not churn rows or ids."""
+    _, _, _, user, a = setup
+    first = put(a, user, 1, spans=[{"start": 0, "end": 5, "label": "PERSON"}, {"start": 8, "end": 10, "label": "ORG"}])
+    ids = {(s.start, s.end, s.label): s.pk for s in first.current_spans}
+    again = put(a, user, 2, spans=[{"start": 8, "end": 10, "label": "ORG"}, {"start": 0, "end": 5, "label": "PERSON"},
+                                   {"start": 0, "end": 5, "label": "ORG"}])
+    now = {(s.start, s.end, s.label): s.pk for s in again.current_spans}
+    assert list(now) == [(0, 5, "ORG"), (0, 5, "PERSON"), (8, 10, "ORG")]  # sorted as the document lists them
+    assert now[(0, 5, "PERSON")] == ids[(0, 5, "PERSON")] and now[(8, 10, "ORG")] == ids[(8, 10, "ORG")]
+    assert sorted(Span.objects.filter(annotation=a.annotation).values_list("pk", flat=True)) == sorted(now.values())
+    ids = list(ids.values())
+    # An explicit id wins over a same-offset match: moving span 1 onto span 2's place and re-adding
+    # span 1's old place without id is a move plus a new span, not a swap of ids.
+    moved = put(a, user, 3, spans=[{"id": ids[0], "start": 8, "end": 10, "label": "ORG"},
+                                   {"start": 0, "end": 5, "label": "PERSON"}])
+    assert {(s.pk == ids[0], s.start, s.label) for s in moved.current_spans} == {(True, 8, "ORG"), (False, 0, "PERSON")}
+    assert Span.objects.filter(annotation=a.annotation).count() == 2

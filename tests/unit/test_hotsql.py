@@ -1,0 +1,94 @@
+"""annotate.hotsql: hand-written statements must give exactly what the ORM gives, on
+PostgreSQL and SQLite, and stay visible to query counters."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from annotate.hotsql import Columns, fetch, fetch_one, insert, save_fields
+from annotate.models import Annotation, Assignment, Project, Span
+from annotate.selectors.annotations import spans_and_suggestions
+from annotate.services.queue import assignment_lock, assignment_next
+from tests.factories import ArticleFactory, ProjectFactory, SpanFactory, TargetFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def values(instance) -> dict:
+    return {f.attname: getattr(instance, f.attname) for f in instance._meta.concrete_fields}
+
+
+@pytest.fixture
+def assignment():
+    project = ProjectFactory(label_schema={**ProjectFactory().label_schema, "frames_required": "at_least_one"})
+    TargetFactory(project=project, key="troops")
+    TargetFactory(project=project, key="sanctions")
+    article = ArticleFactory(project=project, text="Kyiv 👋 said “no”.", meta={"outlet": "x", "n": [1, 2]})
+    SpanFactory(article=article, start=0, end=4, label="GPE", attrs={"kind": "direct", "speaker": None})
+    a = assignment_next(project=project, user=UserFactory())
+    Annotation.objects.filter(assignment=a).update(stance={"troops": "AGAINST"}, frames=["Political"],
+                                                   submitted_at=timezone.now() - timedelta(days=1))
+    return a
+
+
+@pytest.mark.parametrize("model", [Assignment, Project, Annotation, Span])
+def test_loaded_instances_equal_the_orms(assignment, model):
+    cols = Columns(model, "x")
+    for orm in model.objects.all():
+        row = fetch_one(f'SELECT {cols.sql} FROM {model._meta.db_table} x WHERE x."id" = %s', [orm.pk])
+        loaded = cols.load(row)
+        assert type(loaded) is model and not loaded._state.adding
+        assert values(loaded) == values(orm)  # JSON decoded, datetimes aware, same types
+
+
+def test_lock_loads_everything_a_write_needs_in_one_statement(assignment):
+    with transaction.atomic(), CaptureQueriesContext(connection) as ctx:
+        locked = assignment_lock(assignment.pk)
+    writes = 0 if connection.features.has_select_for_update else 1  # SQLite takes the database lock first
+    assert len([q for q in ctx.captured_queries if "SAVEPOINT" not in q["sql"]]) == 1 + writes
+    assert values(locked) == values(Assignment.objects.get(pk=assignment.pk))
+    assert values(locked.project) == values(assignment.project)
+    assert values(locked.annotation) == values(Annotation.objects.get(assignment=assignment))
+    assert sorted(locked.target_keys) == ["sanctions", "troops"]
+    assert locked.text_len == len("Kyiv 👋 said “no”.")  # code points, not UTF-16 units or bytes
+    with transaction.atomic():
+        with_article = assignment_lock(assignment.pk, with_article=True)
+    assert values(with_article.article) == values(assignment.article)
+    with transaction.atomic():
+        assert assignment_lock(assignment.pk + 10_000) is None
+
+
+def test_spans_and_suggestions_sorted_and_split(assignment):
+    article = assignment.article
+    mine = [Span.objects.create(article=article, annotation=assignment.annotation, start=s, end=s + 2,
+                                label="PERSON", origin="human") for s in (8, 2)]
+    other = assignment_next(project=assignment.project, user=UserFactory())  # someone else's spans: not shown
+    Span.objects.create(article=article, annotation=other.annotation, start=0, end=2, label="PERSON", origin="human")
+    spans, suggestions = spans_and_suggestions(article_id=article.pk, annotation_id=assignment.annotation.pk)
+    assert [s.pk for s in spans] == [mine[1].pk, mine[0].pk]
+    assert [values(s) for s in suggestions] == [values(s) for s in Span.objects.filter(
+        article=article, annotation=None, gold=None)]
+
+
+def test_insert_and_save_fields_behave_like_save(assignment):
+    before = timezone.now()
+    ann = Annotation.objects.get(assignment=assignment)
+    ann.notes, ann.version = "changed", ann.version + 1
+    save_fields(ann, ["notes", "version", "updated_at"])
+    stored = Annotation.objects.get(pk=ann.pk)
+    assert (stored.notes, stored.version) == ("changed", ann.version)
+    assert stored.updated_at >= before and stored.stance == {"troops": "AGAINST"}  # untouched fields kept
+    other = assignment_next(project=assignment.project, user=UserFactory())
+    Assignment.objects.filter(pk=other.pk).delete()
+    created = insert(Assignment(project=assignment.project, article=assignment.article, annotator=UserFactory()))
+    assert created.pk and values(created) == values(Assignment.objects.get(pk=created.pk))
+    assert created.assigned_at >= before
+
+
+def test_statements_are_counted_like_orm_queries(assignment):
+    with CaptureQueriesContext(connection) as ctx:
+        fetch("SELECT 1")
+    assert len(ctx.captured_queries) == 1
