@@ -3,13 +3,16 @@
     export DATABASE_URL=postgres://postgres@127.0.0.1:5432/sp_api_bench STANDPOINT_VAR_DIR=/tmp/sp_api_bench_var
     .venv/bin/python tests/benchmarks/bench_api.py --clients 20 --rounds 15 --workers 4
 
-Starts gunicorn (sync workers, DEBUG=False) on 127.0.0.1 against PostgreSQL, seeds a fresh
-project (`--articles` articles of ~3,500 characters with 25 suggestions each, overlap 2) and
-one annotator + token per client. Each client (a thread with its own HTTP connections) runs
-`--rounds` rounds of: POST next (a *new* assignment: the previous one was submitted) → PUT the
-whole annotation 3 times (autosave; stance, frames, 4 spans) → POST submit. So the request
-count is bounded: clients × rounds × 5. Prints p50/p95/p99 and requests/s per endpoint; the
-throughput is that endpoint's requests over the whole run's wall time (all endpoints interleave).
+Starts gunicorn (DEBUG=False; `--worker-class` sync or gthread, `--workers`) on 127.0.0.1
+against PostgreSQL, seeds a fresh project (`--articles` articles of ~3,500 characters with 25
+suggestions each, overlap 2) and one annotator + token per client. Each client (its own
+process, so clients do not queue behind each other on one GIL, with one HTTP connection kept
+open where the server allows it) runs `--rounds` rounds of: POST next (a *new* assignment: the
+previous one was submitted) → PUT the whole annotation 3 times (autosave; stance, frames, 2–4
+spans) → POST submit. So the request count is bounded: clients × rounds × 5. A warm-up of
+`--warmup` rounds per client runs first and is not measured. Prints p50/p95/p99 and requests/s
+per endpoint (that endpoint's requests over the whole run's wall time: all endpoints
+interleave), and the CPU time per request of the gunicorn workers, PostgreSQL and the clients.
 """
 
 from __future__ import annotations
@@ -17,12 +20,13 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import multiprocessing
 import os
 import random
+import resource
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -68,20 +72,41 @@ def seed(n_articles: int, n_clients: int):
     return project.pk, tokens
 
 
+class Connection:
+    """One client's HTTP connection, reopened when the server closes it (sync workers close
+    after every response; gthread workers keep it alive)."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.conn = None
+
+    def request(self, method: str, path: str, token: str, body=None):
+        headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+        payload = json.dumps(body) if body is not None else None
+        t0 = time.perf_counter()
+        if self.conn is None:
+            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        self.conn.request(method, path, body=payload, headers=headers)
+        resp = self.conn.getresponse()
+        data = resp.read()
+        elapsed = time.perf_counter() - t0
+        if resp.will_close:
+            self.conn.close()
+            self.conn = None
+        return resp.status, data, elapsed
+
+
 def request(port: int, method: str, path: str, token: str, body=None):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
-    t0 = time.perf_counter()
-    conn.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
-    resp = conn.getresponse()
-    data = resp.read()
-    elapsed = time.perf_counter() - t0
-    conn.close()
-    return resp.status, data, elapsed
+    return Connection(port).request(method, path, token, body)
 
 
 def client(port, project_id, token, rounds, timings, errors, barrier):
     barrier.wait()
+    http_conn = Connection(port)
+
+    def request(port, method, path, token, body=None):
+        return http_conn.request(method, path, token, body)
+
     for _ in range(rounds):
         status, data, dt = request(port, "POST", f"/api/v1/projects/{project_id}/tasks/next/", token)
         timings["next"].append(dt)
@@ -117,12 +142,65 @@ def pct(values, p):
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
 
 
+def _client_process(port, project_id, token, rounds, barrier, results):
+    timings: dict[str, list[float]] = defaultdict(list)
+    errors: list = []
+    client(port, project_id, token, rounds, timings, errors, barrier)
+    results.put((dict(timings), errors))
+
+
+def run_clients(port, project_id, tokens, rounds):
+    """One process per client; returns (timings by endpoint, errors, wall seconds, client CPU seconds)."""
+    ctx = multiprocessing.get_context("fork")
+    barrier, results = ctx.Barrier(len(tokens) + 1), ctx.Queue()
+    procs = [ctx.Process(target=_client_process, args=(port, project_id, t, rounds, barrier, results))
+             for t in tokens]
+    cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    for proc in procs:
+        proc.start()
+    barrier.wait()
+    t0 = time.perf_counter()
+    collected = [results.get() for _ in procs]
+    wall = time.perf_counter() - t0
+    for proc in procs:
+        proc.join()
+    cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    timings: dict[str, list[float]] = defaultdict(list)
+    errors: list = []
+    for t, e in collected:
+        for name, values in t.items():
+            timings[name].extend(values)
+        errors.extend(e)
+    client_cpu = (cpu1.ru_utime + cpu1.ru_stime) - (cpu0.ru_utime + cpu0.ru_stime)
+    return timings, errors, wall, client_cpu
+
+
+def cpu_seconds(pids) -> float:
+    """User + system CPU of these processes so far (Linux /proc)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def pids_of(pattern: str = "", parent: int | None = None) -> list[int]:
+    args = ["pgrep", "-P", str(parent)] if parent else ["pgrep", "-f", pattern]
+    return [int(p) for p in subprocess.run(args, capture_output=True, text=True).stdout.split()]
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--articles", type=int, default=2000)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--worker-class", choices=["sync", "gthread"], default="sync")
+    parser.add_argument("--threads", type=int, default=1, help="per worker, for gthread")
     parser.add_argument("--port", type=int, default=8731)
     args = parser.parse_args()
     if "postgres" not in os.environ.get("DATABASE_URL", ""):
@@ -138,6 +216,7 @@ def main():
     connection.close()
     gunicorn = subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "annotate.wsgi", "-w", str(args.workers),
+         "--worker-class", args.worker_class, "--threads", str(args.threads),
          "-b", f"127.0.0.1:{args.port}", "--log-level", "warning"], cwd=ROOT, env=env)
     try:
         deadline = time.time() + 30
@@ -149,32 +228,29 @@ def main():
                 if time.time() > deadline:
                     raise
                 time.sleep(0.2)
-        for token in tokens:  # warm every worker's connection and caches
-            request(args.port, "GET", "/api/v1/me/", token)
-        timings: dict[str, list[float]] = defaultdict(list)
-        errors: list = []
-        barrier = threading.Barrier(args.clients)
-        threads = [threading.Thread(target=client, args=(args.port, project_id, t, args.rounds, timings, errors,
-                                                         barrier)) for t in tokens]
-        t0 = time.perf_counter()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        wall = time.perf_counter() - t0
+        if args.warmup:  # every worker imports and connects before the measured run
+            run_clients(args.port, project_id, tokens, args.warmup)
+        workers, postgres = pids_of(parent=gunicorn.pid), pids_of("postgres")
+        server_cpu0, db_cpu0 = cpu_seconds(workers), cpu_seconds(postgres)
+        timings, errors, wall, client_cpu = run_clients(args.port, project_id, tokens, args.rounds)
+        server_cpu, db_cpu = cpu_seconds(workers) - server_cpu0, cpu_seconds(pids_of("postgres")) - db_cpu0
     finally:
         gunicorn.terminate()
         gunicorn.wait(timeout=20)
     total = sum(len(v) for v in timings.values())
-    print(f"gunicorn -w {args.workers} (sync), PostgreSQL, {args.clients} concurrent clients on 127.0.0.1, "
-          f"{args.rounds} rounds each, {args.articles} articles; {total} requests in {wall:.1f} s "
-          f"= {total / wall:.0f} req/s overall; errors: {len(errors)}")
+    print(f"gunicorn -w {args.workers} ({args.worker_class}, {args.threads} thread(s)), PostgreSQL, {args.clients} "
+          f"concurrent clients on 127.0.0.1, {args.rounds} rounds each, {args.articles} articles; {total} requests in "
+          f"{wall:.1f} s = {total / wall:.0f} req/s overall; errors: {len(errors)}")
     for name in ("next", "save", "submit"):
         v = timings[name]
         if v:
             print(f"{name:7s} n={len(v):5d}  p50={pct(v, 50) * 1000:6.1f} ms  p95={pct(v, 95) * 1000:6.1f} ms  "
                   f"p99={pct(v, 99) * 1000:6.1f} ms  mean={statistics.mean(v) * 1000:6.1f} ms  "
                   f"{len(v) / wall:6.1f} req/s")
+    if total:
+        print(f"CPU per request: gunicorn workers {server_cpu / total * 1000:.2f} ms, PostgreSQL "
+              f"{db_cpu / total * 1000:.2f} ms, clients {client_cpu / total * 1000:.2f} ms "
+              f"({os.cpu_count()} cores shared by all three)")
     for e in errors[:5]:
         print("error:", e)
 
