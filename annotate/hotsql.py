@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import psycopg
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Model
 
 
@@ -55,18 +55,19 @@ class Columns:
         values = list(row[offset:offset + self.width])
         if values[0] is None:
             return None
-        for i, col, convs in self._converters_for(connection):
+        conn = connections[DEFAULT_DB_ALIAS]  # once: each use of the `connection` proxy is a thread-local lookup
+        for i, col, convs in self._converters_for(conn):
             value = values[i]
             for convert in convs:
-                value = convert(value, col, connection)
+                value = convert(value, col, conn)
             values[i] = value
-        return self.model.from_db(connection.alias, self.attnames, values)
+        return self.model.from_db(conn.alias, self.attnames, values)
 
 
 def fetch(sql: str, params: Sequence[Any] = ()) -> list[tuple]:
     """Run one statement on the default connection (inside the caller's transaction, if any)
     and return its rows ([] for statements without a result)."""
-    conn = connection
+    conn = connections[DEFAULT_DB_ALIAS]  # once: each use of the `connection` proxy is a thread-local lookup
     if conn.vendor != "postgresql":
         with conn.cursor() as cursor:
             cursor.execute(sql, params)
@@ -109,19 +110,33 @@ def quoted(values: Sequence[str]) -> str:
     return ", ".join(f"'{t}'" for t in texts)
 
 
-def save_fields(instance: Model, fields: Sequence[str]) -> None:
-    """`instance.save(update_fields=fields)` as one UPDATE by primary key, without the ORM's
-    per-save machinery (no signals are sent: nothing in Standpoint listens to these models).
-    `auto_now` fields among `fields` get the current time, as save() would give them."""
+def _update_sql(instance: Model, fields: Sequence[str]) -> tuple[str, list]:
     meta = instance._meta
+    conn = connections[DEFAULT_DB_ALIAS]
     assignments, params = [], []
     for name in fields:
         field = meta.get_field(name)
         value = field.pre_save(instance, add=False)
         assignments.append(f'"{field.column}" = %s')
-        params.append(field.get_db_prep_save(value, connection))
+        params.append(field.get_db_prep_save(value, conn))
     params.append(instance.pk)
-    fetch(f'UPDATE {meta.db_table} SET {", ".join(assignments)} WHERE "{meta.pk.column}" = %s', params)
+    return f'UPDATE {meta.db_table} SET {", ".join(assignments)} WHERE "{meta.pk.column}" = %s', params
+
+
+def save_fields(instance: Model, fields: Sequence[str], *also: tuple[Model, Sequence[str]]) -> None:
+    """`instance.save(update_fields=fields)` as one UPDATE by primary key, without the ORM's
+    per-save machinery (no signals are sent: nothing in Standpoint listens to these models).
+    `auto_now` fields among `fields` get the current time, as save() would give them.
+    `also`: more (instance, fields) pairs, written in the same round trip on PostgreSQL (one
+    statement with data-modifying CTEs), one after the other on SQLite."""
+    statements = [_update_sql(instance, fields), *(_update_sql(i, f) for i, f in also)]
+    if connection.vendor != "postgresql" or len(statements) == 1:
+        for sql, params in statements:
+            fetch(sql, params)
+        return
+    *first, (last_sql, last_params) = statements
+    ctes = ", ".join(f"u{i} AS ({sql})" for i, (sql, _) in enumerate(first))
+    fetch(f"WITH {ctes} {last_sql}", [p for _, params in first for p in params] + last_params)
 
 
 def insert(instance: Model) -> Model:
@@ -129,12 +144,65 @@ def insert(instance: Model) -> Model:
     per-save machinery (no signals: nothing in Standpoint listens to these models). Defaults
     and `auto_now(_add)` values are filled in on the instance as save() would."""
     meta = instance._meta
+    conn = connections[DEFAULT_DB_ALIAS]
     fields = [f for f in meta.concrete_fields if not f.primary_key or getattr(instance, f.attname) is not None]
-    params = [f.get_db_prep_save(f.pre_save(instance, add=True), connection) for f in fields]
+    params = [f.get_db_prep_save(f.pre_save(instance, add=True), conn) for f in fields]
     columns = ", ".join(f'"{f.column}"' for f in fields)
     row = fetch_one(f'INSERT INTO {meta.db_table} ({columns}) VALUES ({", ".join(["%s"] * len(fields))}) '
                     f'RETURNING "{meta.pk.column}"', params)
     instance.pk = row[0]
     instance._state.adding = False
-    instance._state.db = connection.alias
+    instance._state.db = conn.alias
     return instance
+
+
+def insert_many(instances: Sequence[Model]) -> None:
+    """`bulk_create` of new rows of one model as one INSERT … RETURNING their ids (set on the
+    instances, in order, as bulk_create relies on too), without the ORM's machinery."""
+    if not instances:
+        return
+    meta = instances[0]._meta
+    conn = connections[DEFAULT_DB_ALIAS]
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    params = [f.get_db_prep_save(f.pre_save(obj, add=True), conn) for obj in instances for f in fields]
+    columns = ", ".join(f'"{f.column}"' for f in fields)
+    rows = fetch(f'INSERT INTO {meta.db_table} ({columns}) VALUES {", ".join([row] * len(instances))} '
+                 f'RETURNING "{meta.pk.column}"', params)
+    for obj, (pk,) in zip(instances, rows, strict=True):
+        obj.pk = pk
+        obj._state.adding = False
+        obj._state.db = conn.alias
+
+
+def _column_list(fields) -> str:
+    return ", ".join(f'"{f.column}"' for f in fields)
+
+
+def insert_with_child(parent: Model, child: Model, fk: str) -> None:
+    """Insert a new `parent` and a new `child` whose foreign key `fk` points to it, like
+    `insert(parent)` then `insert(child)`: on PostgreSQL in one statement (a data-modifying
+    CTE, one round trip), on SQLite one after the other."""
+    conn = connections[DEFAULT_DB_ALIAS]
+    if conn.vendor != "postgresql":
+        insert(parent)
+        setattr(child, fk, parent)
+        insert(child)
+        return
+    pmeta, cmeta = parent._meta, child._meta
+    link = cmeta.get_field(fk)
+    pfields = [f for f in pmeta.concrete_fields if not f.primary_key]
+    cfields = [f for f in cmeta.concrete_fields if not f.primary_key and f is not link]
+    params = [f.get_db_prep_save(f.pre_save(parent, add=True), conn) for f in pfields]
+    params += [f.get_db_prep_save(f.pre_save(child, add=True), conn) for f in cfields]
+    row = fetch_one(
+        f'WITH p AS (INSERT INTO {pmeta.db_table} ({_column_list(pfields)}) '
+        f'VALUES ({", ".join(["%s"] * len(pfields))}) RETURNING "{pmeta.pk.column}") '
+        f'INSERT INTO {cmeta.db_table} ("{link.column}", {_column_list(cfields)}) '
+        f'SELECT p."{pmeta.pk.column}", {", ".join(["%s"] * len(cfields))} FROM p '
+        f'RETURNING "{link.column}", "{cmeta.pk.column}"', params)
+    parent.pk, child.pk = row
+    setattr(child, fk, parent)
+    for obj in (parent, child):
+        obj._state.adding = False
+        obj._state.db = conn.alias

@@ -3,9 +3,11 @@ the API resolves the assignment with annotate.selectors.queue.assignment_visible
 
 from __future__ import annotations
 
+import json
+
 from django.db.models import Prefetch, QuerySet
 
-from annotate.hotsql import Columns, fetch
+from annotate.hotsql import fetch
 from annotate.models import Annotation, Span
 
 SPAN_FIELDS = ("id", "start", "end", "label", "attrs", "origin", "suggestion_id")
@@ -28,7 +30,8 @@ def suggestion_dict(span: Span) -> dict:
 
 def annotation_document(annotation: Annotation, spans=None) -> dict:
     """The annotation as the API's JSON document (also the `current` state of a 409).
-    `spans`: already fetched spans (prefetch); otherwise one query."""
+    `spans`: already fetched spans (Span instances, or dicts already in `span_dict` shape);
+    otherwise one query."""
     if spans is None:
         spans = annotation.spans.order_by("start", "end", "label", "id")
     return {
@@ -39,7 +42,7 @@ def annotation_document(annotation: Annotation, spans=None) -> dict:
         "frames": annotation.frames,
         "primary_frame": annotation.primary_frame,
         "notes": annotation.notes,
-        "spans": [span_dict(s) for s in spans],
+        "spans": [s if isinstance(s, dict) else span_dict(s) for s in spans],
         "rejected_suggestions": annotation.rejected_suggestions,
         "created_at": annotation.created_at,
         "updated_at": annotation.updated_at,
@@ -56,27 +59,26 @@ def annotations_for_project(*, project_id: int) -> QuerySet[Annotation]:
     )
 
 
-_S = Columns(Span, "s")
 _SPAN_ORDER = 's."start", s."end", s."label", s."id"'
 
 
-def spans_and_suggestions(*, article_id: int, annotation_id: int | None) -> tuple[list[Span], list[Span]]:
-    """An annotation's spans (sorted as `annotation_document` sorts them) and the article's
-    suggestions, in one statement (annotate.hotsql): what the annotation screen shows together."""
+def spans_and_suggestions(*, article_id: int, annotation_id: int | None) -> tuple[list[dict], list[dict]]:
+    """An annotation's spans and the article's suggestions, as the API shows them (`span_dict`,
+    `suggestion_dict`; sorted as `annotation_document` sorts spans), in one statement
+    (annotate.hotsql). Plain rows, no model instances: an article has dozens of suggestions."""
     rows = fetch(
-        f'SELECT {_S.sql} FROM {Span._meta.db_table} s WHERE s."article_id" = %s AND '
+        f'SELECT s."id", s."start", s."end", s."label", s."attrs", s."origin", s."suggestion_id", s."model_name", '
+        f's."model_version", s."annotation_id" FROM {Span._meta.db_table} s WHERE s."article_id" = %s AND '
         f'((s."annotation_id" IS NULL AND s."gold_id" IS NULL) OR s."annotation_id" = %s) ORDER BY {_SPAN_ORDER}',
         [article_id, annotation_id])
-    spans: list[Span] = []
-    suggestions: list[Span] = []
-    for row in rows:
-        span = _S.load(row)
-        (suggestions if span.annotation_id is None else spans).append(span)
+    spans: list[dict] = []
+    suggestions: list[dict] = []
+    for pk, start, end, label, attrs, origin, suggestion_id, model_name, model_version, owner in rows:
+        attrs = json.loads(attrs) if isinstance(attrs, str) else attrs
+        if owner is None:
+            suggestions.append({"id": pk, "start": start, "end": end, "label": label, "attrs": attrs,
+                                "origin": origin, "model_name": model_name, "model_version": model_version})
+        else:
+            spans.append({"id": pk, "start": start, "end": end, "label": label, "attrs": attrs, "origin": origin,
+                          "suggestion": suggestion_id})
     return spans, suggestions
-
-
-def spans_of_annotation(annotation_id: int) -> list[Span]:
-    """An annotation's spans, sorted (one statement, annotate.hotsql)."""
-    return [_S.load(row) for row in fetch(
-        f'SELECT {_S.sql} FROM {Span._meta.db_table} s WHERE s."annotation_id" = %s ORDER BY {_SPAN_ORDER}',
-        [annotation_id])]

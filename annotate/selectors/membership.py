@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 from annotate.hotsql import Columns, fetch_one
 from annotate.models import Membership, Project
 
-_P = Columns(Project, "p")
+_P = PROJECT_COLUMNS = Columns(Project, "p")
 
 ROLE_RANK = {
     Membership.Role.EXPORTER: 0, Membership.Role.ANNOTATOR: 1, Membership.Role.REVIEWER: 2, Membership.Role.ADMIN: 3,
@@ -35,6 +35,17 @@ def project_role(*, user, project: Project | int) -> str | None:
         if row is not None:
             _projects(user)[project_id] = _P.load(row, 1)
     return cache[project_id]
+
+
+def remember_role(*, user, project_id: int, role: str | None, project: Project | None) -> None:
+    """Record what `project_role` would find (a caller that read the membership with something
+    else in the same statement, e.g. token authentication)."""
+    roles = getattr(user, "_standpoint_roles", None)
+    if roles is None:
+        roles = user._standpoint_roles = {}
+    roles[project_id] = role
+    if project is not None:
+        _projects(user)[project_id] = project
 
 
 def _projects(user) -> dict[int, Project]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Count, QuerySet
 
 from annotate.models import Article, Assignment, Project
-from annotate.selectors.annotations import annotation_document, spans_and_suggestions, suggestion_dict
+from annotate.selectors.annotations import annotation_document, spans_and_suggestions
 from annotate.selectors.membership import project_role
 from annotate.services.queue import SEE_ALL, articles_available
 
@@ -63,5 +63,5 @@ def assignment_detail(*, assignment_id: int | None = None, assignment: Assignmen
         "article": {"id": art.pk, "external_id": art.external_id, "title": art.title, "source": art.source,
                     "url": art.url, "published": art.published, "meta": art.meta, "text": art.text},
         "annotation": annotation_document(annotation, spans=spans),
-        "suggestions": [suggestion_dict(s) for s in suggestions],
+        "suggestions": suggestions,
     }

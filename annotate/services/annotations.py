@@ -17,9 +17,9 @@ from django.db.models.functions import Cast, Concat, Length
 from django.utils import timezone
 
 from annotate.errors import AssignmentClosed, StaleWrite, ValidationFailed
-from annotate.hotsql import save_fields
+from annotate.hotsql import insert_many, save_fields
 from annotate.models import Annotation, Article, Assignment, Span
-from annotate.selectors.annotations import annotation_document, spans_of_annotation, suggestions_for
+from annotate.selectors.annotations import annotation_document, suggestions_for
 from annotate.services.queue import OPEN, TOUCHED_FIELDS, assignment_lock_for, assignment_touch
 
 DOC_FIELDS = ("stance", "frames", "primary_frame", "notes", "spans", "rejected_suggestions")
@@ -223,8 +223,7 @@ def _write_spans(annotation: Annotation, assignment: Assignment, spans: list[dic
         Span.objects.filter(pk__in=[r.pk for r in changed]).update(
             label=Concat(Value("~"), Cast("id", output_field=CharField())))
         Span.objects.bulk_update(changed, ["start", "end", "label", "attrs", "suggestion"])
-    if new:
-        Span.objects.bulk_create(new)
+    insert_many(new)
     current = [existing[pk] for pk in keep] + new
     current.sort(key=lambda r: (r.start, r.end, r.label, r.pk))
     return current
@@ -250,14 +249,15 @@ def _check_version(annotation: Annotation, version) -> None:
 
 
 def _begin_write(assignment: Assignment | int, by, version, *,
-                 with_article: bool = False) -> tuple[Assignment, Annotation]:
+                 with_article: bool = False, with_spans: bool = False) -> tuple[Assignment, Annotation]:
     """Lock, check who is asking (NotFound / NotAssigned), openness and version. Call inside
-    transaction.atomic."""
-    locked = assignment_lock_for(assignment=assignment, user=by, with_article=with_article)
+    transaction.atomic. `with_spans`: the annotation's `stored_spans` come with the lock."""
+    locked = assignment_lock_for(assignment=assignment, user=by, with_article=with_article, with_spans=with_spans)
     try:
         annotation = locked.annotation
     except Annotation.DoesNotExist:  # assignments made outside the queue (admin, scripts) start empty
         annotation = locked.annotation = Annotation.objects.create(assignment=locked)
+        locked.stored_spans = []
     if locked.status not in OPEN:
         raise AssignmentClosed(
             f"Assignment {locked.pk} is {locked.status}; ask a reviewer to reopen it.",
@@ -268,8 +268,8 @@ def _begin_write(assignment: Assignment | int, by, version, *,
 
 def _finish_write(locked: Assignment, annotation: Annotation, update_fields: list[str]) -> Annotation:
     annotation.version += 1
-    save_fields(annotation, [*update_fields, "version", "updated_at"])
-    assignment_touch(locked)
+    assignment_touch(locked, save=False)
+    save_fields(annotation, [*update_fields, "version", "updated_at"], (locked, TOUCHED_FIELDS))
     return annotation
 
 
@@ -285,9 +285,9 @@ def annotation_update(*, assignment: Assignment | int, by, version, fields: dict
         fields = {"stance": {}, "frames": [], "primary_frame": "", "notes": "", "spans": [],
                   "rejected_suggestions": [], **fields}
     with transaction.atomic():
-        locked, annotation = _begin_write(assignment, by, version)
+        locked, annotation = _begin_write(assignment, by, version, with_spans="spans" in fields)
         if "spans" in fields:
-            annotation.stored_spans = spans_of_annotation(annotation.pk)
+            annotation.stored_spans = locked.stored_spans
         errors = Errors()
         clean = _validate_doc(fields, assignment=locked, annotation=annotation,
                               text_len=_text_len(locked) if "spans" in fields else 0, errors=errors)
@@ -323,10 +323,9 @@ def annotation_submit(*, assignment: Assignment | int, by, version) -> Assignmen
         now = timezone.now()
         annotation.submitted_at = now
         annotation.version += 1
-        save_fields(annotation, ["submitted_at", "version", "updated_at"])
         assignment_touch(locked, now=now, save=False)
         locked.status = Assignment.Status.SUBMITTED
         locked.submitted_at = now
         locked.lease_expires_at = None
-        save_fields(locked, [*TOUCHED_FIELDS, "submitted_at"])
+        save_fields(annotation, ["submitted_at", "version", "updated_at"], (locked, [*TOUCHED_FIELDS, "submitted_at"]))
     return locked

@@ -19,8 +19,17 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from annotate.errors import AssignmentClosed, NotAssigned, NotFound, ValidationFailed
-from annotate.hotsql import Columns, db_datetime, fetch, fetch_one, for_update, insert, quoted, save_fields
-from annotate.models import Annotation, Article, Assignment, Membership, Project, Target
+from annotate.hotsql import (
+    Columns,
+    db_datetime,
+    fetch,
+    fetch_one,
+    for_update,
+    insert_with_child,
+    quoted,
+    save_fields,
+)
+from annotate.models import Annotation, Article, Assignment, Membership, Project, Span, Target
 from annotate.selectors.membership import project_role
 
 Status = Assignment.Status
@@ -48,6 +57,28 @@ _ASSIGNMENT, _ARTICLE, _ANNOTATION, _TARGET = (
 def _target_keys_sql() -> str:
     agg = "JSONB_AGG" if connection.vendor == "postgresql" else "JSON_GROUP_ARRAY"
     return f'(SELECT {agg}(t."key") FROM {_TARGET} t WHERE t."project_id" = a."project_id")'
+
+
+def _spans_sql() -> str:
+    """The annotation's spans as one JSON array of [id, start, end, label, attrs, origin,
+    suggestion_id, model_name, model_version] (folded into the lock read: one round trip less)."""
+    postgres = connection.vendor == "postgresql"
+    attrs = 's."attrs"' if postgres else 'JSON(s."attrs")'  # SQLite keeps JSON as text: embed it as JSON
+    cols = (f's."id", s."start", s."end", s."label", {attrs}, s."origin", s."suggestion_id", '
+            's."model_name", s."model_version"')
+    agg = f"JSONB_AGG(JSONB_BUILD_ARRAY({cols}))" if postgres else f"JSON_GROUP_ARRAY(JSON_ARRAY({cols}))"
+    return f'(SELECT {agg} FROM {Span._meta.db_table} s WHERE s."annotation_id" = n."id")'
+
+
+def _stored_spans(value, *, article_id: int, annotation_id: int) -> list[Span]:
+    spans = []
+    for pk, start, end, label, attrs, origin, suggestion_id, model_name, model_version in _json_list(value):
+        span = Span(id=pk, article_id=article_id, annotation_id=annotation_id, start=start, end=end, label=label,
+                    attrs=attrs, origin=origin, suggestion_id=suggestion_id, model_name=model_name,
+                    model_version=model_version)
+        span._state.adding, span._state.db = False, connection.alias
+        spans.append(span)
+    return spans
 
 
 def _json_list(value) -> list:
@@ -199,11 +230,13 @@ def assignment_next(*, project: Project, user) -> Assignment | None:
             if article is None:
                 return None
             if _active_assignments(article.pk) < project.overlap:  # a new statement: a fresh snapshot
-                assignment = insert(Assignment(
+                assignment = Assignment(
                     project=project, article=article, annotator=user, status=Status.ASSIGNED,
                     lease_expires_at=now + timedelta(minutes=project.assignment_timeout_minutes),
-                ))
-                assignment.annotation = insert(Annotation(assignment=assignment))
+                )
+                annotation = Annotation()
+                insert_with_child(assignment, annotation, "assignment")  # with its empty annotation (version 1)
+                assignment.annotation = annotation
                 return assignment
             tried.append(article.pk)
     return None
@@ -227,20 +260,22 @@ def assignment_touch(assignment: Assignment, *, now=None, save: bool = True) -> 
         save_fields(assignment, TOUCHED_FIELDS)
 
 
-def assignment_lock(assignment_id: int, *, with_article: bool = False) -> Assignment | None:
+def assignment_lock(assignment_id: int, *, with_article: bool = False, with_spans: bool = False) -> Assignment | None:
     """Lock one assignment row for a write (call inside transaction.atomic) and return it fresh,
     or None if there is no such assignment. Loaded with it, in the same query: its project, its
     annotation, `target_keys` (the project's target keys) and either `text_len` (the article's
     length in code points, for offset checks) or, `with_article`, the whole article (for
-    answers that show it). Every write to an assignment or its annotation goes through here,
+    answers that show it). `with_spans`: the annotation's spans too, as `stored_spans` (Span
+    instances without `created_at`). Every write to an assignment or its annotation goes through here,
     which is what makes version checks and lease expiry race-free.
     PostgreSQL: one statement, FOR UPDATE OF the assignment row only (locking the joined
     project row would serialize the whole project)."""
     if not connection.features.has_select_for_update:
         lock_rows(Assignment.objects.filter(pk=assignment_id), touch="status")
     article = _R.sql if with_article else 'LENGTH(r."text")'
+    spans = _spans_sql() if with_spans else "NULL"
     row = fetch_one(
-        f'SELECT {_A.sql}, {_P.sql}, {_N.sql}, {_target_keys_sql()}, {article} FROM {_ASSIGNMENT} a '
+        f'SELECT {_A.sql}, {_P.sql}, {_N.sql}, {_target_keys_sql()}, {spans}, {article} FROM {_ASSIGNMENT} a '
         f'INNER JOIN {Project._meta.db_table} p ON p."id" = a."project_id" '
         f'INNER JOIN {_ARTICLE} r ON r."id" = a."article_id" '
         f'LEFT OUTER JOIN {_ANNOTATION} n ON n."assignment_id" = a."id" '
@@ -257,18 +292,21 @@ def assignment_lock(assignment_id: int, *, with_article: bool = False) -> Assign
         locked.annotation = annotation
     offset += _N.width
     locked.target_keys = _json_list(row[offset])
+    if with_spans and annotation is not None:
+        locked.stored_spans = _stored_spans(row[offset + 1], article_id=locked.article_id, annotation_id=annotation.pk)
     if with_article:
-        locked.article = _R.load(row, offset + 1)
+        locked.article = _R.load(row, offset + 2)
     else:
-        locked.text_len = row[offset + 1]
+        locked.text_len = row[offset + 2]
     return locked
 
 
-def assignment_lock_for(*, assignment: Assignment | int, user, with_article: bool = False) -> Assignment:
+def assignment_lock_for(*, assignment: Assignment | int, user, with_article: bool = False,
+                        with_spans: bool = False) -> Assignment:
     """`assignment_lock` for a caller who wants to change the assignment: NotFound unless they
     are its annotator or a reviewer/admin of its project (blind annotation: other annotators
     cannot tell it exists), NotAssigned for a reviewer/admin who is not its annotator."""
-    locked = assignment_lock(getattr(assignment, "pk", assignment), with_article=with_article)
+    locked = assignment_lock(getattr(assignment, "pk", assignment), with_article=with_article, with_spans=with_spans)
     if locked is not None and locked.annotator_id == user.pk:
         if with_article:
             locked.annotator = user  # the caller: no query for the username the answer shows

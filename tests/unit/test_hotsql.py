@@ -8,9 +8,9 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from annotate.hotsql import Columns, fetch, fetch_one, insert, save_fields
+from annotate.hotsql import Columns, fetch, fetch_one, insert, insert_many, insert_with_child, save_fields
 from annotate.models import Annotation, Assignment, Project, Span
-from annotate.selectors.annotations import spans_and_suggestions
+from annotate.selectors.annotations import span_dict, spans_and_suggestions, suggestion_dict
 from annotate.services.queue import assignment_lock, assignment_next
 from tests.factories import ArticleFactory, ProjectFactory, SpanFactory, TargetFactory, UserFactory
 
@@ -68,9 +68,18 @@ def test_spans_and_suggestions_sorted_and_split(assignment):
     other = assignment_next(project=assignment.project, user=UserFactory())  # someone else's spans: not shown
     Span.objects.create(article=article, annotation=other.annotation, start=0, end=2, label="PERSON", origin="human")
     spans, suggestions = spans_and_suggestions(article_id=article.pk, annotation_id=assignment.annotation.pk)
-    assert [s.pk for s in spans] == [mine[1].pk, mine[0].pk]
-    assert [values(s) for s in suggestions] == [values(s) for s in Span.objects.filter(
-        article=article, annotation=None, gold=None)]
+    assert spans == [span_dict(s) for s in (mine[1], mine[0])]
+    assert suggestions == [suggestion_dict(s) for s in Span.objects.filter(article=article, annotation=None, gold=None)]
+    assert suggestions[0]["attrs"] == {"kind": "direct", "speaker": None}  # JSON decoded on both databases
+    with transaction.atomic():
+        locked = assignment_lock(assignment.pk, with_spans=True)
+    stored = {s.pk: s for s in locked.stored_spans}
+    assert set(stored) == {m.pk for m in mine}
+    for m in mine:
+        got = stored[m.pk]
+        assert (got.start, got.end, got.label, got.attrs, got.origin, got.suggestion_id, got.annotation_id,
+                got.article_id) == (m.start, m.end, m.label, m.attrs, m.origin, m.suggestion_id, m.annotation_id,
+                                    m.article_id)
 
 
 def test_insert_and_save_fields_behave_like_save(assignment):
@@ -92,3 +101,28 @@ def test_statements_are_counted_like_orm_queries(assignment):
     with CaptureQueriesContext(connection) as ctx:
         fetch("SELECT 1")
     assert len(ctx.captured_queries) == 1
+
+
+def test_writes_in_one_round_trip_equal_separate_saves(assignment):
+    ann = Annotation.objects.get(assignment=assignment)
+    ann.notes, assignment.time_spent_seconds = "both", 42
+    with CaptureQueriesContext(connection) as ctx:
+        save_fields(ann, ["notes"], (assignment, ["time_spent_seconds"]))
+    assert len(ctx.captured_queries) == (1 if connection.vendor == "postgresql" else 2)
+    assert Annotation.objects.get(pk=ann.pk).notes == "both"
+    assert Assignment.objects.get(pk=assignment.pk).time_spent_seconds == 42
+
+    spans = [Span(article=assignment.article, annotation=ann, start=s, end=s + 1, label="ORG", origin="human",
+                  attrs={"n": s}) for s in (3, 1, 2)]
+    insert_many(spans)
+    assert [values(s) for s in spans] == [values(Span.objects.get(pk=s.pk)) for s in spans]  # ids in order
+
+    parent = Assignment(project=assignment.project, article=ArticleFactory(project=assignment.project),
+                        annotator=UserFactory())
+    child = Annotation(stance={"troops": "FAVOR"})
+    with CaptureQueriesContext(connection) as ctx:
+        insert_with_child(parent, child, "assignment")
+    assert len(ctx.captured_queries) == (1 if connection.vendor == "postgresql" else 2)
+    assert values(Assignment.objects.get(pk=parent.pk)) == values(parent)
+    stored = Annotation.objects.get(pk=child.pk)
+    assert stored.assignment_id == parent.pk and values(stored) == values(child) and stored.version == 1
