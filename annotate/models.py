@@ -109,6 +109,11 @@ class Article(models.Model):
     text = models.TextField(help_text="Stored verbatim: offsets index into it. Immutable once annotated.")
     content_hash = models.CharField(max_length=64)
     priority = models.IntegerField(default=0, help_text="Higher comes first in the task queue.")
+    # Assignments holding one of the article's `overlap` slots (assigned, in progress, submitted).
+    # Kept by database triggers (migration 0003) on every write to assignments, whoever makes it;
+    # the task queue reads it instead of counting, and a concurrent change to it makes
+    # PostgreSQL re-check a locked candidate (see annotate.services.queue.assignment_next).
+    active_assignments = models.PositiveIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     # Pre-annotation bookkeeping (annotate.nlp): per-article so one bad article never hides the rest.
@@ -135,6 +140,14 @@ class Article(models.Model):
 
     def __str__(self) -> str:
         return self.external_id or self.title[:60] or f"article {self.pk}"
+
+    def save(self, *args, **kwargs):
+        # A full save (the admin's, say) must not write back a stale `active_assignments`:
+        # the database triggers own that column.
+        if not self._state.adding and kwargs.get("update_fields") is None:
+            kwargs["update_fields"] = [f.name for f in self._meta.concrete_fields
+                                       if not f.primary_key and f.name != "active_assignments"]
+        super().save(*args, **kwargs)
 
 
 class Assignment(models.Model):

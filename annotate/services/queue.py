@@ -14,8 +14,7 @@ import json
 from datetime import timedelta
 
 from django.db import connection, transaction
-from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from annotate.errors import AssignmentClosed, NotAssigned, NotFound, ValidationFailed
@@ -39,9 +38,9 @@ ACTIVE = (Status.ASSIGNED, Status.IN_PROGRESS, Status.SUBMITTED)
 # Roles that see (and may review) every assignment of a project.
 SEE_ALL = (Membership.Role.ADMIN, Membership.Role.REVIEWER)
 
-# Candidates examined per `next` call before giving up. Each rejected candidate means another
-# transaction filled the article between our snapshot and our lock; 50 in a row cannot happen
-# with fewer than 50 concurrent callers, so this only bounds the loop, it never hides work.
+# Candidates examined per `next` call before giving up. A candidate is rejected only if it is
+# full as of our lock, which PostgreSQL's re-check on the locked row already rules out: this
+# bounds a defensive loop, it never hides work.
 MAX_CANDIDATES = 50
 
 # An annotator who leaves the tab open does not accrue more than this per write (time spent).
@@ -99,22 +98,13 @@ def lock_rows(qs: QuerySet, *, touch: str) -> None:
         qs.update(**{touch: F(touch)})
 
 
-def _active_count() -> Coalesce:
-    counts = (
-        Assignment.objects.filter(article=OuterRef("pk"), status__in=ACTIVE)
-        .order_by().values("article").annotate(n=Count("pk")).values("n")
-    )
-    return Coalesce(Subquery(counts), Value(0))
-
-
 def articles_available(*, project: Project, user) -> QuerySet[Article]:
     """Articles the queue could give `user` now (ignores leases that a `next` call would release)."""
     taken_by_user = Assignment.objects.filter(project=project, annotator=user).values("article_id")
     return (
         Article.objects.filter(project=project)
         .exclude(pk__in=taken_by_user)
-        .alias(active=_active_count())
-        .filter(active__lt=project.overlap)
+        .filter(active_assignments__lt=project.overlap)
     )
 
 
@@ -171,18 +161,11 @@ def _next_candidate(*, project: Project, user, tried: list[int]) -> Article | No
     `next` holds). Same rows as `articles_available`."""
     not_tried = f' AND r."id" NOT IN ({", ".join(["%s"] * len(tried))})' if tried else ""
     row = fetch_one(
-        f'SELECT {_R.sql} FROM {_ARTICLE} r WHERE r."project_id" = %s '
-        f'AND NOT EXISTS (SELECT 1 FROM {_ASSIGNMENT} x WHERE x."article_id" = r."id" AND x."annotator_id" = %s) '
-        f'AND (SELECT COUNT(*) FROM {_ASSIGNMENT} y WHERE y."article_id" = r."id" '
-        f'AND y."status" IN ({quoted(ACTIVE)})) < %s{not_tried} '
-        f'ORDER BY r."priority" DESC, r."id" LIMIT 1{for_update("r", skip_locked=True)}',
-        [project.pk, user.pk, project.overlap, *tried])
+        f'SELECT {_R.sql} FROM {_ARTICLE} r WHERE r."project_id" = %s AND r."active_assignments" < %s '
+        f'AND NOT EXISTS (SELECT 1 FROM {_ASSIGNMENT} x WHERE x."article_id" = r."id" AND x."annotator_id" = %s)'
+        f'{not_tried} ORDER BY r."priority" DESC, r."id" LIMIT 1{for_update("r", skip_locked=True)}',
+        [project.pk, project.overlap, user.pk, *tried])
     return _R.load(row) if row else None
-
-
-def _active_assignments(article_id: int) -> int:
-    return fetch_one(f'SELECT COUNT(*) FROM {_ASSIGNMENT} WHERE "article_id" = %s AND "status" IN ({quoted(ACTIVE)})',
-                     [article_id])[0]
 
 
 def _lock_user(user) -> None:
@@ -206,11 +189,11 @@ def assignment_next(*, project: Project, user) -> Assignment | None:
        assignment and returns it instead of taking a second article.
     2. The candidate article is taken with `FOR UPDATE SKIP LOCKED LIMIT 1` in queue order:
        concurrent callers never wait for each other, each locks a different article.
-    3. The candidate query's snapshot may predate a commit that just filled the article (the
-       article row itself is not updated by assigning it, so PostgreSQL does not re-check the
-       subquery). Hence, holding the lock, we count the article's active assignments again in
-       a *new statement*, which sees every commit so far. Every insert of an assignment happens
-       under that article's lock, so the count cannot change until we commit: overlap holds.
+    3. The candidate's `active_assignments` is kept by triggers on the article row itself, so
+       a commit that filled the article after our snapshot updated the very row we lock: FOR
+       UPDATE then re-checks the condition against the newest version (EvalPlanQual) and moves
+       on if it is full. While we hold the lock nobody can change the count (their trigger
+       waits for our lock), so the value we read is exact until we commit: overlap holds.
     4. Locks are always taken in the order user row → article row → (writes) assignment rows,
        and article locks never wait (SKIP LOCKED), so `next` cannot deadlock.
     On SQLite, `lock_rows` serializes the whole transaction with every other writer, which
@@ -229,7 +212,7 @@ def assignment_next(*, project: Project, user) -> Assignment | None:
             article = _next_candidate(project=project, user=user, tried=tried)
             if article is None:
                 return None
-            if _active_assignments(article.pk) < project.overlap:  # a new statement: a fresh snapshot
+            if article.active_assignments < project.overlap:  # as of our lock: see 3. above
                 assignment = Assignment(
                     project=project, article=article, annotator=user, status=Status.ASSIGNED,
                     lease_expires_at=now + timedelta(minutes=project.assignment_timeout_minutes),

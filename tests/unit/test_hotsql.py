@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from annotate.hotsql import Columns, fetch, fetch_one, insert, insert_many, insert_with_child, save_fields
-from annotate.models import Annotation, Assignment, Project, Span
+from annotate.models import Annotation, Article, Assignment, Project, Span
 from annotate.selectors.annotations import span_dict, spans_and_suggestions, suggestion_dict
 from annotate.services.queue import assignment_lock, assignment_next
 from tests.factories import ArticleFactory, ProjectFactory, SpanFactory, TargetFactory, UserFactory
@@ -56,7 +56,7 @@ def test_lock_loads_everything_a_write_needs_in_one_statement(assignment):
     assert locked.text_len == len("Kyiv 👋 said “no”.")  # code points, not UTF-16 units or bytes
     with transaction.atomic():
         with_article = assignment_lock(assignment.pk, with_article=True)
-    assert values(with_article.article) == values(assignment.article)
+    assert values(with_article.article) == values(Article.objects.get(pk=assignment.article_id))
     with transaction.atomic():
         assert assignment_lock(assignment.pk + 10_000) is None
 
