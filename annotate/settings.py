@@ -214,6 +214,10 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
+# Seconds a web process trusts a token it has just looked up (api.authentication); 0 = always look up.
+# Off in tests, which revoke tokens and expect the next request to fail (test_transport turns it on).
+API_TOKEN_CACHE_SECONDS = env.float("API_TOKEN_CACHE_SECONDS", default=0.0 if TESTING else 5.0)
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "Standpoint API",
     "DESCRIPTION": "Stance and framing annotation for news: projects, task queue, annotations, exports.",

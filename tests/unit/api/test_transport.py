@@ -62,3 +62,36 @@ def test_orjson_renderer_writes_what_drfs_renderer_writes():
     assert ORJSONRenderer().render(data).startswith(b'{"at":"2026-11-23T13:39:05.016372Z"')
     indented = ORJSONRenderer().render(data, "application/json; indent=2", {})
     assert b'\n  "at"' in indented
+
+
+def test_a_token_seen_recently_is_not_looked_up_again_until_the_cache_expires(monkeypatch):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    import api.authentication as auth
+
+    w = make_world(articles=0)
+    client = w.client("annotator")
+    auth.forget_tokens()
+    clock = [1000.0]
+    monkeypatch.setattr(auth, "monotonic", lambda: clock[0])
+    with override_settings(API_TOKEN_CACHE_SECONDS=5):
+        with CaptureQueriesContext(connection) as first:
+            assert client.get("/api/v1/me/").status_code == 200
+        with CaptureQueriesContext(connection) as second:
+            assert client.get("/api/v1/me/").json()["username"] == "annotator-user"
+        assert len(second.captured_queries) == len(first.captured_queries) - 1  # no token lookup
+        w.users["annotator"].auth_token.delete()
+        clock[0] += 4.9
+        assert client.get("/api/v1/me/").status_code == 200  # revocation takes effect within the TTL…
+        clock[0] += 0.2
+        assert client.get("/api/v1/me/").status_code == 401  # …and then
+    auth.forget_tokens()
+
+
+def test_without_the_cache_a_revoked_token_fails_at_once():
+    w = make_world(articles=0)
+    client = w.client("annotator")
+    assert client.get("/api/v1/me/").status_code == 200
+    w.users["annotator"].auth_token.delete()
+    assert client.get("/api/v1/me/").status_code == 401
