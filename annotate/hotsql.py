@@ -123,20 +123,33 @@ def _update_sql(instance: Model, fields: Sequence[str]) -> tuple[str, list]:
     return f'UPDATE {meta.db_table} SET {", ".join(assignments)} WHERE "{meta.pk.column}" = %s', params
 
 
-def save_fields(instance: Model, fields: Sequence[str], *also: tuple[Model, Sequence[str]]) -> None:
+def save_fields(instance: Model, fields: Sequence[str], *also: tuple[Model, Sequence[str]],
+                insert: Sequence[Model] = ()) -> None:
     """`instance.save(update_fields=fields)` as one UPDATE by primary key, without the ORM's
     per-save machinery (no signals are sent: nothing in Standpoint listens to these models).
     `auto_now` fields among `fields` get the current time, as save() would give them.
-    `also`: more (instance, fields) pairs, written in the same round trip on PostgreSQL (one
-    statement with data-modifying CTEs), one after the other on SQLite."""
+    `also`: more (instance, fields) pairs; `insert`: new rows of one model (as `insert_many`).
+    On PostgreSQL all of it is one statement (data-modifying CTEs: one round trip); on SQLite
+    the inserts come first, then the updates, one statement each."""
     statements = [_update_sql(instance, fields), *(_update_sql(i, f) for i, f in also)]
-    if connection.vendor != "postgresql" or len(statements) == 1:
+    if connection.vendor != "postgresql" or (len(statements) == 1 and not insert):
+        insert_many(insert)
         for sql, params in statements:
             fetch(sql, params)
         return
+    ctes, params = [], []
+    if insert:
+        sql, insert_params = _insert_many_sql(insert)
+        ctes.append(f"i AS ({sql})")
+        params += insert_params
     *first, (last_sql, last_params) = statements
-    ctes = ", ".join(f"u{i} AS ({sql})" for i, (sql, _) in enumerate(first))
-    fetch(f"WITH {ctes} {last_sql}", [p for _, params in first for p in params] + last_params)
+    for n, (sql, update_params) in enumerate(first):
+        ctes.append(f"u{n} AS ({sql})")
+        params += update_params
+    returning = f' RETURNING (SELECT ARRAY_AGG(i."{insert[0]._meta.pk.column}") FROM i)' if insert else ""
+    row = fetch_one(f"WITH {', '.join(ctes)} {last_sql}{returning}", params + last_params)
+    if insert:
+        _set_ids(insert, row[0])
 
 
 def insert(instance: Model) -> Model:
@@ -156,23 +169,31 @@ def insert(instance: Model) -> Model:
     return instance
 
 
-def insert_many(instances: Sequence[Model]) -> None:
-    """`bulk_create` of new rows of one model as one INSERT … RETURNING their ids (set on the
-    instances, in order, as bulk_create relies on too), without the ORM's machinery."""
-    if not instances:
-        return
+def _insert_many_sql(instances: Sequence[Model]) -> tuple[str, list]:
     meta = instances[0]._meta
     conn = connections[DEFAULT_DB_ALIAS]
     fields = [f for f in meta.concrete_fields if not f.primary_key]
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     params = [f.get_db_prep_save(f.pre_save(obj, add=True), conn) for obj in instances for f in fields]
-    columns = ", ".join(f'"{f.column}"' for f in fields)
-    rows = fetch(f'INSERT INTO {meta.db_table} ({columns}) VALUES {", ".join([row] * len(instances))} '
-                 f'RETURNING "{meta.pk.column}"', params)
-    for obj, (pk,) in zip(instances, rows, strict=True):
+    return (f'INSERT INTO {meta.db_table} ({_column_list(fields)}) VALUES {", ".join([row] * len(instances))} '
+            f'RETURNING "{meta.pk.column}"'), params
+
+
+def _set_ids(instances: Sequence[Model], ids: Sequence[int]) -> None:
+    """Ids in the order of the VALUES rows, as bulk_create relies on too."""
+    alias = connections[DEFAULT_DB_ALIAS].alias
+    for obj, pk in zip(instances, ids, strict=True):
         obj.pk = pk
         obj._state.adding = False
-        obj._state.db = conn.alias
+        obj._state.db = alias
+
+
+def insert_many(instances: Sequence[Model]) -> None:
+    """`bulk_create` of new rows of one model as one INSERT … RETURNING their ids (set on the
+    instances), without the ORM's machinery."""
+    if instances:
+        sql, params = _insert_many_sql(instances)
+        _set_ids(instances, [pk for (pk,) in fetch(sql, params)])
 
 
 def _column_list(fields) -> str:

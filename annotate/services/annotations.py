@@ -17,7 +17,7 @@ from django.db.models.functions import Cast, Concat, Length
 from django.utils import timezone
 
 from annotate.errors import AssignmentClosed, StaleWrite, ValidationFailed
-from annotate.hotsql import insert_many, save_fields
+from annotate.hotsql import save_fields
 from annotate.models import Annotation, Article, Assignment, Span
 from annotate.selectors.annotations import annotation_document, suggestions_for
 from annotate.services.queue import OPEN, TOUCHED_FIELDS, assignment_lock_for, assignment_touch
@@ -185,9 +185,9 @@ def _existing_suggestions(fields: dict, *, article_id: int) -> set[int]:
     return set(suggestions_for(article_id=article_id).filter(pk__in=wanted).values_list("pk", flat=True))
 
 
-def _write_spans(annotation: Annotation, assignment: Assignment, spans: list[dict]) -> list[Span]:
-    """Make the annotation's spans equal to `spans`; returns them as stored, sorted as the
-    annotation document lists them."""
+def _write_spans(annotation: Annotation, assignment: Assignment, spans: list[dict]) -> tuple[list[Span], list[Span]]:
+    """Make the annotation's spans equal to `spans`: deletes and changes stored ones, returns
+    (the kept ones, the new ones still to insert: the caller writes them with the annotation)."""
     existing = {s.pk: s for s in annotation.stored_spans}  # loaded by annotation_update
     keep = {s["id"] for s in spans if s["id"] is not None}
     # A span sent without id that equals a stored one (same offsets and label) is that span: a
@@ -223,10 +223,7 @@ def _write_spans(annotation: Annotation, assignment: Assignment, spans: list[dic
         Span.objects.filter(pk__in=[r.pk for r in changed]).update(
             label=Concat(Value("~"), Cast("id", output_field=CharField())))
         Span.objects.bulk_update(changed, ["start", "end", "label", "attrs", "suggestion"])
-    insert_many(new)
-    current = [existing[pk] for pk in keep] + new
-    current.sort(key=lambda r: (r.start, r.end, r.label, r.pk))
-    return current
+    return [existing[pk] for pk in keep], new
 
 
 def _text_len(assignment: Assignment) -> int:
@@ -266,10 +263,13 @@ def _begin_write(assignment: Assignment | int, by, version, *,
     return locked, annotation
 
 
-def _finish_write(locked: Assignment, annotation: Annotation, update_fields: list[str]) -> Annotation:
+def _finish_write(locked: Assignment, annotation: Annotation, update_fields: list[str],
+                  new_spans: list[Span] = ()) -> Annotation:
+    """Bump the version, touch the assignment, write both rows and `new_spans` (one round trip on
+    PostgreSQL)."""
     annotation.version += 1
     assignment_touch(locked, save=False)
-    save_fields(annotation, [*update_fields, "version", "updated_at"], (locked, TOUCHED_FIELDS))
+    save_fields(annotation, [*update_fields, "version", "updated_at"], (locked, TOUCHED_FIELDS), insert=new_spans)
     return annotation
 
 
@@ -295,9 +295,11 @@ def annotation_update(*, assignment: Assignment | int, by, version, fields: dict
         spans = clean.pop("spans", None)
         for key, value in clean.items():
             setattr(annotation, key, value)
+        kept, new = _write_spans(annotation, locked, spans) if spans is not None else ([], [])
+        _finish_write(locked, annotation, list(clean), new_spans=new)
         if spans is not None:
-            annotation.current_spans = _write_spans(annotation, locked, spans)
-        return _finish_write(locked, annotation, list(clean))
+            annotation.current_spans = sorted([*kept, *new], key=lambda r: (r.start, r.end, r.label, r.pk))
+        return annotation
 
 
 def annotation_submit(*, assignment: Assignment | int, by, version) -> Assignment:

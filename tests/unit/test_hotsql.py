@@ -117,6 +117,15 @@ def test_writes_in_one_round_trip_equal_separate_saves(assignment):
     insert_many(spans)
     assert [values(s) for s in spans] == [values(Span.objects.get(pk=s.pk)) for s in spans]  # ids in order
 
+    more = [Span(article=assignment.article, annotation=ann, start=s, end=s + 1, label="PERSON", origin="human",
+                 attrs={"n": s}) for s in (9, 7)]
+    ann.notes = "with spans"
+    with CaptureQueriesContext(connection) as ctx:
+        save_fields(ann, ["notes"], (assignment, ["time_spent_seconds"]), insert=more)
+    assert len(ctx.captured_queries) == (1 if connection.vendor == "postgresql" else 3)
+    assert [values(s) for s in more] == [values(Span.objects.get(pk=s.pk)) for s in more]
+    assert Annotation.objects.get(pk=ann.pk).notes == "with spans"
+
     parent = Assignment(project=assignment.project, article=ArticleFactory(project=assignment.project),
                         annotator=UserFactory())
     child = Annotation(stance={"troops": "FAVOR"})
