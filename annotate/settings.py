@@ -214,6 +214,14 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
+# PostgreSQL: whether an autosave (PUT/PATCH of an annotation) waits for its commit to reach the
+# disk. By default it does not (synchronous_commit=off for that transaction only): under load that
+# wait was the largest single cost of a save (tests/benchmarks/bench_api.py). What it risks: if the
+# database *server* crashes, the autosaves of its last ~0.6 s are lost (no corruption, nothing
+# else: submits, assignments and every other write still wait). The annotator's browser still
+# holds that draft; its next save gets 409 and the UI offers to keep the local draft.
+AUTOSAVE_SYNCHRONOUS_COMMIT = env.bool("AUTOSAVE_SYNCHRONOUS_COMMIT", default=False)
+
 # Seconds a web process trusts a token it has just looked up (api.authentication); 0 = always look up.
 # Off in tests, which revoke tokens and expect the next request to fail (test_transport turns it on).
 API_TOKEN_CACHE_SECONDS = env.float("API_TOKEN_CACHE_SECONDS", default=0.0 if TESTING else 5.0)

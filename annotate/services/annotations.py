@@ -245,11 +245,13 @@ def _check_version(annotation: Annotation, version) -> None:
         )
 
 
-def _begin_write(assignment: Assignment | int, by, version, *,
-                 with_article: bool = False, with_spans: bool = False) -> tuple[Assignment, Annotation]:
+def _begin_write(assignment: Assignment | int, by, version, *, with_article: bool = False,
+                 with_spans: bool = False, autosave: bool = False) -> tuple[Assignment, Annotation]:
     """Lock, check who is asking (NotFound / NotAssigned), openness and version. Call inside
-    transaction.atomic. `with_spans`: the annotation's `stored_spans` come with the lock."""
-    locked = assignment_lock_for(assignment=assignment, user=by, with_article=with_article, with_spans=with_spans)
+    transaction.atomic. `with_spans`: the annotation's `stored_spans` come with the lock.
+    `autosave`: see annotate.services.queue.assignment_lock."""
+    locked = assignment_lock_for(assignment=assignment, user=by, with_article=with_article, with_spans=with_spans,
+                                 autosave=autosave)
     try:
         annotation = locked.annotation
     except Annotation.DoesNotExist:  # assignments made outside the queue (admin, scripts) start empty
@@ -285,7 +287,7 @@ def annotation_update(*, assignment: Assignment | int, by, version, fields: dict
         fields = {"stance": {}, "frames": [], "primary_frame": "", "notes": "", "spans": [],
                   "rejected_suggestions": [], **fields}
     with transaction.atomic():
-        locked, annotation = _begin_write(assignment, by, version, with_spans="spans" in fields)
+        locked, annotation = _begin_write(assignment, by, version, with_spans="spans" in fields, autosave=True)
         if "spans" in fields:
             annotation.stored_spans = locked.stored_spans
         errors = Errors()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
@@ -243,13 +244,16 @@ def assignment_touch(assignment: Assignment, *, now=None, save: bool = True) -> 
         save_fields(assignment, TOUCHED_FIELDS)
 
 
-def assignment_lock(assignment_id: int, *, with_article: bool = False, with_spans: bool = False) -> Assignment | None:
+def assignment_lock(assignment_id: int, *, with_article: bool = False, with_spans: bool = False,
+                    autosave: bool = False) -> Assignment | None:
     """Lock one assignment row for a write (call inside transaction.atomic) and return it fresh,
     or None if there is no such assignment. Loaded with it, in the same query: its project, its
     annotation, `target_keys` (the project's target keys) and either `text_len` (the article's
     length in code points, for offset checks) or, `with_article`, the whole article (for
     answers that show it). `with_spans`: the annotation's spans too, as `stored_spans` (Span
-    instances without `created_at`). Every write to an assignment or its annotation goes through here,
+    instances without `created_at`). `autosave`: this transaction commits without waiting for
+    the disk on PostgreSQL (settings.AUTOSAVE_SYNCHRONOUS_COMMIT explains why that is safe for
+    autosaves, and only for them). Every write to an assignment or its annotation goes through here,
     which is what makes version checks and lease expiry race-free.
     PostgreSQL: one statement, FOR UPDATE OF the assignment row only (locking the joined
     project row would serialize the whole project)."""
@@ -257,6 +261,8 @@ def assignment_lock(assignment_id: int, *, with_article: bool = False, with_span
         lock_rows(Assignment.objects.filter(pk=assignment_id), touch="status")
     article = _R.sql if with_article else 'LENGTH(r."text")'
     spans = _spans_sql() if with_spans else "NULL"
+    if autosave and connection.vendor == "postgresql" and not settings.AUTOSAVE_SYNCHRONOUS_COMMIT:
+        article += ", SET_CONFIG('synchronous_commit', 'off', true)"  # SET LOCAL, in the same round trip
     row = fetch_one(
         f'SELECT {_A.sql}, {_P.sql}, {_N.sql}, {_target_keys_sql()}, {spans}, {article} FROM {_ASSIGNMENT} a '
         f'INNER JOIN {Project._meta.db_table} p ON p."id" = a."project_id" '
@@ -285,11 +291,12 @@ def assignment_lock(assignment_id: int, *, with_article: bool = False, with_span
 
 
 def assignment_lock_for(*, assignment: Assignment | int, user, with_article: bool = False,
-                        with_spans: bool = False) -> Assignment:
+                        with_spans: bool = False, autosave: bool = False) -> Assignment:
     """`assignment_lock` for a caller who wants to change the assignment: NotFound unless they
     are its annotator or a reviewer/admin of its project (blind annotation: other annotators
     cannot tell it exists), NotAssigned for a reviewer/admin who is not its annotator."""
-    locked = assignment_lock(getattr(assignment, "pk", assignment), with_article=with_article, with_spans=with_spans)
+    locked = assignment_lock(getattr(assignment, "pk", assignment), with_article=with_article, with_spans=with_spans,
+                             autosave=autosave)
     if locked is not None and locked.annotator_id == user.pk:
         if with_article:
             locked.annotator = user  # the caller: no query for the username the answer shows

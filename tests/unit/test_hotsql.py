@@ -135,3 +135,24 @@ def test_writes_in_one_round_trip_equal_separate_saves(assignment):
     assert values(Assignment.objects.get(pk=parent.pk)) == values(parent)
     stored = Annotation.objects.get(pk=child.pk)
     assert stored.assignment_id == parent.pk and values(stored) == values(child) and stored.version == 1
+
+
+def _synchronous_commit() -> str:
+    return fetch_one("SHOW synchronous_commit")[0]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a PostgreSQL setting")
+@pytest.mark.django_db(transaction=True)  # real transactions: SET LOCAL ends with each of them
+def test_only_autosaves_commit_without_waiting_for_the_disk(assignment, settings):
+    before = _synchronous_commit()
+    with transaction.atomic():
+        assignment_lock(assignment.pk, autosave=True)
+        assert _synchronous_commit() == "off"
+    assert _synchronous_commit() == before  # SET LOCAL: the next transaction waits again
+    with transaction.atomic():
+        assignment_lock(assignment.pk)  # submit, skip, span edits…
+        assert _synchronous_commit() == before
+    settings.AUTOSAVE_SYNCHRONOUS_COMMIT = True
+    with transaction.atomic():
+        assignment_lock(assignment.pk, autosave=True)
+        assert _synchronous_commit() == before
