@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from django.db import connection
 from django.db.models import Prefetch, QuerySet
 
 from annotate.hotsql import fetch
@@ -60,17 +61,34 @@ def annotations_for_project(*, project_id: int) -> QuerySet[Annotation]:
 
 
 _SPAN_ORDER = 's."start", s."end", s."label", s."id"'
+_ROW = ('s."id", s."start", s."end", s."label", {attrs}, s."origin", s."suggestion_id", s."model_name", '
+        's."model_version", s."annotation_id"')
+_ROW_PLAIN = _ROW.format(attrs='s."attrs"')
+_ROW_SQLITE_JSON = _ROW.format(attrs='JSON(s."attrs")')  # SQLite keeps JSON as text: embed it as JSON
+# What the annotation screen shows beside an article: its suggestions and this annotation's spans.
+SCREEN_SPANS = '((s."annotation_id" IS NULL AND s."gold_id" IS NULL) OR s."annotation_id" = {annotation})'
 
 
-def spans_and_suggestions(*, article_id: int, annotation_id: int | None) -> tuple[list[dict], list[dict]]:
-    """An annotation's spans and the article's suggestions, as the API shows them (`span_dict`,
-    `suggestion_dict`; sorted as `annotation_document` sorts spans), in one statement
-    (annotate.hotsql). Plain rows, no model instances: an article has dozens of suggestions."""
-    rows = fetch(
-        f'SELECT s."id", s."start", s."end", s."label", s."attrs", s."origin", s."suggestion_id", s."model_name", '
-        f's."model_version", s."annotation_id" FROM {Span._meta.db_table} s WHERE s."article_id" = %s AND '
-        f'((s."annotation_id" IS NULL AND s."gold_id" IS NULL) OR s."annotation_id" = %s) ORDER BY {_SPAN_ORDER}',
-        [article_id, annotation_id])
+def span_rows_sql(where: str) -> str:
+    """A scalar subquery: the spans (alias `s`) matching `where`, as one JSON array of rows in
+    document order, for `split_span_rows`. Lets a statement that is run anyway (the queue's
+    candidate, the lock) bring them along instead of a round trip of their own."""
+    table = Span._meta.db_table
+    if connection.vendor == "postgresql":
+        return f"(SELECT JSONB_AGG(JSONB_BUILD_ARRAY({_ROW_PLAIN}) ORDER BY {_SPAN_ORDER}) FROM {table} s WHERE {where})"
+    # SQLite's order is restored in split_span_rows.
+    return f"(SELECT JSON_GROUP_ARRAY(JSON_ARRAY({_ROW_SQLITE_JSON})) FROM {table} s WHERE {where})"
+
+
+def split_span_rows(value) -> tuple[list[dict], list[dict]]:
+    """`span_rows_sql`'s array as (the annotation's spans, the suggestions), as the API shows them."""
+    rows = (json.loads(value) if isinstance(value, str) else value) or []
+    if connection.vendor != "postgresql":
+        rows.sort(key=lambda r: (r[1], r[2], r[3], r[0]))  # SQLite's BINARY collation is code point order
+    return _split(rows)
+
+
+def _split(rows) -> tuple[list[dict], list[dict]]:
     spans: list[dict] = []
     suggestions: list[dict] = []
     for pk, start, end, label, attrs, origin, suggestion_id, model_name, model_version, owner in rows:
@@ -82,3 +100,14 @@ def spans_and_suggestions(*, article_id: int, annotation_id: int | None) -> tupl
             spans.append({"id": pk, "start": start, "end": end, "label": label, "attrs": attrs, "origin": origin,
                           "suggestion": suggestion_id})
     return spans, suggestions
+
+
+def spans_and_suggestions(*, article_id: int, annotation_id: int | None) -> tuple[list[dict], list[dict]]:
+    """An annotation's spans and the article's suggestions, as the API shows them (`span_dict`,
+    `suggestion_dict`; sorted as `annotation_document` sorts spans), in one statement
+    (annotate.hotsql). Plain rows, no model instances: an article has dozens of suggestions."""
+    rows = fetch(
+        f'SELECT {_ROW_PLAIN} FROM {Span._meta.db_table} s '
+        f'WHERE s."article_id" = %s AND {SCREEN_SPANS.format(annotation="%s")} ORDER BY {_SPAN_ORDER}',
+        [article_id, annotation_id])
+    return _split(rows)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Count, QuerySet
 
 from annotate.models import Article, Assignment, Project
-from annotate.selectors.annotations import annotation_document, spans_and_suggestions
+from annotate.selectors.annotations import annotation_document, spans_and_suggestions, split_span_rows
 from annotate.selectors.membership import project_role
 from annotate.services.queue import SEE_ALL, articles_available
 
@@ -49,12 +49,15 @@ def assignment_detail(*, assignment_id: int | None = None, assignment: Assignmen
     """Everything the annotation screen needs for one assignment, as the API renders it
     (AssignmentDetailOut). Pass `assignment` when it is already loaded with its article,
     annotator and annotation (the queue and the write services load them under their lock):
-    then one query remains, for the spans and the suggestions; by id it takes two."""
+    then one query remains, for the spans and the suggestions, or none when the queue brought
+    them along (`screen_rows`); by id it takes two."""
     if assignment is None:
         assignment = (Assignment.objects.select_related("article", "annotator", "annotation")
                       .get(pk=assignment_id))
     a, art, annotation = assignment, assignment.article, assignment.annotation
-    spans, suggestions = spans_and_suggestions(article_id=art.pk, annotation_id=annotation.pk)
+    rows = getattr(assignment, "screen_rows", False)  # brought along by the queue's statements
+    spans, suggestions = (split_span_rows(rows) if rows is not False
+                          else spans_and_suggestions(article_id=art.pk, annotation_id=annotation.pk))
     return {
         "id": a.pk, "project": a.project_id, "status": a.status, "skip_reason": a.skip_reason,
         "annotator": {"id": a.annotator_id, "username": a.annotator.get_username()},

@@ -30,6 +30,7 @@ from annotate.hotsql import (
     save_fields,
 )
 from annotate.models import Annotation, Article, Assignment, Membership, Project, Span, Target
+from annotate.selectors.annotations import SCREEN_SPANS, span_rows_sql
 from annotate.selectors.membership import project_role
 
 Status = Assignment.Status
@@ -139,8 +140,9 @@ def assignments_release_expired(*, project: Project, now=None) -> int:
 
 def _own_open_assignment(*, project: Project, user) -> Assignment | None:
     """The caller's oldest open assignment in the project, with article and annotation."""
+    screen = span_rows_sql('s."article_id" = a."article_id" AND ' + SCREEN_SPANS.format(annotation='n."id"'))
     row = fetch_one(
-        f'SELECT {_A.sql}, {_R.sql}, {_N.sql} FROM {_ASSIGNMENT} a '
+        f'SELECT {_A.sql}, {_R.sql}, {_N.sql}, {screen} FROM {_ASSIGNMENT} a '
         f'INNER JOIN {_ARTICLE} r ON r."id" = a."article_id" '
         f'LEFT OUTER JOIN {_ANNOTATION} n ON n."assignment_id" = a."id" '
         f'WHERE a."project_id" = %s AND a."annotator_id" = %s AND a."status" IN ({quoted(OPEN)}) '
@@ -153,6 +155,7 @@ def _own_open_assignment(*, project: Project, user) -> Assignment | None:
     annotation = _N.load(row, _A.width + _R.width)
     if annotation is not None:
         mine.annotation = annotation
+        mine.screen_rows = row[-1]  # its spans and the suggestions, for the answer (assignment_detail)
     return mine
 
 
@@ -161,12 +164,17 @@ def _next_candidate(*, project: Project, user, tried: list[int]) -> Article | No
     `overlap` active assignments, locked (PostgreSQL: skipping articles that a concurrent
     `next` holds). Same rows as `articles_available`."""
     not_tried = f' AND r."id" NOT IN ({", ".join(["%s"] * len(tried))})' if tried else ""
+    suggestions = span_rows_sql('s."article_id" = r."id" AND s."annotation_id" IS NULL AND s."gold_id" IS NULL')
     row = fetch_one(
-        f'SELECT {_R.sql} FROM {_ARTICLE} r WHERE r."project_id" = %s AND r."active_assignments" < %s '
+        f'SELECT {_R.sql}, {suggestions} FROM {_ARTICLE} r WHERE r."project_id" = %s AND r."active_assignments" < %s '
         f'AND NOT EXISTS (SELECT 1 FROM {_ASSIGNMENT} x WHERE x."article_id" = r."id" AND x."annotator_id" = %s)'
         f'{not_tried} ORDER BY r."priority" DESC, r."id" LIMIT 1{for_update("r", skip_locked=True)}',
         [project.pk, project.overlap, user.pk, *tried])
-    return _R.load(row) if row else None
+    if row is None:
+        return None
+    article = _R.load(row)
+    article.screen_rows = row[-1]  # its suggestions, for the answer (assignment_detail)
+    return article
 
 
 def _lock_user(user) -> None:
@@ -221,6 +229,7 @@ def assignment_next(*, project: Project, user) -> Assignment | None:
                 annotation = Annotation()
                 insert_with_child(assignment, annotation, "assignment")  # with its empty annotation (version 1)
                 assignment.annotation = annotation
+                assignment.screen_rows = article.screen_rows
                 return assignment
             tried.append(article.pk)
     return None
@@ -249,8 +258,9 @@ def assignment_lock(assignment_id: int, *, with_article: bool = False, with_span
     """Lock one assignment row for a write (call inside transaction.atomic) and return it fresh,
     or None if there is no such assignment. Loaded with it, in the same query: its project, its
     annotation, `target_keys` (the project's target keys) and either `text_len` (the article's
-    length in code points, for offset checks) or, `with_article`, the whole article (for
-    answers that show it). `with_spans`: the annotation's spans too, as `stored_spans` (Span
+    length in code points, for offset checks) or, `with_article`, the whole article and
+    `screen_rows` (the annotation's spans and the suggestions: for answers that show them).
+    `with_spans`: the annotation's spans too, as `stored_spans` (Span
     instances without `created_at`). `autosave`: this transaction commits without waiting for
     the disk on PostgreSQL (settings.AUTOSAVE_SYNCHRONOUS_COMMIT explains why that is safe for
     autosaves, and only for them). Every write to an assignment or its annotation goes through here,
@@ -259,7 +269,11 @@ def assignment_lock(assignment_id: int, *, with_article: bool = False, with_span
     project row would serialize the whole project)."""
     if not connection.features.has_select_for_update:
         lock_rows(Assignment.objects.filter(pk=assignment_id), touch="status")
-    article = _R.sql if with_article else 'LENGTH(r."text")'
+    if with_article:  # and what the answer shows beside it: the spans and suggestions
+        article = f'{_R.sql}, ' + span_rows_sql('s."article_id" = a."article_id" AND '
+                                                + SCREEN_SPANS.format(annotation='n."id"'))
+    else:
+        article = 'LENGTH(r."text")'
     spans = _spans_sql() if with_spans else "NULL"
     if autosave and connection.vendor == "postgresql" and not settings.AUTOSAVE_SYNCHRONOUS_COMMIT:
         article += ", SET_CONFIG('synchronous_commit', 'off', true)"  # SET LOCAL, in the same round trip
@@ -285,6 +299,8 @@ def assignment_lock(assignment_id: int, *, with_article: bool = False, with_span
         locked.stored_spans = _stored_spans(row[offset + 1], article_id=locked.article_id, annotation_id=annotation.pk)
     if with_article:
         locked.article = _R.load(row, offset + 2)
+        if annotation is not None:
+            locked.screen_rows = row[offset + 2 + _R.width]
     else:
         locked.text_len = row[offset + 2]
     return locked

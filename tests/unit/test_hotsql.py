@@ -10,7 +10,14 @@ from django.utils import timezone
 
 from annotate.hotsql import Columns, fetch, fetch_one, insert, insert_many, insert_with_child, save_fields
 from annotate.models import Annotation, Article, Assignment, Project, Span
-from annotate.selectors.annotations import span_dict, spans_and_suggestions, suggestion_dict
+from annotate.selectors.annotations import (
+    SCREEN_SPANS,
+    span_dict,
+    span_rows_sql,
+    spans_and_suggestions,
+    split_span_rows,
+    suggestion_dict,
+)
 from annotate.services.queue import assignment_lock, assignment_next
 from tests.factories import ArticleFactory, ProjectFactory, SpanFactory, TargetFactory, UserFactory
 
@@ -156,3 +163,16 @@ def test_only_autosaves_commit_without_waiting_for_the_disk(assignment, settings
     with transaction.atomic():
         assignment_lock(assignment.pk, autosave=True)
         assert _synchronous_commit() == before
+
+
+def test_span_rows_brought_along_equal_the_separate_read(assignment):
+    """The queue's statements bring the screen's spans along (span_rows_sql); same rows, same order
+    (labels that sort differently by collation and by code point included)."""
+    article, annotation = assignment.article, assignment.annotation
+    for label in ("ORG", "org", "QUOTE_X", "QUOTES", "PERSON"):
+        Span.objects.create(article=article, start=1, end=3, label=label, origin="model", attrs={"l": label})
+        Span.objects.create(article=article, annotation=annotation, start=1, end=3, label=label, origin="human")
+    where = 's."article_id" = %s AND ' + SCREEN_SPANS.format(annotation="%s")
+    brought = split_span_rows(fetch_one(f"SELECT {span_rows_sql(where)}", [article.pk, annotation.pk])[0])
+    assert brought == spans_and_suggestions(article_id=article.pk, annotation_id=annotation.pk)
+    assert len(brought[0]) == 5 and len(brought[1]) == 6

@@ -68,10 +68,10 @@ def test_next_and_task_detail_are_constant_and_small(django_assert_max_num_queri
     client = w.client("annotator")
     url = f"/api/v1/projects/{w.project.pk}/tasks/next/"
     # New assignment: token + role + project, user lock, open check, expired sweep, candidate
-    # (its active-assignment count comes with it), assignment + annotation insert, spans + suggestions.
-    with django_assert_max_num_queries(9 + sqlite):
+    # (with its active-assignment count and suggestions), assignment + annotation insert.
+    with django_assert_max_num_queries(8 + sqlite):
         task = client.post(url).json()
-    with django_assert_max_num_queries(7):  # the open one comes back (lease renewed)
+    with django_assert_max_num_queries(6):  # the open one (with spans and suggestions) comes back, lease renewed
         assert client.post(url).json()["id"] == task["id"]
     with django_assert_max_num_queries(3):
         client.get(f"/api/v1/assignments/{task['id']}/")
@@ -90,6 +90,6 @@ def test_next_and_task_detail_are_constant_and_small(django_assert_max_num_queri
     doc["stance"]["western-troops"] = "AGAINST"
     doc["primary_frame"] = "Political"
     client.put(f"/api/v1/assignments/{task['id']}/annotation/", {**doc, "version": 3}, format="json")
-    with django_assert_max_num_queries(6 + 2 * sqlite):  # token, lock (+ article), update both, spans + suggestions
+    with django_assert_max_num_queries(5 + 2 * sqlite):  # token, lock (+ article, spans, suggestions), update both
         r = client.post(f"/api/v1/assignments/{task['id']}/submit/", {"version": 4}, format="json")
     assert r.status_code == 200, r.content
