@@ -12,6 +12,7 @@ from rest_framework.settings import api_settings
 from rest_framework.test import APIClient
 
 from api.renderers import ORJSONRenderer
+from api.throttling import reset_counts
 from tests.unit.api.world import make_world
 
 pytestmark = pytest.mark.django_db
@@ -35,6 +36,7 @@ def test_token_auth_accepts_a_valid_token_and_refuses_others():
 def test_token_clients_are_rate_limited_sessions_are_not():
     w = make_world(articles=0)
     cache.clear()
+    reset_counts()
     rates = {**api_settings.DEFAULT_THROTTLE_RATES, "token": "3/min"}
     with override_settings(REST_FRAMEWORK={**_rest_framework(), "DEFAULT_THROTTLE_RATES": rates}):
         client = w.client("annotator")
@@ -47,6 +49,7 @@ def test_token_clients_are_rate_limited_sessions_are_not():
         session.force_login(w.users["annotator"])
         assert all(session.get("/api/v1/me/").status_code == 200 for _ in range(5))
     cache.clear()
+    reset_counts()
 
 
 def _rest_framework():
@@ -95,3 +98,15 @@ def test_without_the_cache_a_revoked_token_fails_at_once():
     assert client.get("/api/v1/me/").status_code == 200
     w.users["annotator"].auth_token.delete()
     assert client.get("/api/v1/me/").status_code == 401
+
+
+def test_with_a_shared_cache_the_count_is_kept_there():
+    """CACHE_URL set (several web processes): the window's count lives in the shared cache."""
+    w = make_world(articles=0)
+    caches = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+    rates = {**api_settings.DEFAULT_THROTTLE_RATES, "token": "1/min"}
+    with override_settings(CACHES=caches, REST_FRAMEWORK={**_rest_framework(), "DEFAULT_THROTTLE_RATES": rates}):
+        client = w.client("annotator")
+        # The dummy cache keeps nothing: every request is the window's first, none is refused —
+        # which shows the count went to the cache, not to this process's memory.
+        assert [client.get("/api/v1/me/").status_code for _ in range(3)] == [200, 200, 200]
