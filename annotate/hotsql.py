@@ -4,8 +4,8 @@ and submit.
 Why not the ORM there: compiling and materialising a query costs the ORM 0.5–2 ms of CPU
 (select_related over three tables: 2 ms), against 0.1–0.3 ms for the same statement written
 out; on `next`, autosave and submit that was most of each request (tests/benchmarks/
-bench_api.py). These statements are written once, at import, from the models' own metadata,
-run unchanged on PostgreSQL and SQLite, and give back real model instances built the way the
+bench_api.py). These statements are built from the models' own metadata (table, columns,
+converters), run unchanged on PostgreSQL and SQLite, and give back real model instances built the way the
 ORM builds them (Model.from_db after the same database converters), so callers cannot tell the
 difference. On PostgreSQL each statement is prepared once per connection (server-side
 binding), which also saves the planner's time on every call.
@@ -22,6 +22,7 @@ from typing import Any
 import psycopg
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Model
+from psycopg.pq import ExecStatus
 
 
 class Columns:
@@ -35,6 +36,7 @@ class Columns:
         self.attnames = [f.attname for f in self.fields]
         self.sql = ", ".join(f'{alias}."{f.column}"' for f in self.fields)
         self.width = len(self.fields)
+        self.pk_index = next(i for i, f in enumerate(self.fields) if f.primary_key)
         self._converters: dict[str, list] = {}
 
     def _converters_for(self, conn) -> list:
@@ -53,7 +55,7 @@ class Columns:
         """The instance in row[offset:offset + width]; None when its primary key is NULL (the
         unmatched side of a LEFT JOIN)."""
         values = list(row[offset:offset + self.width])
-        if values[0] is None:
+        if values[self.pk_index] is None:
             return None
         conn = connections[DEFAULT_DB_ALIAS]  # once: each use of the `connection` proxy is a thread-local lookup
         for i, col, convs in self._converters_for(conn):
@@ -79,7 +81,8 @@ def fetch(sql: str, params: Sequence[Any] = ()) -> list[tuple]:
     start = time.monotonic()
     with conn.wrap_database_errors, psycopg.Cursor(conn.connection) as cursor:
         cursor.execute(sql, params, prepare=True)
-        rows = cursor.fetchall() if cursor.description else []
+        # (not `cursor.description`: it builds a Column object per column on every call)
+        rows = cursor.fetchall() if cursor.pgresult.status == ExecStatus.TUPLES_OK else []
     if conn.queries_logged:  # DEBUG and the tests' query counters see these statements too
         conn.queries_log.append({"sql": f"{sql} -- {list(params)!r}", "time": f"{time.monotonic() - start:.3f}"})
     return rows
