@@ -222,6 +222,10 @@ REST_FRAMEWORK = {
 # holds that draft; its next save gets 409 and the UI offers to keep the local draft.
 AUTOSAVE_SYNCHRONOUS_COMMIT = env.bool("AUTOSAVE_SYNCHRONOUS_COMMIT", default=False)
 
+# How often (seconds, per project and web process) the task queue's `next` releases assignments
+# whose lease expired; 0 = on every call. Off in tests, which expire leases and call `next` at once.
+QUEUE_SWEEP_SECONDS = env.float("QUEUE_SWEEP_SECONDS", default=0.0 if TESTING else 5.0)
+
 # Seconds a web process trusts a token it has just looked up (api.authentication); 0 = always look up.
 # Off in tests, which revoke tokens and expect the next request to fail (test_transport turns it on).
 API_TOKEN_CACHE_SECONDS = env.float("API_TOKEN_CACHE_SECONDS", default=0.0 if TESTING else 5.0)

@@ -11,6 +11,7 @@ Invariants (checked by tests/integration/test_queue_concurrency.py on PostgreSQL
 from __future__ import annotations
 
 import json
+import time
 from datetime import timedelta
 
 from django.conf import settings
@@ -177,6 +178,27 @@ def _next_candidate(*, project: Project, user, tried: list[int]) -> Article | No
     return article
 
 
+_last_sweep: dict[int, float] = {}  # project id -> when this process last released expired leases
+
+
+def _sweep_due(project_id: int) -> bool:
+    """Whether this `next` should release expired assignments first: at most every
+    QUEUE_SWEEP_SECONDS per project and process (one statement fewer on most calls). A lease
+    runs for minutes, so an expired one goes back to the queue a few seconds late at most; and
+    `next` always sweeps before it answers that nothing is left."""
+    every = settings.QUEUE_SWEEP_SECONDS
+    if every <= 0:
+        return True
+    now = time.monotonic()
+    last = _last_sweep.get(project_id)
+    if last is not None and now - last < every:
+        return False
+    if len(_last_sweep) > 10_000:
+        _last_sweep.clear()
+    _last_sweep[project_id] = now
+    return True
+
+
 def _lock_user(user) -> None:
     if connection.features.has_select_for_update:
         fetch(f'SELECT "id" FROM {user._meta.db_table} WHERE "id" = %s FOR UPDATE', [user.pk])
@@ -215,10 +237,16 @@ def assignment_next(*, project: Project, user) -> Assignment | None:
         if mine is not None:
             mine.annotator = user  # the answer shows the username: no query for it
             return _renew(mine, project, now)
-        assignments_release_expired(project=project, now=now)
+        swept = _sweep_due(project.pk)
+        if swept:
+            assignments_release_expired(project=project, now=now)
         tried: list[int] = []
         for _ in range(MAX_CANDIDATES):
             article = _next_candidate(project=project, user=user, tried=tried)
+            if article is None and not swept:  # before answering "nothing left", free what expired
+                swept = True
+                if assignments_release_expired(project=project, now=now):
+                    article = _next_candidate(project=project, user=user, tried=tried)
             if article is None:
                 return None
             if article.active_assignments < project.overlap:  # as of our lock: see 3. above

@@ -127,3 +127,29 @@ def test_projects_have_separate_queues():
     user = UserFactory()
     assert assignment_next(project=p2, user=user) is None
     assert assignment_next(project=p1, user=user).project_id == p1.pk
+
+
+def test_with_a_sweep_interval_expired_leases_are_released_late_but_never_lost(project, settings, monkeypatch):
+    """QUEUE_SWEEP_SECONDS > 0 (deployments): `next` skips the expired-lease sweep if it ran in
+    the last seconds, but sweeps before it would answer that nothing is left."""
+    import annotate.services.queue as queue
+
+    settings.QUEUE_SWEEP_SECONDS = 5
+    clock = [1000.0]
+    monkeypatch.setattr(queue.time, "monotonic", lambda: clock[0])
+    queue._last_sweep.clear()
+    project.overlap = 1
+    project.save()
+    first, second = ArticleFactory(project=project), ArticleFactory(project=project)
+    idle = UserFactory()
+    stale = assignment_next(project=project, user=idle)  # sweeps (the first call) and takes `first`
+    assert stale.article_id == first.pk
+    Assignment.objects.filter(pk=stale.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    clock[0] += 1
+    # Within the interval: no sweep, so `first` is not free yet; `second` is handed out.
+    assert assignment_next(project=project, user=UserFactory()).article_id == second.pk
+    assert Assignment.objects.filter(pk=stale.pk).exists()
+    # Nothing else is left: rather than answer "nothing left", next sweeps and hands out `first`.
+    assert assignment_next(project=project, user=UserFactory()).article_id == first.pk
+    assert not Assignment.objects.filter(pk=stale.pk).exists()
+    queue._last_sweep.clear()
