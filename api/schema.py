@@ -22,6 +22,7 @@ ERROR_DESCRIPTIONS = {
     "403": "Authenticated, but your role may not do this (or CSRF token missing for a session).",
     "404": "Does not exist, or you may not see it (non-members never learn a project exists).",
     "409": "Conflict: stale version (details.current holds the current document), closed assignment, duplicate.",
+    "415": "Unsupported media type: send JSON (uploads: multipart/form-data), with a body that parses as such.",
     "429": "Too many requests (token throttling).",
 }
 SAFE_ERRORS = ("401", "403", "404", "429")
@@ -33,7 +34,7 @@ class StandpointAutoSchema(AutoSchema):
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
-        codes = SAFE_ERRORS if self.method in ("GET", "HEAD") else (*SAFE_ERRORS, "400", "409")
+        codes = SAFE_ERRORS if self.method in ("GET", "HEAD") else (*SAFE_ERRORS, "400", "409", "415")
         if self.method in ("GET", "HEAD") and getattr(self.view, "documents_400_on_get", False):
             codes = (*codes, "400")
         for code in codes:

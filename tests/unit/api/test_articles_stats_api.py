@@ -85,3 +85,15 @@ def test_stats_progress_per_annotator_and_distributions():
     assert s["stance"] == {"sanctions": {"FAVOR": 1}, "western-troops": {"AGAINST": 1}}  # submitted only
     assert s["stance_by_source"] == {"Reuters": {"sanctions": {"FAVOR": 1}, "western-troops": {"AGAINST": 1}}}
     assert s["frames"] == {"Political": 1}
+
+
+def test_a_broken_upload_body_gets_a_documented_answer():
+    """schemathesis sent a body without a media type: DRF answers 415, which the schema must list
+    (it did not: the contract test failed on it now and then)."""
+    w = make_world(articles=0)
+    client = w.client("admin")
+    r = client.generic("POST", f"/api/v1/projects/{w.project.pk}/articles/import/", b"x", content_type="")
+    assert r.status_code == 415 and r.json()["error"]["code"] == "unsupported_media_type"
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    documented = schema["paths"]["/api/v1/projects/{project_id}/articles/import/"]["post"]["responses"]
+    assert str(r.status_code) in documented
