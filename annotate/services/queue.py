@@ -200,6 +200,8 @@ def _sweep_due(project_id: int) -> bool:
 
 
 def _lock_user(user) -> None:
+    if getattr(user, "locked_in_transaction", False) and connection.in_atomic_block:
+        return  # the API's `next` locked it with the token lookup, in this transaction
     if connection.features.has_select_for_update:
         fetch(f'SELECT "id" FROM {user._meta.db_table} WHERE "id" = %s FOR UPDATE', [user.pk])
     else:
@@ -231,7 +233,7 @@ def assignment_next(*, project: Project, user) -> Assignment | None:
     makes the same steps trivially correct.
     """
     now = timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # the API's `next` runs in its own transaction already
         _lock_user(user)
         mine = _own_open_assignment(project=project, user=user)
         if mine is not None:

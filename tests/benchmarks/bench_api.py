@@ -5,9 +5,9 @@
 
 Starts gunicorn (DEBUG=False; `--worker-class` sync or gthread, `--workers`) on 127.0.0.1
 against PostgreSQL, seeds a fresh project (`--articles` articles of ~3,500 characters with 25
-suggestions each, overlap 2) and one annotator + token per client. Each client (its own
-process, so clients do not queue behind each other on one GIL, with one HTTP connection kept
-open where the server allows it) runs `--rounds` rounds of: POST next (a *new* assignment: the
+suggestions each, overlap 2) and one annotator + token per client. The clients (one event
+loop in this process, each with its own connection, kept open where the server allows it)
+each run `--rounds` rounds of: POST next (a *new* assignment: the
 previous one was submitted) → PUT the whole annotation 3 times (autosave; stance, frames, 2–4
 spans) → POST submit. So the request count is bounded: clients × rounds × 5. A warm-up of
 `--warmup` rounds per client runs first and is not measured. Prints p50/p95/p99 and requests/s
@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import os
 import random
 import resource
+import selectors
 import socket
 import statistics
 import subprocess
@@ -72,60 +72,41 @@ def seed(n_articles: int, n_clients: int):
     return project.pk, tokens
 
 
-class Connection:
-    """One client's HTTP/1.1 connection, reopened when the server closes it (sync workers close
-    after every response; gthread workers keep it alive). Written on a bare socket: the load
-    generator shares the 2 cores with the server, and http.client spent ~0.5 ms per request."""
+def _head(method: str, path: str, token: str, body) -> bytes:
+    payload = json.dumps(body).encode() if body is not None else b""
+    return (f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Token {token}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n").encode() + payload
 
-    def __init__(self, port: int):
-        self.port = port
-        self.sock: socket.socket | None = None
 
-    def request(self, method: str, path: str, token: str, body=None):
-        payload = json.dumps(body).encode() if body is not None else b""
-        head = (f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Token {token}\r\n"
-                f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n").encode()
-        t0 = time.perf_counter()
-        if self.sock is None:
-            self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=30)
-            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.sock.sendall(head + payload)
-        buf = b""
-        while b"\r\n\r\n" not in buf:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise ConnectionError("server closed the connection before answering")
-            buf += chunk
-        header, _, data = buf.partition(b"\r\n\r\n")
-        lines = header.split(b"\r\n")
-        status = int(lines[0].split()[1])
-        headers = {k.strip().lower(): v.strip().lower() for k, v in (line.split(b":", 1) for line in lines[1:])}
-        length = int(headers[b"content-length"]) if b"content-length" in headers else None
-        while length is None or len(data) < length:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-        elapsed = time.perf_counter() - t0
-        if length is None or headers.get(b"connection") == b"close":
-            self.sock.close()
-            self.sock = None
-        return status, data, elapsed
+def _parse(buf: bytes) -> tuple[int, bytes, bool] | None:
+    """(status, body, server closes) once `buf` holds a whole response, else None."""
+    header, sep, body = buf.partition(b"\r\n\r\n")
+    if not sep:
+        return None
+    lines = header.split(b"\r\n")
+    headers = {k.strip().lower(): v.strip().lower() for k, v in (line.split(b":", 1) for line in lines[1:])}
+    length = int(headers.get(b"content-length", b"-1"))
+    if length < 0 or len(body) < length:
+        return None  # (no Content-Length: complete when the server closes, see Client.readable)
+    return int(lines[0].split()[1]), body[:length], headers.get(b"connection") == b"close"
 
 
 def request(port: int, method: str, path: str, token: str, body=None):
-    return Connection(port).request(method, path, token, body)
+    """One request on its own connection (readiness checks)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(_head(method, path, token, body).replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n", 1))
+        buf = b""
+        while chunk := sock.recv(65536):
+            buf += chunk
+    header, _, data = buf.partition(b"\r\n\r\n")
+    return int(header.split()[1]), data
 
 
-def client(port, project_id, token, rounds, timings, errors, barrier):
-    barrier.wait()
-    http_conn = Connection(port)
-
-    def request(port, method, path, token, body=None):
-        return http_conn.request(method, path, token, body)
-
+def flow(project_id: int, rounds: int, timings, errors):
+    """One annotator, `rounds` times: next → 3 autosaves (2–4 spans) → submit. A generator: yields
+    (endpoint, method, path, body), is sent back (status, body, seconds)."""
     for _ in range(rounds):
-        status, data, dt = request(port, "POST", f"/api/v1/projects/{project_id}/tasks/next/", token)
+        status, data, dt = yield "next", "POST", f"/api/v1/projects/{project_id}/tasks/next/", None
         timings["next"].append(dt)
         if status == 204:
             return
@@ -134,24 +115,80 @@ def client(port, project_id, token, rounds, timings, errors, barrier):
             return
         task = json.loads(data)
         version = task["annotation"]["version"]
-        spans = []
         for k in range(3):
             spans = [{"start": s * 100, "end": s * 100 + 8, "label": "PERSON"} for s in range(k + 2)]
             doc = {"version": version, "stance": {"troops": "AGAINST", "sanctions": "FAVOR"},
                    "frames": ["Political"], "primary_frame": "Political", "notes": f"save {k}", "spans": spans,
                    "rejected_suggestions": []}
-            status, data, dt = request(port, "PUT", f"/api/v1/assignments/{task['id']}/annotation/", token, doc)
+            status, data, dt = yield "save", "PUT", f"/api/v1/assignments/{task['id']}/annotation/", doc
             timings["save"].append(dt)
             if status != 200:
                 errors.append(("save", status, data[:200]))
                 return
             version = json.loads(data)["version"]
-        status, data, dt = request(port, "POST", f"/api/v1/assignments/{task['id']}/submit/", token,
-                                   {"version": version})
+        status, data, dt = yield "submit", "POST", f"/api/v1/assignments/{task['id']}/submit/", {"version": version}
         timings["submit"].append(dt)
         if status != 200:
             errors.append(("submit", status, data[:200]))
             return
+
+
+class Client:
+    """One annotator's connection in the event loop (non-blocking socket, reopened per request
+    when the server closes it: sync workers do after every response)."""
+
+    def __init__(self, port: int, token: str, steps):
+        self.port, self.token, self.steps = port, token, steps
+        self.sock: socket.socket | None = None
+        self.out = self.buf = b""
+        self.t0 = 0.0
+
+    def start(self, selector, reply=None) -> bool:
+        """Send the next request (after feeding `reply` to the flow); False when the flow is done."""
+        try:
+            _, method, path, body = self.steps.send(reply) if reply is not None else next(self.steps)
+        except StopIteration:
+            return False
+        self.out, self.buf = _head(method, path, self.token, body), b""
+        self.t0 = time.perf_counter()
+        if self.sock is None:
+            self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.sock.setblocking(False)
+            self.sock.connect_ex(("127.0.0.1", self.port))
+            selector.register(self.sock, selectors.EVENT_WRITE, self)
+        else:
+            selector.modify(self.sock, selectors.EVENT_WRITE, self)
+        return True
+
+    def writable(self, selector) -> None:
+        sent = self.sock.send(self.out)
+        self.out = self.out[sent:]
+        if not self.out:
+            selector.modify(self.sock, selectors.EVENT_READ, self)
+
+    def readable(self, selector) -> bool:
+        """Read; when the response is whole, start the next request. False when the flow is done."""
+        chunk = self.sock.recv(262144)
+        self.buf += chunk
+        parsed = _parse(self.buf)
+        if parsed is None and chunk:
+            return True
+        elapsed = time.perf_counter() - self.t0
+        if parsed is None:  # closed without Content-Length: the body is what came
+            header, _, body = self.buf.partition(b"\r\n\r\n")
+            parsed = int(header.split()[1]), body, True
+        status, body, closes = parsed
+        if closes:
+            selector.unregister(self.sock)
+            self.sock.close()
+            self.sock = None
+        if self.start(selector, (status, body, elapsed)):
+            return True
+        if self.sock is not None:
+            selector.unregister(self.sock)
+            self.sock.close()
+        return False
 
 
 def pct(values, p):
@@ -159,37 +196,25 @@ def pct(values, p):
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
 
 
-def _client_process(port, project_id, token, rounds, barrier, results):
-    timings: dict[str, list[float]] = defaultdict(list)
-    errors: list = []
-    client(port, project_id, token, rounds, timings, errors, barrier)
-    results.put((dict(timings), errors))
-
-
 def run_clients(port, project_id, tokens, rounds):
-    """One process per client; returns (timings by endpoint, errors, wall seconds, client CPU seconds)."""
-    ctx = multiprocessing.get_context("fork")
-    barrier, results = ctx.Barrier(len(tokens) + 1), ctx.Queue()
-    procs = [ctx.Process(target=_client_process, args=(port, project_id, t, rounds, barrier, results))
-             for t in tokens]
-    cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    for proc in procs:
-        proc.start()
-    barrier.wait()
-    t0 = time.perf_counter()
-    collected = [results.get() for _ in procs]
-    wall = time.perf_counter() - t0
-    for proc in procs:
-        proc.join()
-    cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    """All clients at once, in one process and one event loop (selectors): the load generator
+    shares the 2 cores with the server, so it must cost as little as it can (a process or
+    thread per client cost ~0.3–0.5 ms of CPU per request). Returns (timings by endpoint,
+    errors, wall seconds, client CPU seconds)."""
     timings: dict[str, list[float]] = defaultdict(list)
     errors: list = []
-    for t, e in collected:
-        for name, values in t.items():
-            timings[name].extend(values)
-        errors.extend(e)
-    client_cpu = (cpu1.ru_utime + cpu1.ru_stime) - (cpu0.ru_utime + cpu0.ru_stime)
-    return timings, errors, wall, client_cpu
+    selector = selectors.DefaultSelector()
+    cpu0, t0 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+    running = sum(Client(port, token, flow(project_id, rounds, timings, errors)).start(selector) for token in tokens)
+    while running:
+        for key, events in selector.select():
+            client = key.data
+            if events & selectors.EVENT_WRITE:
+                client.writable(selector)
+            elif not client.readable(selector):
+                running -= 1
+    wall, cpu1 = time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_SELF)
+    return timings, errors, wall, (cpu1.ru_utime + cpu1.ru_stime) - (cpu0.ru_utime + cpu0.ru_stime)
 
 
 def cpu_seconds(pids) -> float:

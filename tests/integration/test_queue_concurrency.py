@@ -11,6 +11,7 @@ from collections import Counter
 
 import pytest
 from django.db import connection
+from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from annotate.models import Assignment, Membership
@@ -23,13 +24,18 @@ ARTICLES = 60
 OVERLAP = 3
 
 
-def run_clients(users, project, work):
+def run_clients(users, project, work, *, token: bool = False):
+    """`token`: authenticate with the user's API token (the path where `next` locks the caller's
+    row in the token lookup) instead of forcing the user in."""
     barrier = threading.Barrier(len(users))
     errors: list[BaseException] = []
 
     def body(user):
         client = APIClient()
-        client.force_authenticate(user)
+        if token:
+            client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get(user=user).key}")
+        else:
+            client.force_authenticate(user)
         try:
             barrier.wait()
             work(client, user)
@@ -86,7 +92,8 @@ def test_20_clients_drain_the_queue_without_overassigning(transactional_db):
     assert not Assignment.objects.filter(project=project).exclude(status=Assignment.Status.SUBMITTED).exists()
 
 
-def test_one_user_double_clicking_next_gets_one_assignment(transactional_db):
+@pytest.mark.parametrize("token", [False, True], ids=["session", "token"])
+def test_one_user_double_clicking_next_gets_one_assignment(transactional_db, token):
     project = ProjectFactory(overlap=1)
     ArticleFactory.create_batch(5, project=project)
     user = UserFactory()
@@ -98,6 +105,7 @@ def test_one_user_double_clicking_next_gets_one_assignment(transactional_db):
         assert r.status_code == 200, r.content
         got.append(r.json()["id"])
 
-    run_clients([user] * 8, project, work)
+    Token.objects.create(user=user)
+    run_clients([user] * 8, project, work, token=token)
     assert len(set(got)) == 1
     assert Assignment.objects.filter(annotator=user).count() == 1
