@@ -217,9 +217,10 @@ def assignment_next(*, project: Project, user) -> Assignment | None:
     was never assigned to the caller, and creates its empty annotation (version 1).
 
     Why this is safe on PostgreSQL (READ COMMITTED):
-    1. The caller's own row in auth_user is locked first, so two concurrent `next` calls of the
-       same user (double click, two tabs) run one after the other: the second sees the first's
-       assignment and returns it instead of taking a second article.
+    1. The caller's own row in auth_user is locked first (over the API, by the token lookup that
+       opens the request's transaction), so two concurrent `next` calls of the same user (double
+       click, two tabs) run one after the other: the second sees the first's assignment and
+       returns it instead of taking a second article.
     2. The candidate article is taken with `FOR UPDATE SKIP LOCKED LIMIT 1` in queue order:
        concurrent callers never wait for each other, each locks a different article.
     3. The candidate's `active_assignments` is kept by triggers on the article row itself, so
@@ -227,8 +228,11 @@ def assignment_next(*, project: Project, user) -> Assignment | None:
        UPDATE then re-checks the condition against the newest version (EvalPlanQual) and moves
        on if it is full. While we hold the lock nobody can change the count (their trigger
        waits for our lock), so the value we read is exact until we commit: overlap holds.
-    4. Locks are always taken in the order user row → article row → (writes) assignment rows,
-       and article locks never wait (SKIP LOCKED), so `next` cannot deadlock.
+    4. Locks are always taken in the order user row → article row → (writes) assignment rows;
+       `next` never waits for an article lock (SKIP LOCKED) and its trigger writes only touch the
+       article it holds (insert) or articles of expired rows it holds (release, whose waits
+       cannot loop back: nobody holding an article waits for anything of ours), so `next`
+       cannot deadlock.
     On SQLite, `lock_rows` serializes the whole transaction with every other writer, which
     makes the same steps trivially correct.
     """
