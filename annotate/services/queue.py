@@ -52,6 +52,7 @@ IDLE_CAP_SECONDS = 300
 
 # Hot statements (annotate.hotsql): the queue and every annotation write run these.
 _A, _P, _N, _R = (Columns(Assignment, "a"), Columns(Project, "p"), Columns(Annotation, "n"), Columns(Article, "r"))
+_K, _CAND = Columns(Article, "k"), Columns(Article, "cand")  # the candidate, inside and outside its CTE
 _ASSIGNMENT, _ARTICLE, _ANNOTATION, _TARGET = (
     Assignment._meta.db_table, Article._meta.db_table, Annotation._meta.db_table, Target._meta.db_table)
 
@@ -178,6 +179,39 @@ def _next_candidate(*, project: Project, user, tried: list[int]) -> Article | No
     return article
 
 
+def _own_or_candidate(*, project: Project, user) -> tuple[Assignment | None, Article | None]:
+    """PostgreSQL: `_own_open_assignment` and, only when there is none, `_next_candidate`, in
+    one statement (CTEs): the usual `next` (after a submit) needs no separate round trip to
+    find out it has nothing open. The candidate CTE locks its row, so the article comes from
+    the CTE (the locked, re-checked version), not from a re-read."""
+    screen = span_rows_sql('s."article_id" = a."article_id" AND ' + SCREEN_SPANS.format(annotation='n."id"'))
+    suggestions = span_rows_sql('s."article_id" = cand."id" AND s."annotation_id" IS NULL AND s."gold_id" IS NULL')
+    row = fetch_one(
+        f'WITH own AS (SELECT o."id" FROM {_ASSIGNMENT} o WHERE o."project_id" = %s AND o."annotator_id" = %s '
+        f'AND o."status" IN ({quoted(OPEN)}) ORDER BY o."id" LIMIT 1), '
+        f'cand AS (SELECT {_K.sql} FROM {_ARTICLE} k WHERE NOT EXISTS (SELECT 1 FROM own) '
+        f'AND k."project_id" = %s AND k."active_assignments" < %s '
+        f'AND NOT EXISTS (SELECT 1 FROM {_ASSIGNMENT} x WHERE x."article_id" = k."id" AND x."annotator_id" = %s) '
+        f'ORDER BY k."priority" DESC, k."id" LIMIT 1 FOR UPDATE OF k SKIP LOCKED) '
+        f'SELECT {_A.sql}, {_R.sql}, {_N.sql}, {screen}, {_CAND.sql}, {suggestions} FROM (SELECT 1) one '
+        f'LEFT OUTER JOIN own ON true LEFT OUTER JOIN {_ASSIGNMENT} a ON a."id" = own."id" '
+        f'LEFT OUTER JOIN {_ARTICLE} r ON r."id" = a."article_id" '
+        f'LEFT OUTER JOIN {_ANNOTATION} n ON n."assignment_id" = a."id" LEFT OUTER JOIN cand ON true',
+        [project.pk, user.pk, project.pk, project.overlap, user.pk])
+    mine = _A.load(row)
+    if mine is not None:
+        mine.article = _R.load(row, _A.width)
+        annotation = _N.load(row, _A.width + _R.width)
+        if annotation is not None:
+            mine.annotation = annotation
+            mine.screen_rows = row[_A.width + _R.width + _N.width]
+        return mine, None
+    article = _CAND.load(row, _A.width + _R.width + _N.width + 1)
+    if article is not None:
+        article.screen_rows = row[-1]
+    return None, article
+
+
 _last_sweep: dict[int, float] = {}  # project id -> when this process last released expired leases
 
 
@@ -187,16 +221,15 @@ def _sweep_due(project_id: int) -> bool:
     runs for minutes, so an expired one goes back to the queue a few seconds late at most; and
     `next` always sweeps before it answers that nothing is left."""
     every = settings.QUEUE_SWEEP_SECONDS
-    if every <= 0:
-        return True
-    now = time.monotonic()
     last = _last_sweep.get(project_id)
-    if last is not None and now - last < every:
-        return False
+    return every <= 0 or last is None or time.monotonic() - last >= every
+
+
+def _sweep(project: Project, now) -> int:
     if len(_last_sweep) > 10_000:
         _last_sweep.clear()
-    _last_sweep[project_id] = now
-    return True
+    _last_sweep[project.pk] = time.monotonic()
+    return assignments_release_expired(project=project, now=now)
 
 
 def _lock_user(user) -> None:
@@ -239,19 +272,26 @@ def assignment_next(*, project: Project, user) -> Assignment | None:
     now = timezone.now()
     with transaction.atomic(savepoint=False):  # the API's `next` runs in its own transaction already
         _lock_user(user)
-        mine = _own_open_assignment(project=project, user=user)
+        sweep = _sweep_due(project.pk)
+        combined = connection.vendor == "postgresql" and not sweep  # (a due sweep must come in between)
+        if combined:
+            mine, first = _own_or_candidate(project=project, user=user)
+        else:
+            mine = _own_open_assignment(project=project, user=user)
         if mine is not None:
             mine.annotator = user  # the answer shows the username: no query for it
             return _renew(mine, project, now)
-        swept = _sweep_due(project.pk)
-        if swept:
-            assignments_release_expired(project=project, now=now)
+        if sweep:
+            _sweep(project, now)
         tried: list[int] = []
         for _ in range(MAX_CANDIDATES):
-            article = _next_candidate(project=project, user=user, tried=tried)
-            if article is None and not swept:  # before answering "nothing left", free what expired
-                swept = True
-                if assignments_release_expired(project=project, now=now):
+            if combined:  # the combined read already looked for (and locked) the first candidate
+                article, combined = first, False
+            else:
+                article = _next_candidate(project=project, user=user, tried=tried)
+            if article is None and not sweep:  # before answering "nothing left", free what expired
+                sweep = True
+                if _sweep(project, now):
                     article = _next_candidate(project=project, user=user, tried=tried)
             if article is None:
                 return None

@@ -53,7 +53,10 @@ def run_clients(users, project, work, *, token: bool = False):
     assert not errors, errors
 
 
-def test_20_clients_drain_the_queue_without_overassigning(transactional_db):
+@pytest.mark.parametrize("sweep_every", [0, 5], ids=["sweep-each-call", "combined-read"])
+def test_20_clients_drain_the_queue_without_overassigning(transactional_db, settings, sweep_every):
+    """`sweep_every` > 0: most calls take the combined open-assignment/candidate read."""
+    settings.QUEUE_SWEEP_SECONDS = sweep_every
     project = ProjectFactory(overlap=OVERLAP, label_schema={
         "version": 1, "stance_labels": ["FAVOR", "AGAINST"], "stance_ordered": False, "frames": ["Political"],
         "frames_required": "none", "primary_frame_required": False, "span_labels": ["PERSON"]})
@@ -92,8 +95,10 @@ def test_20_clients_drain_the_queue_without_overassigning(transactional_db):
     assert not Assignment.objects.filter(project=project).exclude(status=Assignment.Status.SUBMITTED).exists()
 
 
+@pytest.mark.parametrize("sweep_every", [0, 5], ids=["sweep-each-call", "combined-read"])
 @pytest.mark.parametrize("token", [False, True], ids=["session", "token"])
-def test_one_user_double_clicking_next_gets_one_assignment(transactional_db, token):
+def test_one_user_double_clicking_next_gets_one_assignment(transactional_db, token, settings, sweep_every):
+    settings.QUEUE_SWEEP_SECONDS = sweep_every
     project = ProjectFactory(overlap=1)
     ArticleFactory.create_batch(5, project=project)
     user = UserFactory()
