@@ -15,7 +15,7 @@ import time
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
@@ -179,11 +179,25 @@ def _next_candidate(*, project: Project, user, tried: list[int]) -> Article | No
     return article
 
 
-def _own_or_candidate(*, project: Project, user) -> tuple[Assignment | None, Article | None]:
-    """PostgreSQL: `_own_open_assignment` and, only when there is none, `_next_candidate`, in
-    one statement (CTEs): the usual `next` (after a submit) needs no separate round trip to
-    find out it has nothing open. The candidate CTE locks its row, so the article comes from
-    the CTE (the locked, re-checked version), not from a re-read."""
+def _own_or_new(*, project: Project, user, now) -> tuple[Assignment | None, Assignment | None]:
+    """PostgreSQL, when no lease sweep is due: the whole of `next` but the user lock, in one
+    statement (CTEs): the caller's open assignment if any (first element); else the first
+    candidate, locked (FOR UPDATE … SKIP LOCKED, re-checked against its newest version), with
+    its new assignment and empty annotation inserted (second element); (None, None) when there
+    is no candidate. The usual `next` (after a submit) thus costs one round trip for its reads
+    and writes."""
+    conn = connections[DEFAULT_DB_ALIAS]
+    new = Assignment(project=project, annotator=user, status=Status.ASSIGNED,
+                     lease_expires_at=now + timedelta(minutes=project.assignment_timeout_minutes))
+    values, params = [], []
+    for field in _NEW_ASSIGNMENT_FIELDS:
+        if field.attname == "article_id":
+            values.append('cand."id"')
+        else:
+            values.append("%s")
+            params.append(field.get_db_prep_save(field.pre_save(new, add=True), conn))
+    annotation = Annotation()
+    annotation_params = [f.get_db_prep_save(f.pre_save(annotation, add=True), conn) for f in _NEW_ANNOTATION_FIELDS]
     screen = span_rows_sql('s."article_id" = a."article_id" AND ' + SCREEN_SPANS.format(annotation='n."id"'))
     suggestions = span_rows_sql('s."article_id" = cand."id" AND s."annotation_id" IS NULL AND s."gold_id" IS NULL')
     row = fetch_one(
@@ -192,24 +206,44 @@ def _own_or_candidate(*, project: Project, user) -> tuple[Assignment | None, Art
         f'cand AS (SELECT {_K.sql} FROM {_ARTICLE} k WHERE NOT EXISTS (SELECT 1 FROM own) '
         f'AND k."project_id" = %s AND k."active_assignments" < %s '
         f'AND NOT EXISTS (SELECT 1 FROM {_ASSIGNMENT} x WHERE x."article_id" = k."id" AND x."annotator_id" = %s) '
-        f'ORDER BY k."priority" DESC, k."id" LIMIT 1 FOR UPDATE OF k SKIP LOCKED) '
-        f'SELECT {_A.sql}, {_R.sql}, {_N.sql}, {screen}, {_CAND.sql}, {suggestions} FROM (SELECT 1) one '
+        f'ORDER BY k."priority" DESC, k."id" LIMIT 1 FOR UPDATE OF k SKIP LOCKED), '
+        f'ins AS (INSERT INTO {_ASSIGNMENT} ({_column_names(_NEW_ASSIGNMENT_FIELDS)}) '
+        f'SELECT {", ".join(values)} FROM cand RETURNING "id"), '
+        f'ann AS (INSERT INTO {_ANNOTATION} ("assignment_id", {_column_names(_NEW_ANNOTATION_FIELDS)}) '
+        f'SELECT ins."id", {", ".join(["%s"] * len(annotation_params))} FROM ins RETURNING "id") '
+        f'SELECT {_A.sql}, {_R.sql}, {_N.sql}, {screen}, (SELECT "id" FROM ins), (SELECT "id" FROM ann), '
+        f'{_CAND.sql}, {suggestions} FROM (SELECT 1) one '
         f'LEFT OUTER JOIN own ON true LEFT OUTER JOIN {_ASSIGNMENT} a ON a."id" = own."id" '
         f'LEFT OUTER JOIN {_ARTICLE} r ON r."id" = a."article_id" '
         f'LEFT OUTER JOIN {_ANNOTATION} n ON n."assignment_id" = a."id" LEFT OUTER JOIN cand ON true',
-        [project.pk, user.pk, project.pk, project.overlap, user.pk])
+        [project.pk, user.pk, project.pk, project.overlap, user.pk, *params, *annotation_params])
     mine = _A.load(row)
+    offset = _A.width + _R.width + _N.width
     if mine is not None:
         mine.article = _R.load(row, _A.width)
-        annotation = _N.load(row, _A.width + _R.width)
-        if annotation is not None:
-            mine.annotation = annotation
-            mine.screen_rows = row[_A.width + _R.width + _N.width]
+        found = _N.load(row, _A.width + _R.width)
+        if found is not None:
+            mine.annotation = found
+            mine.screen_rows = row[offset]
         return mine, None
-    article = _CAND.load(row, _A.width + _R.width + _N.width + 1)
-    if article is not None:
-        article.screen_rows = row[-1]
-    return None, article
+    article = _CAND.load(row, offset + 3)
+    if article is None:
+        return None, None
+    new.pk, annotation.pk = row[offset + 1], row[offset + 2]
+    new.article = article
+    for obj in (new, annotation):
+        obj._state.adding, obj._state.db = False, conn.alias
+    new.annotation = annotation
+    new.screen_rows = row[-1]
+    return None, new
+
+
+def _column_names(fields) -> str:
+    return ", ".join(f'"{f.column}"' for f in fields)
+
+
+_NEW_ASSIGNMENT_FIELDS = [f for f in Assignment._meta.concrete_fields if not f.primary_key]
+_NEW_ANNOTATION_FIELDS = [f for f in Annotation._meta.concrete_fields if not f.primary_key and f.name != "assignment"]
 
 
 _last_sweep: dict[int, float] = {}  # project id -> when this process last released expired leases
@@ -275,7 +309,10 @@ def assignment_next(*, project: Project, user) -> Assignment | None:
         sweep = _sweep_due(project.pk)
         combined = connection.vendor == "postgresql" and not sweep  # (a due sweep must come in between)
         if combined:
-            mine, first = _own_or_candidate(project=project, user=user)
+            mine, made = _own_or_new(project=project, user=user, now=now)
+            if made is not None:
+                made.annotator = user
+                return made
         else:
             mine = _own_open_assignment(project=project, user=user)
         if mine is not None:
@@ -285,8 +322,8 @@ def assignment_next(*, project: Project, user) -> Assignment | None:
             _sweep(project, now)
         tried: list[int] = []
         for _ in range(MAX_CANDIDATES):
-            if combined:  # the combined read already looked for (and locked) the first candidate
-                article, combined = first, False
+            if combined:  # the combined statement found no candidate
+                article, combined = None, False
             else:
                 article = _next_candidate(project=project, user=user, tried=tried)
             if article is None and not sweep:  # before answering "nothing left", free what expired

@@ -146,8 +146,16 @@ def test_with_a_sweep_interval_expired_leases_are_released_late_but_never_lost(p
     assert stale.article_id == first.pk
     Assignment.objects.filter(pk=stale.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
     clock[0] += 1
-    # Within the interval: no sweep, so `first` is not free yet; `second` is handed out.
-    assert assignment_next(project=project, user=UserFactory()).article_id == second.pk
+    # Within the interval: no sweep, so `first` is not free yet; `second` is handed out (on
+    # PostgreSQL by the one-statement path, whose objects must equal the stored rows).
+    made = assignment_next(project=project, user=UserFactory())
+    assert made.article_id == second.pk
+    stored = Assignment.objects.select_related("annotation").get(pk=made.pk)
+    fields = [f.attname for f in Assignment._meta.concrete_fields]
+    assert [getattr(made, f) for f in fields] == [getattr(stored, f) for f in fields]
+    ann_fields = [f.attname for f in Annotation._meta.concrete_fields]
+    assert [getattr(made.annotation, f) for f in ann_fields] == [getattr(stored.annotation, f) for f in ann_fields]
+    assert stored.status == "assigned" and stored.annotation.version == 1 and stored.lease_expires_at > timezone.now()
     assert Assignment.objects.filter(pk=stale.pk).exists()
     # Nothing else is left: rather than answer "nothing left", next sweeps and hands out `first`.
     third = UserFactory()
