@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from annotate.errors import DomainError
 from annotate.exports import format_choices
-from annotate.models import Project
+from annotate.management.commands._project import project_by_slug
 from annotate.selectors.exports import export_file_path
 from annotate.services.exports import export_build, export_request
 
@@ -49,9 +49,7 @@ class Command(BaseCommand):
         parser.add_argument("--options", help="options as a JSON object (overrides the flags)")
 
     def handle(self, *args, **opts):
-        project = Project.objects.filter(slug=opts["project"]).first()
-        if project is None:
-            raise CommandError(f"no project with slug {opts['project']!r}")
+        project = project_by_slug(opts["project"])
         options = {
             "labels": opts["labels"],
             "submitted_only": not opts["include_drafts"],

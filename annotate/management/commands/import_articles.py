@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from annotate.errors import ImportRejected
 from annotate.importing.readers import FORMATS
-from annotate.models import Project
+from annotate.management.commands._project import project_by_slug
 from annotate.services.imports import articles_import
 
 
@@ -19,10 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("--no-preannotate", action="store_true", help="do not queue pre-annotation")
 
     def handle(self, *args, **opts):
-        try:
-            project = Project.objects.get(slug=opts["project"])
-        except Project.DoesNotExist:
-            raise CommandError(f"no project with slug {opts['project']!r}") from None
+        project = project_by_slug(opts["project"])
         failed = False
         for path in opts["paths"]:
             try:

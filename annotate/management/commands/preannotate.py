@@ -1,8 +1,9 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from annotate.celery import app as celery_app
-from annotate.models import PreannotationRun, Project
+from annotate.management.commands._project import project_by_slug
+from annotate.models import PreannotationRun
 from annotate.services.preannotation import preannotation_queue
 
 
@@ -16,10 +17,7 @@ class Command(BaseCommand):
         parser.add_argument("--force", action="store_true", help="redo articles already pre-annotated")
 
     def handle(self, *args, **opts):
-        try:
-            project = Project.objects.get(slug=opts["project"])
-        except Project.DoesNotExist:
-            raise CommandError(f"no project with slug {opts['project']!r}") from None
+        project = project_by_slug(opts["project"])
         with transaction.atomic():  # the chunks are sent when this commits
             run = preannotation_queue(project=project, force=opts["force"])
         if run is None:
