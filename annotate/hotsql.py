@@ -115,15 +115,10 @@ def quoted(values: Sequence[str]) -> str:
 
 def _update_sql(instance: Model, fields: Sequence[str]) -> tuple[str, list]:
     meta = instance._meta
-    conn = connections[DEFAULT_DB_ALIAS]
-    assignments, params = [], []
-    for name in fields:
-        field = meta.get_field(name)
-        value = field.pre_save(instance, add=False)
-        assignments.append(f'"{field.column}" = %s')
-        params.append(field.get_db_prep_save(value, conn))
-    params.append(instance.pk)
-    return f'UPDATE {meta.db_table} SET {", ".join(assignments)} WHERE "{meta.pk.column}" = %s', params
+    model_fields = [meta.get_field(name) for name in fields]
+    sets = ", ".join(f'"{f.column}" = %s' for f in model_fields)
+    return (f'UPDATE {meta.db_table} SET {sets} WHERE "{meta.pk.column}" = %s',
+            [*db_values(instance, model_fields, add=False), instance.pk])
 
 
 def save_fields(instance: Model, fields: Sequence[str], *also: tuple[Model, Sequence[str]],
@@ -159,26 +154,16 @@ def insert(instance: Model) -> Model:
     """`instance.save()` of a new row as one INSERT … RETURNING its id, without the ORM's
     per-save machinery (no signals: nothing in Standpoint listens to these models). Defaults
     and `auto_now(_add)` values are filled in on the instance as save() would."""
-    meta = instance._meta
-    conn = connections[DEFAULT_DB_ALIAS]
-    fields = [f for f in meta.concrete_fields if not f.primary_key or getattr(instance, f.attname) is not None]
-    params = [f.get_db_prep_save(f.pre_save(instance, add=True), conn) for f in fields]
-    columns = ", ".join(f'"{f.column}"' for f in fields)
-    row = fetch_one(f'INSERT INTO {meta.db_table} ({columns}) VALUES ({", ".join(["%s"] * len(fields))}) '
-                    f'RETURNING "{meta.pk.column}"', params)
-    instance.pk = row[0]
-    instance._state.adding = False
-    instance._state.db = conn.alias
+    insert_many([instance])
     return instance
 
 
 def _insert_many_sql(instances: Sequence[Model]) -> tuple[str, list]:
     meta = instances[0]._meta
-    conn = connections[DEFAULT_DB_ALIAS]
     fields = [f for f in meta.concrete_fields if not f.primary_key]
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    params = [f.get_db_prep_save(f.pre_save(obj, add=True), conn) for obj in instances for f in fields]
-    return (f'INSERT INTO {meta.db_table} ({_column_list(fields)}) VALUES {", ".join([row] * len(instances))} '
+    params = [p for obj in instances for p in db_values(obj, fields, add=True)]
+    return (f'INSERT INTO {meta.db_table} ({column_list(fields)}) VALUES {", ".join([row] * len(instances))} '
             f'RETURNING "{meta.pk.column}"'), params
 
 
@@ -199,7 +184,14 @@ def insert_many(instances: Sequence[Model]) -> None:
         _set_ids(instances, [pk for (pk,) in fetch(sql, params)])
 
 
-def _column_list(fields) -> str:
+def db_values(instance: Model, fields, *, add: bool) -> list:
+    """The statement parameters for `fields` of `instance`, as save() would write them
+    (`auto_now(_add)` filled in, values adapted to the database)."""
+    conn = connections[DEFAULT_DB_ALIAS]
+    return [f.get_db_prep_save(f.pre_save(instance, add=add), conn) for f in fields]
+
+
+def column_list(fields) -> str:
     return ", ".join(f'"{f.column}"' for f in fields)
 
 
@@ -217,12 +209,11 @@ def insert_with_child(parent: Model, child: Model, fk: str) -> None:
     link = cmeta.get_field(fk)
     pfields = [f for f in pmeta.concrete_fields if not f.primary_key]
     cfields = [f for f in cmeta.concrete_fields if not f.primary_key and f is not link]
-    params = [f.get_db_prep_save(f.pre_save(parent, add=True), conn) for f in pfields]
-    params += [f.get_db_prep_save(f.pre_save(child, add=True), conn) for f in cfields]
+    params = db_values(parent, pfields, add=True) + db_values(child, cfields, add=True)
     row = fetch_one(
-        f'WITH p AS (INSERT INTO {pmeta.db_table} ({_column_list(pfields)}) '
+        f'WITH p AS (INSERT INTO {pmeta.db_table} ({column_list(pfields)}) '
         f'VALUES ({", ".join(["%s"] * len(pfields))}) RETURNING "{pmeta.pk.column}") '
-        f'INSERT INTO {cmeta.db_table} ("{link.column}", {_column_list(cfields)}) '
+        f'INSERT INTO {cmeta.db_table} ("{link.column}", {column_list(cfields)}) '
         f'SELECT p."{pmeta.pk.column}", {", ".join(["%s"] * len(cfields))} FROM p '
         f'RETURNING "{link.column}", "{cmeta.pk.column}"', params)
     parent.pk, child.pk = row

@@ -15,14 +15,16 @@ import time
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db import connection, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from annotate.errors import AssignmentClosed, NotAssigned, NotFound, ValidationFailed
 from annotate.hotsql import (
     Columns,
+    column_list,
     db_datetime,
+    db_values,
     fetch,
     fetch_one,
     for_update,
@@ -140,38 +142,60 @@ def assignments_release_expired(*, project: Project, now=None) -> int:
     return len(rows)
 
 
-def _own_open_assignment(*, project: Project, user) -> Assignment | None:
-    """The caller's oldest open assignment in the project, with article and annotation."""
+def _own_sql() -> str:
+    """The SELECT list that `_load_own` reads: the caller's open assignment (alias a), its
+    article (r), annotation (n) and the screen's spans and suggestions."""
     screen = span_rows_sql('s."article_id" = a."article_id" AND ' + SCREEN_SPANS.format(annotation='n."id"'))
-    row = fetch_one(
-        f'SELECT {_A.sql}, {_R.sql}, {_N.sql}, {screen} FROM {_ASSIGNMENT} a '
-        f'INNER JOIN {_ARTICLE} r ON r."id" = a."article_id" '
-        f'LEFT OUTER JOIN {_ANNOTATION} n ON n."assignment_id" = a."id" '
-        f'WHERE a."project_id" = %s AND a."annotator_id" = %s AND a."status" IN ({quoted(OPEN)}) '
-        f'ORDER BY a."id" LIMIT 1',
-        [project.pk, user.pk])
-    if row is None:
-        return None
+    return f"{_A.sql}, {_R.sql}, {_N.sql}, {screen}"
+
+
+def _load_own(row) -> Assignment | None:
     mine = _A.load(row)
+    if mine is None:
+        return None
     mine.article = _R.load(row, _A.width)
     annotation = _N.load(row, _A.width + _R.width)
     if annotation is not None:
         mine.annotation = annotation
-        mine.screen_rows = row[-1]  # its spans and the suggestions, for the answer (assignment_detail)
+        mine.screen_rows = row[_OWN_WIDTH - 1]  # its spans and the suggestions, for the answer (assignment_detail)
     return mine
 
 
-def _next_candidate(*, project: Project, user, tried: list[int]) -> Article | None:
-    """The first article in queue order that the caller never had and that has fewer than
-    `overlap` active assignments, locked (PostgreSQL: skipping articles that a concurrent
-    `next` holds). Same rows as `articles_available`."""
-    not_tried = f' AND r."id" NOT IN ({", ".join(["%s"] * len(tried))})' if tried else ""
-    suggestions = span_rows_sql('s."article_id" = r."id" AND s."annotation_id" IS NULL AND s."gold_id" IS NULL')
+_OWN_WIDTH = _A.width + _R.width + _N.width + 1
+
+
+def _own_open_assignment(*, project: Project, user) -> Assignment | None:
+    """The caller's oldest open assignment in the project, with article and annotation."""
     row = fetch_one(
-        f'SELECT {_R.sql}, {suggestions} FROM {_ARTICLE} r WHERE r."project_id" = %s AND r."active_assignments" < %s '
-        f'AND NOT EXISTS (SELECT 1 FROM {_ASSIGNMENT} x WHERE x."article_id" = r."id" AND x."annotator_id" = %s)'
-        f'{not_tried} ORDER BY r."priority" DESC, r."id" LIMIT 1{for_update("r", skip_locked=True)}',
-        [project.pk, project.overlap, user.pk, *tried])
+        f'SELECT {_own_sql()} FROM {_ASSIGNMENT} a INNER JOIN {_ARTICLE} r ON r."id" = a."article_id" '
+        f'LEFT OUTER JOIN {_ANNOTATION} n ON n."assignment_id" = a."id" '
+        f'WHERE a."project_id" = %s AND a."annotator_id" = %s AND a."status" IN ({quoted(OPEN)}) '
+        f'ORDER BY a."id" LIMIT 1',
+        [project.pk, user.pk])
+    return _load_own(row) if row else None
+
+
+def _candidate_sql(cols: Columns, *, columns: str = "", also: str = "", tried: int = 0) -> str:
+    """The queue's rule, once for both statements that use it (`articles_available` states it
+    in the ORM for the progress counts): the first article in queue order that the caller never
+    had and that has fewer than `overlap` active assignments, with all its columns and locked
+    (PostgreSQL: skipping articles that a concurrent `next` holds). `columns`: more columns
+    (", …"); `also`: more conditions (" AND …"). Parameters: project id, overlap, user id, then `tried` article ids to skip."""
+    a = cols.alias
+    not_tried = f' AND {a}."id" NOT IN ({", ".join(["%s"] * tried)})' if tried else ""
+    return (f'SELECT {cols.sql}{columns} FROM {_ARTICLE} {a} WHERE {a}."project_id" = %s AND {a}."active_assignments" < %s '
+            f'AND NOT EXISTS (SELECT 1 FROM {_ASSIGNMENT} x WHERE x."article_id" = {a}."id" AND x."annotator_id" = %s)'
+            f'{not_tried}{also} ORDER BY {a}."priority" DESC, {a}."id" LIMIT 1{for_update(a, skip_locked=True)}')
+
+
+def _suggestions_of(alias: str) -> str:
+    return span_rows_sql(f's."article_id" = {alias}."id" AND s."annotation_id" IS NULL AND s."gold_id" IS NULL')
+
+
+def _next_candidate(*, project: Project, user, tried: list[int]) -> Article | None:
+    """The first article the caller may get (`_candidate_sql`), locked, with its suggestions."""
+    row = fetch_one(_candidate_sql(_R, columns=f", {_suggestions_of('r')}", tried=len(tried)),
+                    [project.pk, project.overlap, user.pk, *tried])
     if row is None:
         return None
     article = _R.load(row)
@@ -182,64 +206,41 @@ def _next_candidate(*, project: Project, user, tried: list[int]) -> Article | No
 def _own_or_new(*, project: Project, user, now) -> tuple[Assignment | None, Assignment | None]:
     """PostgreSQL, when no lease sweep is due: the whole of `next` but the user lock, in one
     statement (CTEs): the caller's open assignment if any (first element); else the first
-    candidate, locked (FOR UPDATE … SKIP LOCKED, re-checked against its newest version), with
-    its new assignment and empty annotation inserted (second element); (None, None) when there
-    is no candidate. The usual `next` (after a submit) thus costs one round trip for its reads
-    and writes."""
-    conn = connections[DEFAULT_DB_ALIAS]
+    candidate (`_candidate_sql`: locked, re-checked against its newest version), with its new
+    assignment and empty annotation inserted (second element); (None, None) when there is no
+    candidate. The usual `next` (after a submit) thus costs one round trip for its reads and
+    writes. The article comes from the CTE (the locked version), not from a re-read."""
     new = Assignment(project=project, annotator=user, status=Status.ASSIGNED,
                      lease_expires_at=now + timedelta(minutes=project.assignment_timeout_minutes))
-    values, params = [], []
-    for field in _NEW_ASSIGNMENT_FIELDS:
-        if field.attname == "article_id":
-            values.append('cand."id"')
-        else:
-            values.append("%s")
-            params.append(field.get_db_prep_save(field.pre_save(new, add=True), conn))
     annotation = Annotation()
-    annotation_params = [f.get_db_prep_save(f.pre_save(annotation, add=True), conn) for f in _NEW_ANNOTATION_FIELDS]
-    screen = span_rows_sql('s."article_id" = a."article_id" AND ' + SCREEN_SPANS.format(annotation='n."id"'))
-    suggestions = span_rows_sql('s."article_id" = cand."id" AND s."annotation_id" IS NULL AND s."gold_id" IS NULL')
+    from_cand = [f for f in _NEW_ASSIGNMENT_FIELDS if f.attname != "article_id"]
     row = fetch_one(
         f'WITH own AS (SELECT o."id" FROM {_ASSIGNMENT} o WHERE o."project_id" = %s AND o."annotator_id" = %s '
         f'AND o."status" IN ({quoted(OPEN)}) ORDER BY o."id" LIMIT 1), '
-        f'cand AS (SELECT {_K.sql} FROM {_ARTICLE} k WHERE NOT EXISTS (SELECT 1 FROM own) '
-        f'AND k."project_id" = %s AND k."active_assignments" < %s '
-        f'AND NOT EXISTS (SELECT 1 FROM {_ASSIGNMENT} x WHERE x."article_id" = k."id" AND x."annotator_id" = %s) '
-        f'ORDER BY k."priority" DESC, k."id" LIMIT 1 FOR UPDATE OF k SKIP LOCKED), '
-        f'ins AS (INSERT INTO {_ASSIGNMENT} ({_column_names(_NEW_ASSIGNMENT_FIELDS)}) '
-        f'SELECT {", ".join(values)} FROM cand RETURNING "id"), '
-        f'ann AS (INSERT INTO {_ANNOTATION} ("assignment_id", {_column_names(_NEW_ANNOTATION_FIELDS)}) '
-        f'SELECT ins."id", {", ".join(["%s"] * len(annotation_params))} FROM ins RETURNING "id") '
-        f'SELECT {_A.sql}, {_R.sql}, {_N.sql}, {screen}, (SELECT "id" FROM ins), (SELECT "id" FROM ann), '
-        f'{_CAND.sql}, {suggestions} FROM (SELECT 1) one '
-        f'LEFT OUTER JOIN own ON true LEFT OUTER JOIN {_ASSIGNMENT} a ON a."id" = own."id" '
+        f'cand AS ({_candidate_sql(_K, also=" AND NOT EXISTS (SELECT 1 FROM own)")}), '
+        f'ins AS (INSERT INTO {_ASSIGNMENT} ("article_id", {column_list(from_cand)}) '
+        f'SELECT cand."id", {", ".join(["%s"] * len(from_cand))} FROM cand RETURNING "id"), '
+        f'ann AS (INSERT INTO {_ANNOTATION} ("assignment_id", {column_list(_NEW_ANNOTATION_FIELDS)}) '
+        f'SELECT ins."id", {", ".join(["%s"] * len(_NEW_ANNOTATION_FIELDS))} FROM ins RETURNING "id") '
+        f'SELECT {_own_sql()}, (SELECT "id" FROM ins), (SELECT "id" FROM ann), {_CAND.sql}, {_suggestions_of("cand")} '
+        f'FROM (SELECT 1) one LEFT OUTER JOIN own ON true LEFT OUTER JOIN {_ASSIGNMENT} a ON a."id" = own."id" '
         f'LEFT OUTER JOIN {_ARTICLE} r ON r."id" = a."article_id" '
         f'LEFT OUTER JOIN {_ANNOTATION} n ON n."assignment_id" = a."id" LEFT OUTER JOIN cand ON true',
-        [project.pk, user.pk, project.pk, project.overlap, user.pk, *params, *annotation_params])
-    mine = _A.load(row)
-    offset = _A.width + _R.width + _N.width
+        [project.pk, user.pk, project.pk, project.overlap, user.pk,
+         *db_values(new, from_cand, add=True), *db_values(annotation, _NEW_ANNOTATION_FIELDS, add=True)])
+    mine = _load_own(row)
     if mine is not None:
-        mine.article = _R.load(row, _A.width)
-        found = _N.load(row, _A.width + _R.width)
-        if found is not None:
-            mine.annotation = found
-            mine.screen_rows = row[offset]
         return mine, None
-    article = _CAND.load(row, offset + 3)
+    article = _CAND.load(row, _OWN_WIDTH + 2)
     if article is None:
         return None, None
-    new.pk, annotation.pk = row[offset + 1], row[offset + 2]
+    new.pk, annotation.pk = row[_OWN_WIDTH], row[_OWN_WIDTH + 1]
     new.article = article
     for obj in (new, annotation):
-        obj._state.adding, obj._state.db = False, conn.alias
+        obj._state.adding, obj._state.db = False, connection.alias
     new.annotation = annotation
     new.screen_rows = row[-1]
     return None, new
-
-
-def _column_names(fields) -> str:
-    return ", ".join(f'"{f.column}"' for f in fields)
 
 
 _NEW_ASSIGNMENT_FIELDS = [f for f in Assignment._meta.concrete_fields if not f.primary_key]
