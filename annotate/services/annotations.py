@@ -235,8 +235,9 @@ def _text_len(assignment: Assignment) -> int:
 
 def _check_version(annotation: Annotation, version) -> None:
     if not _int(version):
-        raise ValidationFailed("version: required (the version this write is based on)",
-                               details={"version": ["required: the version this write is based on"]})
+        problem = "required" if version is None else f"{version!r} is not an integer"
+        raise ValidationFailed(f"version: {problem} (the version this write is based on)",
+                               details={"version": [f"{problem}: the version this write is based on"]})
     if version != annotation.version:
         raise StaleWrite(
             f"Annotation {annotation.pk} is at version {annotation.version}; this write was based on {version}. "

@@ -203,3 +203,12 @@ def test_spans_resent_without_ids_keep_their_rows(setup):
                                    {"start": 0, "end": 5, "label": "PERSON"}])
     assert {(s.pk == ids[0], s.start, s.label) for s in moved.current_spans} == {(True, 8, "ORG"), (False, 0, "PERSON")}
     assert Span.objects.filter(annotation=a.annotation).count() == 2
+
+
+def test_a_missing_or_mistyped_version_is_named_and_nothing_is_written(setup):
+    _, _, _, user, a = setup
+    for version, said in ((None, "version: required"), ("1", "version: '1' is not an integer")):
+        with pytest.raises(ValidationFailed) as err:
+            put(a, user, version, notes="lost?")
+        assert err.value.message.startswith(said)
+    assert Annotation.objects.get(assignment=a).notes == ""
