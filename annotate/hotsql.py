@@ -7,8 +7,11 @@ out; on `next`, autosave and submit that was most of each request (tests/benchma
 bench_api.py). These statements are built from the models' own metadata (table, columns,
 converters), run unchanged on PostgreSQL and SQLite, and give back real model instances built the way the
 ORM builds them (Model.from_db after the same database converters), so callers cannot tell the
-difference. On PostgreSQL each statement is prepared once per connection (server-side
-binding), which also saves the planner's time on every call.
+difference. On PostgreSQL each fixed-shape statement is prepared once per connection
+(server-side binding): PostgreSQL then neither parses nor plans it again, which more than halved
+the database's CPU per API call (tests/benchmarks/bench_api.py). Django turns psycopg's prepared
+statements off for every connection (for the sake of connection poolers); `fetch` turns them on
+for its own statements only, unless settings.DATABASE_PREPARED_STATEMENTS is off.
 
 Everything else keeps using the ORM: only add a statement here for a measured hot path.
 """
@@ -20,6 +23,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import psycopg
+from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Model
 from psycopg.pq import ExecStatus
@@ -66,9 +70,17 @@ class Columns:
         return self.model.from_db(conn.alias, self.attnames, values)
 
 
-def fetch(sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+# psycopg prepares a statement when asked to (prepare=True) or once it has run this many times on
+# a connection: never, in practice. So only `fetch`'s statements are prepared; Django's own cursors
+# bind on the client side and are never prepared anyway.
+_ONLY_WHEN_ASKED = 1 << 30
+
+
+def fetch(sql: str, params: Sequence[Any] = (), *, prepare: bool = True) -> list[tuple]:
     """Run one statement on the default connection (inside the caller's transaction, if any)
-    and return its rows ([] for statements without a result)."""
+    and return its rows ([] for statements without a result). `prepare=False` for a statement
+    whose text varies with its input (VALUES lists of any length): preparing costs one round
+    trip more the first time, and a connection keeps at most 100 prepared statements."""
     conn = connections[DEFAULT_DB_ALIAS]  # once: each use of the `connection` proxy is a thread-local lookup
     if conn.vendor != "postgresql":
         with conn.cursor() as cursor:
@@ -78,9 +90,13 @@ def fetch(sql: str, params: Sequence[Any] = ()) -> list[tuple]:
     # client-binding one: only that kind can use prepared statements.
     conn.close_if_health_check_failed()
     conn.ensure_connection()
+    pg = conn.connection
+    prepare = prepare and settings.DATABASE_PREPARED_STATEMENTS
+    if prepare and pg.prepare_threshold is None:
+        pg.prepare_threshold = _ONLY_WHEN_ASKED
     start = time.monotonic()
-    with conn.wrap_database_errors, psycopg.Cursor(conn.connection) as cursor:
-        cursor.execute(sql, params, prepare=True)
+    with conn.wrap_database_errors, psycopg.Cursor(pg) as cursor:
+        cursor.execute(sql, params, prepare=prepare)
         # (not `cursor.description`: it builds a Column object per column on every call)
         rows = cursor.fetchall() if cursor.pgresult.status == ExecStatus.TUPLES_OK else []
     if conn.queries_logged:  # DEBUG and the tests' query counters see these statements too
@@ -88,8 +104,8 @@ def fetch(sql: str, params: Sequence[Any] = ()) -> list[tuple]:
     return rows
 
 
-def fetch_one(sql: str, params: Sequence[Any] = ()) -> tuple | None:
-    rows = fetch(sql, params)
+def fetch_one(sql: str, params: Sequence[Any] = (), *, prepare: bool = True) -> tuple | None:
+    rows = fetch(sql, params, prepare=prepare)
     return rows[0] if rows else None
 
 
@@ -145,7 +161,8 @@ def save_fields(instance: Model, fields: Sequence[str], *also: tuple[Model, Sequ
         ctes.append(f"u{n} AS ({sql})")
         params += update_params
     returning = f' RETURNING (SELECT ARRAY_AGG(i."{insert[0]._meta.pk.column}") FROM i)' if insert else ""
-    row = fetch_one(f"WITH {', '.join(ctes)} {last_sql}{returning}", params + last_params)
+    row = fetch_one(f"WITH {', '.join(ctes)} {last_sql}{returning}", params + last_params,
+                    prepare=len(insert) <= 1)
     if insert:
         _set_ids(insert, row[0])
 
@@ -181,7 +198,7 @@ def insert_many(instances: Sequence[Model]) -> None:
     instances), without the ORM's machinery."""
     if instances:
         sql, params = _insert_many_sql(instances)
-        _set_ids(instances, [pk for (pk,) in fetch(sql, params)])
+        _set_ids(instances, [pk for (pk,) in fetch(sql, params, prepare=len(instances) == 1)])
 
 
 def db_values(instance: Model, fields, *, add: bool) -> list:

@@ -215,20 +215,27 @@ REST_FRAMEWORK = {
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 # PostgreSQL: whether an autosave (PUT/PATCH of an annotation) waits for its commit to reach the
-# disk. By default it does not (synchronous_commit=off for that transaction only): under load that
-# wait was the largest single cost of a save (tests/benchmarks/bench_api.py). What it risks: if the
-# database *server* crashes, the autosaves of its last ~0.6 s are lost (no corruption, nothing
-# else: submits, assignments and every other write still wait). The annotator's browser still
-# holds that draft; its next save gets 409 and the UI offers to keep the local draft.
-AUTOSAVE_SYNCHRONOUS_COMMIT = env.bool("AUTOSAVE_SYNCHRONOUS_COMMIT", default=False)
+# disk. It does by default, like every other write. `false` (synchronous_commit=off for autosave
+# transactions only) is for a server whose disk flushes slowly (network volumes: milliseconds per
+# flush, each one holding a web worker); with a local disk it gained nothing measurable in
+# tests/benchmarks/bench_api.py. The risk: if the database *server* crashes, the autosaves of its
+# last ~0.6 s are lost (no corruption; submits, assignments and every other write still wait). The
+# annotator's browser still holds that draft; its next save gets 409 and the UI offers to keep it.
+AUTOSAVE_SYNCHRONOUS_COMMIT = env.bool("AUTOSAVE_SYNCHRONOUS_COMMIT", default=True)
+
+# PostgreSQL: the API's hot statements (annotate.hotsql) are prepared once per connection, so the
+# server neither parses nor plans them again (most of its CPU per API call before). Turn off only
+# behind a pooler in transaction mode that cannot carry prepared statements (PgBouncer before
+# 1.21, or with max_prepared_statements = 0); Django's own queries never use them.
+DATABASE_PREPARED_STATEMENTS = env.bool("DATABASE_PREPARED_STATEMENTS", default=True)
 
 # How often (seconds, per project and web process) the task queue's `next` releases assignments
 # whose lease expired; 0 = on every call. Off in tests, which expire leases and call `next` at once.
 QUEUE_SWEEP_SECONDS = env.float("QUEUE_SWEEP_SECONDS", default=0.0 if TESTING else 5.0)
 
-# Seconds a web process trusts a token it has just looked up (api.authentication); 0 = always look up.
-# Off in tests, which revoke tokens and expect the next request to fail (test_transport turns it on).
-API_TOKEN_CACHE_SECONDS = env.float("API_TOKEN_CACHE_SECONDS", default=0.0 if TESTING else 5.0)
+# Seconds a web process trusts a token it has just looked up (api.authentication); 0 (the default)
+# = look it up on every request, so a deleted token or deactivated user is refused at once.
+API_TOKEN_CACHE_SECONDS = env.float("API_TOKEN_CACHE_SECONDS", default=0.0)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Standpoint API",

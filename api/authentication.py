@@ -4,9 +4,9 @@ pays for it, and DRF's ORM lookup (select_related user) cost ~0.5 ms of CPU on i
 the permission check and the view need next (one round trip instead of two).
 
 Elsewhere (autosave, submit: most requests) a token seen in the last API_TOKEN_CACHE_SECONDS
-(default 5) is not looked up again by this process: one database round trip fewer per request.
-The price: a deleted token or a deactivated user keeps working for at most that long in each
-web process. 0 turns the cache off."""
+is not looked up again by this process: one database round trip fewer per request. The price: a
+deleted token or a deactivated user keeps working for at most that long in each web process.
+The default, 0, turns the cache off."""
 
 from __future__ import annotations
 

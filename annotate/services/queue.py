@@ -195,7 +195,7 @@ def _suggestions_of(alias: str) -> str:
 def _next_candidate(*, project: Project, user, tried: list[int]) -> Article | None:
     """The first article the caller may get (`_candidate_sql`), locked, with its suggestions."""
     row = fetch_one(_candidate_sql(_R, columns=f", {_suggestions_of('r')}", tried=len(tried)),
-                    [project.pk, project.overlap, user.pk, *tried])
+                    [project.pk, project.overlap, user.pk, *tried], prepare=not tried)
     if row is None:
         return None
     article = _R.load(row)

@@ -151,6 +151,11 @@ def _synchronous_commit() -> str:
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="a PostgreSQL setting")
 @pytest.mark.django_db(transaction=True)  # real transactions: SET LOCAL ends with each of them
 def test_only_autosaves_commit_without_waiting_for_the_disk(assignment, settings):
+    assert settings.AUTOSAVE_SYNCHRONOUS_COMMIT  # the default: every write waits
+    with transaction.atomic():
+        assignment_lock(assignment.pk, autosave=True)
+        assert _synchronous_commit() == "on"
+    settings.AUTOSAVE_SYNCHRONOUS_COMMIT = False  # the trade for a busier server
     before = _synchronous_commit()
     with transaction.atomic():
         assignment_lock(assignment.pk, autosave=True)
@@ -162,7 +167,7 @@ def test_only_autosaves_commit_without_waiting_for_the_disk(assignment, settings
     settings.AUTOSAVE_SYNCHRONOUS_COMMIT = True
     with transaction.atomic():
         assignment_lock(assignment.pk, autosave=True)
-        assert _synchronous_commit() == before
+        assert _synchronous_commit() == before == "on"
 
 
 def test_span_rows_brought_along_equal_the_separate_read(assignment):
@@ -176,3 +181,81 @@ def test_span_rows_brought_along_equal_the_separate_read(assignment):
     brought = split_span_rows(fetch_one(f"SELECT {span_rows_sql(where)}", [article.pk, annotation.pk])[0])
     assert brought == spans_and_suggestions(article_id=article.pk, annotation_id=annotation.pk)
     assert len(brought[0]) == 5 and len(brought[1]) == 6
+
+
+def _prepared_statements() -> dict[str, tuple[int, int]]:
+    """This connection's prepared statements: text → (generic plans, custom plans) so far."""
+    rows = fetch("SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements", prepare=False)
+    return {text: (generic, custom) for text, generic, custom in rows}
+
+
+postgres_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements: PostgreSQL")
+
+
+@postgres_only
+def test_fixed_statements_are_prepared_once_and_planned_once(assignment):
+    """Django turns psycopg's prepared statements off; hotsql must turn them on for its own
+    statements, or PostgreSQL parses and plans every one of them on every call."""
+    sql = f'SELECT "id", "status" FROM {Assignment._meta.db_table} WHERE "id" = %s'
+    for _ in range(8):
+        assert fetch_one(sql, [assignment.pk])[0] == assignment.pk
+    generic, custom = _prepared_statements()[sql.replace("%s", "$1")]
+    assert generic + custom == 8 and generic >= 1  # PostgreSQL's plan cache settled on one plan
+
+
+@postgres_only
+def test_statements_whose_text_varies_are_not_prepared(assignment, settings):
+    ann = Annotation.objects.get(assignment=assignment)
+    before = set(_prepared_statements())
+    insert_many([Span(article=assignment.article, annotation=ann, start=s, end=s + 1, label="ORG", origin="human")
+                 for s in (1, 2, 3)])
+    save_fields(ann, ["notes"], insert=[Span(article=assignment.article, annotation=ann, start=s, end=s + 1,
+                                             label="ORG", origin="human") for s in (4, 5)])
+    assert set(_prepared_statements()) == before  # one per VALUES length would crowd out the hot ones
+
+    settings.DATABASE_PREPARED_STATEMENTS = False  # behind a pooler that cannot carry them
+    fetch(f'SELECT "id" FROM {Span._meta.db_table} WHERE "start" = %s', [4])
+    assert set(_prepared_statements()) == before
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)  # a real ROLLBACK: psycopg then deallocates everything
+def test_prepared_statements_survive_a_rollback(assignment):
+    sql = f'SELECT "version" FROM {Annotation._meta.db_table} WHERE "assignment_id" = %s'
+    assert fetch_one(sql, [assignment.pk]) == (1,)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        fetch_one(sql, [assignment.pk])
+        raise RuntimeError("a failed write")
+    assert fetch_one(sql, [assignment.pk]) == (1,)
+    assert fetch_one(sql, [assignment.pk]) == (1,)
+    assert sql.replace("%s", "$1") in _prepared_statements()
+
+
+@postgres_only
+def test_the_annotators_hot_path_prepares_once_then_reuses(client):
+    """next → autosave → submit, twice: the second round prepares nothing new (every statement
+    it runs was already prepared on this connection) and its statements are planned once."""
+    from tests.unit.api.world import make_world
+
+    w = make_world(articles=4)
+    client = w.client("annotator")
+
+    def one_round():
+        task = client.post(f"/api/v1/projects/{w.project.pk}/tasks/next/").json()
+        doc = {"version": 1, "stance": {t.key: "FAVOR" for t in w.targets}, "frames": ["Political"],
+               "primary_frame": "Political", "spans": [{"start": 0, "end": 4, "label": "PERSON"}]}
+        for version in (1, 2):
+            r = client.put(f"/api/v1/assignments/{task['id']}/annotation/", {**doc, "version": version},
+                           format="json")
+            assert r.status_code == 200, r.content
+        r = client.post(f"/api/v1/assignments/{task['id']}/submit/", {"version": 3}, format="json")
+        assert r.status_code == 200, r.content
+
+    one_round()
+    after_first = _prepared_statements()
+    assert len(after_first) >= 5  # token, lock, writes, next's statement, …
+    one_round()
+    after_second = _prepared_statements()
+    assert set(after_second) == set(after_first)
+    assert sum(after_second[t][0] + after_second[t][1] for t in after_second) > sum(
+        after_first[t][0] + after_first[t][1] for t in after_first)  # …and were run again
