@@ -26,12 +26,12 @@ class ApiMixin:
     authentication_classes = AUTHENTICATION
     # JSON only (uploads override): one body format to document, validate and test.
     parser_classes = [JSONParser]
+    schema = StandpointAutoSchema()
 
     def initial(self, request, *args, **kwargs):
         if any(isinstance(v, int) and v > MAX_ID for v in kwargs.values()):
             raise NotFound()
         super().initial(request, *args, **kwargs)
-    schema = StandpointAutoSchema()
 
 
 class ApiView(ApiMixin, APIView):

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import inspect
+
 from drf_spectacular.openapi import AutoSchema
 from rest_framework import serializers
+from rest_framework.permissions import AND, IsAuthenticated, OperandHolder
 
 
 class ErrorBodySerializer(serializers.Serializer):
@@ -28,9 +31,63 @@ ERROR_DESCRIPTIONS = {
 SAFE_ERRORS = ("401", "403", "404", "429")
 
 
+ROLE_ORDER = ("admin", "reviewer", "annotator", "exporter")
+
+
+def _roles(permission, method: str) -> frozenset[str] | None:
+    """The project roles a permission class lets through for `method`; None if it does not
+    restrict by role (IsAuthenticated)."""
+    from api.permissions import ProjectRole, ReadWrite  # (api.permissions imports the models)
+
+    if isinstance(permission, OperandHolder) and permission.operator_class is AND:
+        sides = [_roles(p, method) for p in (permission.op1_class, permission.op2_class)]
+        sides = [r for r in sides if r is not None]
+        return frozenset.intersection(*sides) if sides else None
+    if isinstance(permission, type) and issubclass(permission, ReadWrite):
+        return _roles(permission.read if method in ("GET", "HEAD") else permission.write, method)
+    if isinstance(permission, type) and issubclass(permission, ProjectRole):
+        return permission.roles
+    if permission is IsAuthenticated:
+        return None
+    raise ValueError(f"describe {permission!r} in api.schema._roles")
+
+
+def who_may_call(view, method: str) -> str:
+    """One sentence for the docs: who may call this operation, and what others get. A view
+    whose access is decided by its service (assignments) says so in `who` (text, or by method)."""
+    own = getattr(view, "who", None)
+    if isinstance(own, dict):
+        own = own.get(method)
+    if own:
+        return own
+    found = [r for r in (_roles(p, method) for p in view.permission_classes) if r is not None]
+    if not found:
+        return "any signed-in user."
+    roles = frozenset.intersection(*found)
+    names = [r for r in ROLE_ORDER if r in roles]
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+    return (f"members of the project whose role is {listed} (site superusers too). Other members get 403; "
+            "non-members get 404, as if the project did not exist.")
+
+
 class StandpointAutoSchema(AutoSchema):
     """Adds the common error answers to every operation, so clients (and schemathesis) know
-    every status code an endpoint may return."""
+    every status code an endpoint may return, and says on every operation who may call it.
+    Descriptions come from the view's own docstring or its handler's, never from a base class's
+    (those explain code, not the endpoint)."""
+
+    def get_description(self):
+        handler = getattr(self.view, getattr(self.view, "action", None) or self.method.lower(), None)
+        texts = [type(self.view).__dict__.get("__doc__"),
+                 handler.__doc__ if handler is not None and handler.__module__.startswith("api.") else None]
+        return "\n\n".join(inspect.cleandoc(t) for t in texts if t)
+
+    def get_operation(self, *args, **kwargs):
+        operation = super().get_operation(*args, **kwargs)
+        if operation is not None:  # (after extend_schema's own description, which replaces get_description)
+            who = f"**Who may call:** {who_may_call(self.view, self.method)}"
+            operation["description"] = "\n\n".join(p for p in (operation.get("description"), who) if p)
+        return operation
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)

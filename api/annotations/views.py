@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import django_filters
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 
@@ -20,7 +20,7 @@ from annotate.services import annotations, spans
 from api.base import ApiMixin, ApiView
 from api.pagination import IdCursorPagination
 from api.permissions import IsProjectDataReader
-from api.tasks.views import AssignmentMixin
+from api.tasks.views import ASSIGNMENT_READERS, ASSIGNMENT_WRITER, AssignmentMixin
 
 from .serializers import (
     BIG,
@@ -42,6 +42,13 @@ def doc_response(annotation: Annotation, http_status=status.HTTP_200_OK) -> Resp
 
 
 class AnnotationView(AssignmentMixin, ApiView):
+    """Every write carries the `version` it was based on and returns the new document (version + 1).
+    A write based on an older version gets 409 `stale_write` with the current document in
+    `details.current`, and changes nothing. Offsets are Unicode code points (Python `str`
+    indices), not UTF-16 units."""
+
+    who = {"GET": ASSIGNMENT_READERS, "PUT": ASSIGNMENT_WRITER, "PATCH": ASSIGNMENT_WRITER}
+
     @extend_schema(responses=AnnotationOut, summary="The annotation document")
     def get(self, request, assignment_id):
         return doc_response(self.get_assignment().annotation)
@@ -70,6 +77,11 @@ class AnnotationView(AssignmentMixin, ApiView):
 
 
 class SpanListView(AssignmentMixin, ApiView):
+    """Offsets are checked against the article text (code points); the same span (start, end,
+    label) twice is refused with 409."""
+
+    who = ASSIGNMENT_WRITER
+
     @extend_schema(request=SpanCreateIn, responses={201: AnnotationOut},
                    summary="Add a span; returns the whole annotation (409 on a duplicate span)")
     def post(self, request, assignment_id):
@@ -81,6 +93,8 @@ class SpanListView(AssignmentMixin, ApiView):
 
 
 class SpanDetailView(AssignmentMixin, ApiView):
+    who = ASSIGNMENT_WRITER
+
     @extend_schema(request=SpanPatchIn, responses=AnnotationOut, summary="Change one span")
     def patch(self, request, assignment_id, span_id):
         assignment = self.get_assignment()
@@ -114,6 +128,10 @@ class SuggestionListView(AssignmentMixin, ApiView):
 
 
 class SuggestionAcceptView(AssignmentMixin, ApiView):
+    """Copies the model's (or the import's) span into your annotation, linked to the suggestion."""
+
+    who = ASSIGNMENT_WRITER
+
     @extend_schema(request=AcceptIn, responses={201: AnnotationOut},
                    summary="Accept (optionally relabel) a suggestion into the annotation")
     def post(self, request, assignment_id, span_id):
@@ -126,6 +144,10 @@ class SuggestionAcceptView(AssignmentMixin, ApiView):
 
 
 class SuggestionRejectView(AssignmentMixin, ApiView):
+    """Recorded in your annotation's `rejected_suggestions`; other annotators are not affected."""
+
+    who = ASSIGNMENT_WRITER
+
     @extend_schema(request=VersionIn, responses=AnnotationOut, summary="Reject a suggestion (for this annotator)")
     def post(self, request, assignment_id, span_id):
         assignment = self.get_assignment()
@@ -154,8 +176,9 @@ class AnnotationListItem(serializers.BaseSerializer):
                 "article": a.article_id, "status": a.status}
 
 
+@extend_schema_view(get=extend_schema(summary="Every annotation in this project, with its annotator and status"))
 class ProjectAnnotationListView(ApiMixin, generics.ListAPIView):
-    """Every annotation of the project (reviewers, admins, exporters), 3 queries per page."""
+    """Cursor-paginated; filter by status, annotator or article."""
 
     queryset = Annotation.objects.none()  # for the schema generator; get_queryset scopes it
     permission_classes = [IsProjectDataReader]

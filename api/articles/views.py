@@ -6,7 +6,7 @@ import datetime
 
 import django_filters
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import filters, generics, serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
@@ -63,7 +63,12 @@ class ArticleFilter(django_filters.FilterSet):
         fields = ["source", "preannotation_status", "published_after", "published_before", "has_gold"]
 
 
+@extend_schema_view(get=extend_schema(summary="The project's articles (without text): filter, search, order"))
 class ArticleListView(ProjectScopedMixin, ApiMixin, generics.ListAPIView):
+    """Filters: `source`, `preannotation_status`, `published_after` / `published_before`, `has_gold`;
+    `search` in title, external id and text; `ordering` by id, priority or published.
+    Cursor-paginated."""
+
     queryset = Article.objects.none()  # for the schema generator; get_queryset scopes it
     permission_classes = [IsProjectDataReader]
     serializer_class = ArticleOut
@@ -82,7 +87,7 @@ class ArticleListView(ProjectScopedMixin, ApiMixin, generics.ListAPIView):
 class ArticleDetailView(ApiView):
     permission_classes = [IsProjectDataReader]
 
-    @extend_schema(responses=ArticleDetailOut)
+    @extend_schema(responses=ArticleDetailOut, summary="One article with its text and metadata")
     def get(self, request, project_id, article_id):
         qs = articles_for_project(project_id=project_id, with_text=True)
         return Response(ArticleDetailOut(get_object_or_404(qs, pk=article_id)).data)

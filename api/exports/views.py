@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.http import FileResponse, HttpResponseNotModified
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -23,8 +23,8 @@ from api.permissions import IsProjectExporter
 from .serializers import ExportCreateIn, ExportOut
 
 
+@extend_schema_view(get=extend_schema(summary="The project's exports, newest first"))
 class ProjectExportsView(ApiMixin, ProjectScopedMixin, generics.ListAPIView):
-    """GET: the project's exports (newest first). POST: start one; 202 with the queued job."""
 
     permission_classes = [IsAuthenticated & IsProjectExporter]
     serializer_class = ExportOut
@@ -38,7 +38,10 @@ class ProjectExportsView(ApiMixin, ProjectScopedMixin, generics.ListAPIView):
         exports_sweep_stale(project_id=int(self.kwargs["project_id"]))
         return super().list(request, *args, **kwargs)
 
-    @extend_schema(request=ExportCreateIn, responses={202: ExportOut, 400: OpenApiResponse(description="invalid")})
+    @extend_schema(request=ExportCreateIn, responses={202: ExportOut, 400: OpenApiResponse(description="invalid")},
+                   summary="Start an export (jsonl, conll2003, conllu, spacy); 202 with the queued job",
+                   description="A background worker builds the file; poll the job, then download it. "
+                               "Options: annotate/exports/README.md.")
     def post(self, request, project_id: int):
         data = ExportCreateIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -46,8 +49,9 @@ class ProjectExportsView(ApiMixin, ProjectScopedMixin, generics.ListAPIView):
         return Response(ExportOut(job, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)
 
 
+@extend_schema_view(get=extend_schema(summary="One export: status, progress, counts and sha256"))
 class ExportDetailView(ApiMixin, generics.RetrieveAPIView):
-    """Status, progress, counts and sha256. A job whose worker died is re-queued or failed here."""
+    """A job whose worker died is noticed here and re-queued (or failed, with the reason)."""
 
     permission_classes = [IsAuthenticated & IsProjectExporter]
     serializer_class = ExportOut
@@ -58,8 +62,9 @@ class ExportDetailView(ApiMixin, generics.RetrieveAPIView):
         return export_check_stale(job=job)
 
 
+@extend_schema_view(get=extend_schema(summary="Download the finished file"))
 class ExportDownloadView(ExportDetailView):
-    """The finished file, streamed, with its sha256 as ETag; 409 while the export is not done."""
+    """Streamed, with its sha256 as ETag (If-None-Match gives 304); 409 while the export is not done."""
 
     @extend_schema(responses={(200, "application/octet-stream"): bytes, 304: None,
                               409: OpenApiResponse(description="not done yet")})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -31,8 +31,11 @@ def _project_out(request, project_id: int):
     return get_object_or_404(projects_with_role(user=request.user), pk=project_id)
 
 
+@extend_schema_view(get=extend_schema(summary="Your projects, with your role in each",
+                                      description="Superusers see every project."))
 class ProjectListView(ApiMixin, generics.ListAPIView):
-    """The caller's projects (superusers: all)."""
+    who = {"GET": "any signed-in user (a project you are not a member of is not listed).",
+           "POST": "staff users; others get 403."}
 
     serializer_class = ProjectListOut
     pagination_class = IdCursorPagination
@@ -42,7 +45,9 @@ class ProjectListView(ApiMixin, generics.ListAPIView):
     def get_queryset(self):
         return projects_with_role(user=self.request.user)
 
-    @extend_schema(request=ProjectIn, responses={201: ProjectOut}, summary="Create a project (staff users)")
+    @extend_schema(request=ProjectIn, responses={201: ProjectOut}, summary="Create a project (staff users)",
+                   description="With its targets and label schema (validated: 400 names the field path); "
+                               "you become its admin.")
     def post(self, request):
         data = ProjectIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -53,18 +58,19 @@ class ProjectListView(ApiMixin, generics.ListAPIView):
 class ProjectDetailView(ProjectScopedMixin, ApiView):
     permission_classes = [MemberReadAdminWrite]
 
-    @extend_schema(responses=ProjectOut)
+    @extend_schema(responses=ProjectOut, summary="One project: label schema, targets, guidelines, your role")
     def get(self, request, project_id):
         return Response(ProjectOut(_project_out(request, project_id)).data)
 
-    @extend_schema(request=ProjectPatchIn, responses=ProjectOut)
+    @extend_schema(request=ProjectPatchIn, responses=ProjectOut,
+                   summary="Change a project's settings, label schema or guidelines")
     def patch(self, request, project_id):
         data = ProjectPatchIn(data=request.data)
         data.is_valid(raise_exception=True)
         projects.project_update(project=self.project, **data.validated_data)
         return Response(ProjectOut(_project_out(request, project_id)).data)
 
-    @extend_schema(responses={204: None})
+    @extend_schema(responses={204: None}, summary="Delete a project with all its articles and annotations")
     def delete(self, request, project_id):
         projects.project_delete(project=self.project)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -73,11 +79,12 @@ class ProjectDetailView(ProjectScopedMixin, ApiView):
 class TargetListView(ProjectScopedMixin, ApiView):
     permission_classes = [MemberReadAdminWrite]
 
-    @extend_schema(responses=TargetOut(many=True))
+    @extend_schema(responses=TargetOut(many=True), summary="The stance targets of a project, in order")
     def get(self, request, project_id):
         return Response(TargetOut(project_targets(project_id=project_id), many=True).data)
 
-    @extend_schema(request=TargetIn, responses={201: TargetOut})
+    @extend_schema(request=TargetIn, responses={201: TargetOut},
+                   summary="Add a stance target (409 if its key exists in the project)")
     def post(self, request, project_id):
         data = TargetIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -91,18 +98,18 @@ class TargetDetailView(ProjectScopedMixin, ApiView):
     def get_target(self, target_id):
         return get_object_or_404(project_targets(project_id=self.kwargs["project_id"]), pk=target_id)
 
-    @extend_schema(responses=TargetOut)
+    @extend_schema(responses=TargetOut, summary="One stance target")
     def get(self, request, project_id, target_id):
         return Response(TargetOut(self.get_target(target_id)).data)
 
-    @extend_schema(request=TargetIn(partial=True), responses=TargetOut)
+    @extend_schema(request=TargetIn(partial=True), responses=TargetOut, summary="Change a target's key, name, description or position")
     def patch(self, request, project_id, target_id):
         target = self.get_target(target_id)
         data = TargetIn(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         return Response(TargetOut(projects.target_update(target=target, **data.validated_data)).data)
 
-    @extend_schema(responses={204: None})
+    @extend_schema(responses={204: None}, summary="Delete a target")
     def delete(self, request, project_id, target_id):
         projects.target_delete(target=self.get_target(target_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -111,11 +118,12 @@ class TargetDetailView(ProjectScopedMixin, ApiView):
 class MemberListView(ProjectScopedMixin, ApiView):
     permission_classes = [ReviewerReadAdminWrite]
 
-    @extend_schema(responses=MemberOut(many=True))
+    @extend_schema(responses=MemberOut(many=True), summary="The project's members and their roles")
     def get(self, request, project_id):
         return Response(MemberOut(project_members(project_id=project_id), many=True).data)
 
-    @extend_schema(request=MemberIn, responses={201: MemberOut})
+    @extend_schema(request=MemberIn, responses={201: MemberOut},
+                   summary="Add a member by username, with a role (admin, reviewer, annotator, exporter)")
     def post(self, request, project_id):
         data = MemberIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -130,7 +138,7 @@ class MemberDetailView(ProjectScopedMixin, ApiView):
     def get_membership(self, membership_id):
         return get_object_or_404(project_members(project_id=self.kwargs["project_id"]), pk=membership_id)
 
-    @extend_schema(request=MemberPatchIn, responses=MemberOut)
+    @extend_schema(request=MemberPatchIn, responses=MemberOut, summary="Change a member's role")
     def patch(self, request, project_id, membership_id):
         membership = self.get_membership(membership_id)
         data = MemberPatchIn(data=request.data)
@@ -138,7 +146,7 @@ class MemberDetailView(ProjectScopedMixin, ApiView):
         return Response(MemberOut(memberships.membership_update(
             membership=membership, role=data.validated_data["role"])).data)
 
-    @extend_schema(responses={204: None})
+    @extend_schema(responses={204: None}, summary="Remove a member (409 for the project's last admin)")
     def delete(self, request, project_id, membership_id):
         memberships.membership_delete(membership=self.get_membership(membership_id))
         return Response(status=status.HTTP_204_NO_CONTENT)

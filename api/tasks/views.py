@@ -5,7 +5,7 @@ from __future__ import annotations
 import django_filters
 from django.db import transaction
 from django.utils.decorators import method_decorator
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, status
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
@@ -28,6 +28,12 @@ from api.permissions import IsProjectWorker
 
 from .serializers import AssignmentDetailOut, AssignmentOut, ProgressOut, SkipIn, SubmitIn
 
+# Who may call the /assignments/{id}/ operations (the docs' "Who may call"; the services decide).
+ASSIGNMENT_READERS = ("its annotator, or a reviewer or admin of its project (site superusers too). Anyone else "
+                      "gets 404: blind annotation, other annotators cannot tell the assignment exists.")
+ASSIGNMENT_WRITER = ("its annotator only (the annotation is theirs). Reviewers and admins of the project get "
+                     "403 `not_assigned`; anyone else gets 404.")
+
 
 def detail_response(assignment: Assignment | int, http_status=status.HTTP_200_OK) -> Response:
     """AssignmentDetailOut's shape, built by the selector and rendered as is. Pass the assignment
@@ -37,10 +43,16 @@ def detail_response(assignment: Assignment | int, http_status=status.HTTP_200_OK
     return Response(assignment_detail(assignment_id=assignment), status=http_status)
 
 
+# One transaction for the whole request: the token lookup at its start also locks the caller's
+# user row (`locks_caller`), which the queue needs anyway (one round trip less).
 @method_decorator(transaction.atomic, name="dispatch")
 class NextView(ProjectScopedMixin, ApiView):
-    """One transaction for the whole request: the token lookup at its start also locks the
-    caller's user row (`locks_caller`), which the queue needs anyway (one round trip less)."""
+    """Your unfinished assignment in this project comes back first (its lease renewed). Otherwise
+    you get a new one: the first article in queue order (priority, then import order) that you
+    never had and that has fewer than the project's `overlap` active assignments; it is yours
+    until you submit or skip it, or until it sits idle longer than the project's
+    `assignment_timeout_minutes` without saved work. Safe to call twice (a double click gives the
+    same assignment). 204 when nothing is left for you."""
 
     permission_classes = [IsProjectWorker]
     locks_caller = True
@@ -60,7 +72,8 @@ class NextView(ProjectScopedMixin, ApiView):
 class ProgressView(ProjectScopedMixin, ApiView):
     permission_classes = [IsProjectWorker]
 
-    @extend_schema(responses=ProgressOut, summary="The caller's progress in this project")
+    @extend_schema(responses=ProgressOut, summary="The caller's progress in this project",
+                   description="Your assignments by status, and how many articles are still available to you.")
     def get(self, request, project_id):
         return Response(ProgressOut(progress_for(user=request.user, project=self.project)).data)
 
@@ -75,8 +88,10 @@ class AssignmentFilter(django_filters.FilterSet):
         fields = ["status", "annotator", "article"]
 
 
+@extend_schema_view(get=extend_schema(summary="Assignments in this project (annotators: their own)"))
 class AssignmentListView(ProjectScopedMixin, ApiMixin, generics.ListAPIView):
-    """Annotators see their own assignments only; reviewers and admins see all."""
+    """Annotators see their own assignments only; reviewers and admins see all. Filter by
+    `status`, `annotator`, `article`; cursor-paginated."""
 
     queryset = Assignment.objects.none()  # for the schema generator; get_queryset scopes it
     permission_classes = [IsProjectWorker]
@@ -94,6 +109,8 @@ class AssignmentListView(ProjectScopedMixin, ApiMixin, generics.ListAPIView):
 class AssignmentMixin:
     """Resolves /assignments/{assignment_id}/: 404 unless the caller is its annotator or a
     reviewer/admin of its project (blind annotation: other annotators cannot tell it exists)."""
+
+    who = ASSIGNMENT_READERS
 
     def get_assignment(self) -> Assignment:
         assignment = assignment_visible(user=self.request.user, assignment_id=self.kwargs["assignment_id"])
@@ -113,6 +130,11 @@ class AssignmentDetailView(AssignmentMixin, ApiView):
 
 
 class SkipView(AssignmentMixin, ApiView):
+    """The article goes back to the queue for others; you never get it again."""
+
+    who = ("its annotator, or a reviewer or admin of its project (site superusers too); anyone else "
+           "gets 404.")
+
     @extend_schema(request=SkipIn, responses=AssignmentDetailOut,
                    summary="Skip with a reason (own assignment; reviewers/admins: anyone's)")
     def post(self, request, assignment_id):
@@ -126,6 +148,12 @@ class SkipView(AssignmentMixin, ApiView):
 
 
 class SubmitView(AssignmentMixin, ApiView):
+    """Checks completeness first: every target has a stance, and frames as the project's schema
+    requires (400 `incomplete`, naming each missing field). A submitted assignment is read-only
+    until a reviewer reopens it."""
+
+    who = ASSIGNMENT_WRITER
+
     @extend_schema(request=SubmitIn, responses=AssignmentDetailOut,
                    summary="Submit: validates completeness (400 `incomplete`) and closes the assignment")
     def post(self, request, assignment_id):
@@ -136,6 +164,11 @@ class SubmitView(AssignmentMixin, ApiView):
 
 
 class ReopenView(AssignmentMixin, ApiView):
+    """The annotator gets it back first from `next`, with their work as it was."""
+
+    who = ("reviewers and admins of its project (site superusers too). Its annotator gets 403; anyone "
+           "else gets 404.")
+
     @extend_schema(request=None, responses=AssignmentDetailOut, summary="Reopen a submitted/skipped assignment")
     def post(self, request, assignment_id):
         assignment = self.get_assignment()

@@ -177,3 +177,53 @@ def test_matrix_covers_every_v1_route_of_this_module():
                "suggestion-accept", "suggestion-reject", "assignment-skip", "assignment-submit", "assignment-reopen",
                "project-annotations", "project-stats"}
     assert routes == covered
+
+
+ROLE_CALLERS = {"admin": "admin", "reviewer": "reviewer", "annotator": "annotator", "exporter": "exporter"}
+
+
+def documented_operations() -> dict[tuple[str, str], dict]:
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    return {(method, path): op for path, item in schema["paths"].items() for method, op in item.items()}
+
+
+def test_the_docs_say_who_may_call_each_endpoint_as_the_matrix_finds():
+    """/api/docs/ tells every operation's callers ("Who may call: …"); that sentence must name
+    exactly the roles that the matrix above lets through, or the docs mislead script authors."""
+    import re
+
+    operations = documented_operations()
+    w = build()
+    for name, method, url, _body, expected in ENDPOINTS:
+        concrete = url(w).split("?")[0]
+        http = "post" if method == "multipart" else method
+        matches = [op for (m, path), op in operations.items()
+                   if m == http and re.fullmatch(re.sub(r"\{[^}]+\}", "[^/]+", path), concrete)]
+        assert len(matches) == 1, name
+        description = matches[0]["description"]
+        assert "**Who may call:**" in description, name
+        who = description.split("**Who may call:**")[1]
+        allowed = {role for role, caller in ROLE_CALLERS.items() if expected[caller] < 300}
+        listed = re.search(r"whose role is ([a-z, ]+?) \(", who)
+        if listed:  # project roles
+            assert set(re.split(r", | or ", listed.group(1))) == allowed, (name, who)
+            assert "non-members get 404" in who
+        elif who.strip().startswith("its annotator only"):
+            assert allowed == {"annotator"}, name
+        elif who.strip().startswith("its annotator, or a reviewer or admin"):
+            assert allowed == {"annotator", "reviewer", "admin"}, name
+        elif who.strip().startswith("reviewers and admins of its project"):
+            assert allowed == {"reviewer", "admin"}, name
+        else:  # any signed-in user / staff users
+            assert allowed in ({"admin", "reviewer", "annotator", "exporter"}, set()), (name, who)
+            assert ("staff" in who) == (expected["staff"] < 300 and expected["admin"] >= 300), name
+        assert "round trip" not in description and "quer" not in description, name  # no implementation notes
+
+
+def test_every_documented_operation_has_a_summary_and_says_who_may_call_it():
+    for (method, path), op in documented_operations().items():
+        if method in ("get", "post", "put", "patch", "delete"):
+            assert op.get("summary"), (method, path)
+            assert "**Who may call:**" in op["description"], (method, path)
