@@ -114,6 +114,11 @@ class Article(models.Model):
     # the task queue reads it instead of counting, and a concurrent change to it makes
     # PostgreSQL re-check a locked candidate (see annotate.services.queue.assignment_next).
     active_assignments = models.PositiveIntegerField(default=0, editable=False)
+    # active_assignments < the project's overlap: the article still has a free slot. Kept by the
+    # same triggers, and by one on the project's overlap (migration 0004). The queue's partial
+    # index holds only these articles, so `next` never walks past the full ones (tens of
+    # thousands late in a large project).
+    in_queue = models.BooleanField(default=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     # Pre-annotation bookkeeping (annotate.nlp): per-article so one bad article never hides the rest.
@@ -133,6 +138,7 @@ class Article(models.Model):
         ]
         indexes = [
             models.Index(fields=["project", "-priority", "id"], name="article_queue_order"),
+            models.Index(fields=["project", "-priority", "id"], condition=Q(in_queue=True), name="article_queue_open"),
             models.Index(fields=["project", "preannotation_status"], name="article_preannotation"),
             # Re-importing records that carry no id is de-duplicated by content.
             models.Index(fields=["project", "content_hash"], name="article_by_content"),
@@ -142,12 +148,15 @@ class Article(models.Model):
         return self.external_id or self.title[:60] or f"article {self.pk}"
 
     def save(self, *args, **kwargs):
-        # A full save (the admin's, say) must not write back a stale `active_assignments`:
-        # the database triggers own that column.
+        # A full save (the admin's, say) must not write back a stale `active_assignments` or
+        # `in_queue`: the database triggers own those columns.
         if not self._state.adding and kwargs.get("update_fields") is None:
             kwargs["update_fields"] = [f.name for f in self._meta.concrete_fields
-                                       if not f.primary_key and f.name != "active_assignments"]
+                                       if not f.primary_key and f.name not in TRIGGER_OWNED]
         super().save(*args, **kwargs)
+
+
+TRIGGER_OWNED = ("active_assignments", "in_queue")
 
 
 class Assignment(models.Model):

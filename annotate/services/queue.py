@@ -183,7 +183,10 @@ def _candidate_sql(cols: Columns, *, columns: str = "", also: str = "", tried: i
     (", …"); `also`: more conditions (" AND …"). Parameters: project id, overlap, user id, then `tried` article ids to skip."""
     a = cols.alias
     not_tried = f' AND {a}."id" NOT IN ({", ".join(["%s"] * tried)})' if tried else ""
-    return (f'SELECT {cols.sql}{columns} FROM {_ARTICLE} {a} WHERE {a}."project_id" = %s AND {a}."active_assignments" < %s '
+    # `in_queue` (the same test as the count, kept by triggers) lets the partial index
+    # article_queue_open skip the full articles instead of reading each one.
+    return (f'SELECT {cols.sql}{columns} FROM {_ARTICLE} {a} WHERE {a}."project_id" = %s AND {a}."in_queue" '
+            f'AND {a}."active_assignments" < %s '
             f'AND NOT EXISTS (SELECT 1 FROM {_ASSIGNMENT} x WHERE x."article_id" = {a}."id" AND x."annotator_id" = %s)'
             f'{not_tried}{also} ORDER BY {a}."priority" DESC, {a}."id" LIMIT 1{for_update(a, skip_locked=True)}')
 

@@ -5,11 +5,11 @@
 
 Starts gunicorn (DEBUG=False; `--worker-class` sync or gthread, `--workers`) on 127.0.0.1
 against PostgreSQL, seeds a fresh project (`--articles` articles of ~3,500 characters with 25
-suggestions each, overlap 2) and one annotator + token per client. The clients (one event
-loop in this process, each with its own connection, kept open where the server allows it)
-each run `--rounds` rounds of: POST next (a *new* assignment: the
-previous one was submitted) → PUT the whole annotation 3 times (autosave; stance, frames, 2–4
-spans) → POST submit. So the request count is bounded: clients × rounds × 5. A warm-up of
+suggestions each, overlap 2; `--full N`: the first N in queue order already have their 2
+annotators, as late in a project) and one annotator + token per client. The clients (one event
+loop in this process, each with its own connection, kept open where the server allows it) each
+run `--rounds` rounds of: POST next (a *new* assignment: the previous one was submitted) → PUT
+the whole annotation 3 times (autosave; stance, frames, 2–4 spans) → POST submit. So the request count is bounded: clients × rounds × 5. A warm-up of
 `--warmup` rounds per client runs first and is not measured. Prints p50/p95/p99 and requests/s
 per endpoint (that endpoint's requests over the whole run's wall time: all endpoints
 interleave), and the CPU time per request of the gunicorn workers, PostgreSQL and the clients.
@@ -44,11 +44,11 @@ def setup_django():
     django.setup()
 
 
-def seed(n_articles: int, n_clients: int):
+def seed(n_articles: int, n_clients: int, n_full: int = 0):
     from django.contrib.auth import get_user_model
     from rest_framework.authtoken.models import Token
 
-    from annotate.models import Article, Membership, Project, Span, Target, text_hash
+    from annotate.models import Article, Assignment, Membership, Project, Span, Target, text_hash
 
     rng = random.Random(4)
     slug = f"bench-api-{int(time.time())}"
@@ -64,6 +64,11 @@ def seed(n_articles: int, n_clients: int):
     Span.objects.bulk_create([Span(article=a, start=s * 100, end=s * 100 + 8, label="PERSON", origin="model")
                               for a in articles for s in range(25)], batch_size=5000)
     User = get_user_model()
+    if n_full:  # late in a project: the first n_full articles in queue order already have `overlap` annotators
+        fillers = [User.objects.get_or_create(username=f"bench-filler-{k}")[0] for k in range(project.overlap)]
+        ahead = sorted(articles, key=lambda a: (-a.priority, a.pk))[:n_full]
+        Assignment.objects.bulk_create([Assignment(project=project, article=a, annotator=u, status="submitted")
+                                        for a in ahead for u in fillers], batch_size=5000)
     tokens = []
     for i in range(n_clients):
         user, _ = User.objects.get_or_create(username=f"bench-annotator-{i}")
@@ -240,6 +245,8 @@ def main():
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--articles", type=int, default=2000)
+    parser.add_argument("--full", type=int, default=0,
+                        help="articles at the head of the queue that already have `overlap` annotators (a late project)")
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--worker-class", choices=["sync", "gthread"], default="sync")
     parser.add_argument("--threads", type=int, default=1, help="per worker, for gthread")
@@ -252,7 +259,7 @@ def main():
     os.environ.update(env)
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     setup_django()
-    project_id, tokens = seed(args.articles, args.clients)
+    project_id, tokens = seed(args.articles, args.clients, args.full)
     from django.db import connection
 
     connection.close()
@@ -281,7 +288,8 @@ def main():
         gunicorn.wait(timeout=20)
     total = sum(len(v) for v in timings.values())
     print(f"gunicorn -w {args.workers} ({args.worker_class}, {args.threads} thread(s)), PostgreSQL, {args.clients} "
-          f"concurrent clients on 127.0.0.1, {args.rounds} rounds each, {args.articles} articles; {total} requests in "
+          f"concurrent clients on 127.0.0.1, {args.rounds} rounds each, {args.articles} articles ({args.full} full); "
+          f"{total} requests in "
           f"{wall:.1f} s = {total / wall:.0f} req/s overall; errors: {len(errors)}")
     for name in ("next", "save", "submit"):
         v = timings[name]
