@@ -18,6 +18,7 @@ from annotate.errors import ImportRejected
 from annotate.importing.readers import FORMATS, LineError, detect_format, read_records, spool_upload
 from annotate.importing.validate import ArticleIn, validate_record
 from annotate.models import Article, Project, Span, text_hash
+from annotate.services.queue import queue_statistics_refresh
 
 logger = logging.getLogger(__name__)
 
@@ -220,6 +221,7 @@ def articles_import(*, project: Project, source, filename: str | None = None, fm
             if queue_preannotation and report.article_ids:
                 ids = list(report.article_ids)
                 transaction.on_commit(lambda: _queue_preannotation(project, ids))
+    queue_statistics_refresh(new_articles=report.created)
     logger.info("import into %s by %s: %s", project.slug, by or "system", report.summary())
     return report
 

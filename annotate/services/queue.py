@@ -104,6 +104,23 @@ def lock_rows(qs: QuerySet, *, touch: str) -> None:
         qs.update(**{touch: F(touch)})
 
 
+def queue_statistics_refresh(*, new_articles: int) -> bool:
+    """After a bulk load of articles (an import), have PostgreSQL's planner statistics catch up
+    at once rather than when autovacuum next looks (a minute or more). The queue's statements
+    are planned from them: on a freshly loaded table the planner guessed a handful of open
+    articles and sorted them all instead of reading the first in index order, and `next` cost
+    20 ms instead of 0.3 (2,000 articles; it grows with the project). Runs when the table was
+    never analyzed or grew by a tenth or more, as autovacuum would; True if it ran."""
+    if connection.vendor != "postgresql" or new_articles <= 0:
+        return False
+    (estimated,) = fetch_one("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [_ARTICLE], prepare=False)
+    if estimated >= 0 and new_articles < 0.1 * estimated:
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {_ARTICLE}, {Span._meta.db_table}")
+    return True
+
+
 def articles_available(*, project: Project, user) -> QuerySet[Article]:
     """Articles the queue could give `user` now (ignores leases that a `next` call would release)."""
     taken_by_user = Assignment.objects.filter(project=project, annotator=user).values("article_id")

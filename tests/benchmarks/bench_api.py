@@ -49,6 +49,7 @@ def seed(n_articles: int, n_clients: int, n_full: int = 0):
     from rest_framework.authtoken.models import Token
 
     from annotate.models import Article, Assignment, Membership, Project, Span, Target, text_hash
+    from annotate.services.queue import queue_statistics_refresh
 
     rng = random.Random(4)
     slug = f"bench-api-{int(time.time())}"
@@ -69,6 +70,7 @@ def seed(n_articles: int, n_clients: int, n_full: int = 0):
         ahead = sorted(articles, key=lambda a: (-a.priority, a.pk))[:n_full]
         Assignment.objects.bulk_create([Assignment(project=project, article=a, annotator=u, status="submitted")
                                         for a in ahead for u in fillers], batch_size=5000)
+    queue_statistics_refresh(new_articles=len(articles))  # as an import does
     tokens = []
     for i in range(n_clients):
         user, _ = User.objects.get_or_create(username=f"bench-annotator-{i}")

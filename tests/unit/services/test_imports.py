@@ -260,3 +260,29 @@ def test_reimport_of_changed_texts_drops_stale_suggestions_in_a_fixed_number_of_
     assert report.updated == 40
     assert not Span.objects.filter(origin=Span.Origin.MODEL).exists()
     assert Article.objects.get(external_id="r7").text == "New text 7."
+
+
+def _estimated_articles() -> float:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = 'annotate_article'::regclass")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.postgres
+def test_an_import_that_grows_the_table_refreshes_the_planners_statistics(project, tmp_path):
+    """The queue's statements are planned from them (annotate.services.queue.queue_statistics_refresh):
+    stale after a bulk load, `next` sorted every open article instead of reading the first."""
+    from django.db import connection
+
+    from annotate.services.queue import queue_statistics_refresh
+
+    if connection.vendor != "postgresql":
+        pytest.skip("planner statistics: PostgreSQL")
+    n = max(30, int(max(_estimated_articles(), 0) * 0.1) + 1)
+    articles_import(project=project, queue_preannotation=False, source=write_jsonl(
+        tmp_path / "a.jsonl", [{"id": f"a{i}", "text": f"Article number {i}."} for i in range(n)]))
+    assert _estimated_articles() == Article.objects.count()  # ANALYZE ran (exact on a small table)
+    assert not queue_statistics_refresh(new_articles=1)  # a trickle leaves it to autovacuum
+    assert not queue_statistics_refresh(new_articles=0)
