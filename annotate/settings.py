@@ -194,7 +194,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: an anonymous caller then gets 401 with a WWW-Authenticate header, not 403.
         "api.authentication.FastTokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        "api.authentication.FastSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": [

@@ -1,7 +1,8 @@
-"""Token authentication in one prepared statement (annotate.hotsql): every scripted request
-pays for it, and DRF's ORM lookup (select_related user) cost ~0.5 ms of CPU on its own. Under
-/projects/{project_id}/ the same statement also reads the caller's role and the project, which
-the permission check and the view need next (one round trip instead of two).
+"""Token and session authentication with hand-written statements (annotate.hotsql): every
+request pays for it. DRF's token lookup (select_related user) cost ~0.5 ms of CPU on its own;
+Django's session and user lookups for the web UI ~2 ms, as much as the rest of an autosave.
+Under /projects/{project_id}/ the statement that reads the user also reads the caller's role and
+the project, which the permission check and the view need next (one round trip instead of two).
 
 Elsewhere (autosave, submit: most requests) a token seen in the last API_TOKEN_CACHE_SECONDS
 is not looked up again by this process: one database round trip fewer per request. The price: a
@@ -14,14 +15,17 @@ import copy
 from time import monotonic
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+from django.contrib.sessions.models import Session
 from django.db import connection
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
-from rest_framework.authentication import TokenAuthentication
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.authtoken.models import Token
 
-from annotate.hotsql import Columns, fetch_one
+from annotate.hotsql import Columns, db_datetime, fetch_one
 from annotate.models import Membership, Project
 from annotate.selectors.membership import PROJECT_COLUMNS, remember_role
 
@@ -39,14 +43,14 @@ def forget_tokens() -> None:
     _recent.clear()
 
 
-class FastTokenAuthentication(TokenAuthentication):
-    """DRF's TokenAuthentication (`Authorization: Token <key>`, same errors), looked up with
-    one hand-written statement instead of the ORM."""
+class CallerContext:
+    """What the view needs read along with the caller: the role and project when the URL names
+    a project, and the caller's row locked when the view asks for it (`locks_caller`)."""
 
     project_id: int | None = None
     lock_caller = False
 
-    def authenticate(self, request):
+    def read_context(self, request) -> None:
         context = getattr(request, "parser_context", None) or {}
         project_id = (context.get("kwargs") or {}).get("project_id")
         self.project_id = project_id if isinstance(project_id, int) and 0 < project_id <= MAX_ID else None
@@ -54,6 +58,35 @@ class FastTokenAuthentication(TokenAuthentication):
         # already) has the caller's user row locked by this same statement: one round trip less.
         self.lock_caller = (getattr(context.get("view"), "locks_caller", False) and connection.in_atomic_block
                             and connection.features.has_select_for_update)
+
+    def caller_sql(self, select: str, source: str, where: str) -> tuple[str, list]:
+        """The statement: `select` columns, then the user's, then (with a project) role and
+        project; its parameters start with the project's id."""
+        if self.project_id is None:
+            return f"SELECT {select}{_U.sql} FROM {source} WHERE {where}", []
+        return (f'SELECT {select}{_U.sql}, m."role", {PROJECT_COLUMNS.sql} FROM {source} '
+                f'LEFT OUTER JOIN {Membership._meta.db_table} m ON m."user_id" = u."id" AND m."project_id" = %s '
+                f'LEFT OUTER JOIN {Project._meta.db_table} p ON p."id" = m."project_id" WHERE {where}'
+                + (" FOR UPDATE OF u" if self.lock_caller else "")), [self.project_id]
+
+    def caller_loaded(self, row, offset: int):
+        """The user in `row` from `offset`, with what came along recorded on it."""
+        user = _U.load(row, offset)
+        if self.lock_caller:
+            user.locked_in_transaction = True  # see annotate.services.queue._lock_user
+        if self.project_id is not None:
+            offset += _U.width
+            remember_role(user=user, project_id=self.project_id, role=row[offset],
+                          project=PROJECT_COLUMNS.load(row, offset + 1))
+        return user
+
+
+class FastTokenAuthentication(CallerContext, TokenAuthentication):
+    """DRF's TokenAuthentication (`Authorization: Token <key>`, same errors), looked up with
+    one hand-written statement instead of the ORM."""
+
+    def authenticate(self, request):
+        self.read_context(request)
         return super().authenticate(request)
 
     def authenticate_credentials(self, key):
@@ -65,31 +98,73 @@ class FastTokenAuthentication(TokenAuthentication):
                 user.__dict__.pop("_standpoint_roles", None)
                 user.__dict__.pop("_standpoint_projects", None)
                 return user, hit[1]
-        base = (f'SELECT {_T.sql}, {_U.sql}{{role}} FROM {Token._meta.db_table} t '
-                f'INNER JOIN {_U.model._meta.db_table} u ON u."id" = t."user_id"{{join}} WHERE t."key" = %s')
-        if self.project_id is None:
-            row = fetch_one(base.format(role="", join=""), [key])
-        else:
-            row = fetch_one(base.format(
-                role=f', m."role", {PROJECT_COLUMNS.sql}',
-                join=(f' LEFT OUTER JOIN {Membership._meta.db_table} m ON m."user_id" = u."id" AND m."project_id" = %s'
-                      f' LEFT OUTER JOIN {Project._meta.db_table} p ON p."id" = m."project_id"'))
-                + (" FOR UPDATE OF u" if self.lock_caller else ""),
-                [self.project_id, key])
+        sql, params = self.caller_sql(f"{_T.sql}, ", f'{Token._meta.db_table} t INNER JOIN '
+                                      f'{_U.model._meta.db_table} u ON u."id" = t."user_id"', 't."key" = %s')
+        row = fetch_one(sql, [*params, key])
         if row is None:
             raise exceptions.AuthenticationFailed(_("Invalid token."))
-        token, user = _T.load(row), _U.load(row, _T.width)
+        token, user = _T.load(row), self.caller_loaded(row, _T.width)
         token.user = user
         if not user.is_active:
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
         if ttl > 0:
             if len(_recent) > 10_000:  # tokens come and go: never let the cache grow without bound
                 _recent.clear()
-            _recent[key] = (monotonic() + ttl, token, copy.copy(user))
-        if self.lock_caller:
-            user.locked_in_transaction = True  # see annotate.services.queue._lock_user
-        if self.project_id is not None:
-            offset = _T.width + _U.width
-            remember_role(user=user, project_id=self.project_id, role=row[offset],
-                          project=PROJECT_COLUMNS.load(row, offset + 1))
+            cached = copy.copy(user)
+            for attr in ("_standpoint_roles", "_standpoint_projects", "locked_in_transaction"):
+                cached.__dict__.pop(attr, None)
+            _recent[key] = (monotonic() + ttl, token, cached)
         return user, token
+
+
+_MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+_DB_SESSIONS = "django.contrib.sessions.backends.db"
+
+
+class FastSessionAuthentication(CallerContext, SessionAuthentication):
+    """DRF's SessionAuthentication (the web UI: the session cookie; CSRF enforced on writes),
+    with the session read by one hand-written statement and the user (with role and project)
+    by another, instead of Django's lazy ORM lookups. Same rules as
+    django.contrib.auth.get_user: an unexpired session, a configured backend, an active user,
+    a session auth hash that matches the current password. Anything else (another session
+    engine or auth backend, a hash that only matches a fallback secret) takes Django's own path."""
+
+    def authenticate(self, request):
+        django_request = request._request
+        if settings.SESSION_ENGINE != _DB_SESSIONS or getattr(django_request, "session", None) is None:
+            return super().authenticate(request)
+        session = django_request.session
+        if session.session_key is None:
+            return None  # no session cookie: anonymous, as Django would find
+        if getattr(session, "_session_cache", None) is None:
+            row = fetch_one(f'SELECT "session_data" FROM {Session._meta.db_table} '
+                            f'WHERE "session_key" = %s AND "expire_date" > %s',
+                            [session.session_key, db_datetime(timezone.now())])
+            # What SessionStore.load() does, without the ORM: the session lives on this
+            # request's store (later reads and the middleware's save see it) or is gone.
+            session._session_cache = session.decode(row[0]) if row else {}
+            if row is None:
+                session._session_key = None
+        session.accessed = True  # (the middleware then adds "Vary: Cookie", as after any session read)
+        data = session._session_cache
+        if data.get(BACKEND_SESSION_KEY) != _MODEL_BACKEND or _MODEL_BACKEND not in settings.AUTHENTICATION_BACKENDS:
+            return super().authenticate(request) if data.get(SESSION_KEY) else None
+        try:
+            user_id = int(data[SESSION_KEY])
+        except (KeyError, TypeError, ValueError):
+            return None
+        if not 0 < user_id <= MAX_ID:
+            return None
+        self.read_context(request)
+        sql, params = self.caller_sql("", f"{_U.model._meta.db_table} u", 'u."id" = %s')
+        row = fetch_one(sql, [*params, user_id])
+        if row is None:
+            return None
+        user = self.caller_loaded(row, 0)
+        if not user.is_active:  # ModelBackend.get_user refuses them: anonymous
+            return None
+        if not constant_time_compare(data.get(HASH_SESSION_KEY) or "", user.get_session_auth_hash()):
+            return super().authenticate(request)  # flushed, or re-keyed after a secret rotation
+        django_request.user = user
+        self.enforce_csrf(request)
+        return user, None

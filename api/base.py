@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
-from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import NotFound
 from rest_framework.parsers import JSONParser
 from rest_framework.views import APIView
 
 from annotate.models import Project
 from annotate.selectors.membership import project_cached
-from api.authentication import FastTokenAuthentication
+from api.authentication import FastSessionAuthentication, FastTokenAuthentication
 from api.schema import StandpointAutoSchema
 
 # Token first: its WWW-Authenticate header turns "no credentials" into 401 (not 403), which is
 # what scripts expect; browsers still authenticate with the session (CSRF enforced by DRF).
-AUTHENTICATION = [FastTokenAuthentication, SessionAuthentication]
+AUTHENTICATION = [FastTokenAuthentication, FastSessionAuthentication]
 
 
 # Ids in URLs above this cannot exist; SQLite's driver raises OverflowError (a 500) beyond 2**63.

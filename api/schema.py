@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 
+from drf_spectacular.authentication import SessionScheme
 from drf_spectacular.openapi import AutoSchema
 from rest_framework import serializers
 from rest_framework.permissions import AND, IsAuthenticated, OperandHolder
@@ -29,6 +30,12 @@ ERROR_DESCRIPTIONS = {
     "429": "Too many requests (token throttling).",
 }
 SAFE_ERRORS = ("401", "403", "404", "429")
+
+
+class FastSessionScheme(SessionScheme):
+    """Documents api.authentication.FastSessionAuthentication as the session cookie it reads."""
+
+    target_class = "api.authentication.FastSessionAuthentication"
 
 
 ROLE_ORDER = ("admin", "reviewer", "annotator", "exporter")

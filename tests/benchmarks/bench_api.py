@@ -44,7 +44,7 @@ def setup_django():
     django.setup()
 
 
-def seed(n_articles: int, n_clients: int, n_full: int = 0):
+def seed(n_articles: int, n_clients: int, n_full: int = 0, auth: str = "token"):
     from django.contrib.auth import get_user_model
     from rest_framework.authtoken.models import Token
 
@@ -71,17 +71,35 @@ def seed(n_articles: int, n_clients: int, n_full: int = 0):
         Assignment.objects.bulk_create([Assignment(project=project, article=a, annotator=u, status="submitted")
                                         for a in ahead for u in fillers], batch_size=5000)
     queue_statistics_refresh(new_articles=len(articles))  # as an import does
-    tokens = []
+    credentials = []
     for i in range(n_clients):
         user, _ = User.objects.get_or_create(username=f"bench-annotator-{i}")
         Membership.objects.create(project=project, user=user, role=Membership.Role.ANNOTATOR)
-        tokens.append(Token.objects.get_or_create(user=user)[0].key)
-    return project.pk, tokens
+        credentials.append(f"Authorization: Token {Token.objects.get_or_create(user=user)[0].key}" if auth == "token"
+                           else browser_session(user))
+    return project.pk, credentials
 
 
-def _head(method: str, path: str, token: str, body) -> bytes:
+def browser_session(user) -> str:
+    """The headers a signed-in browser sends: its session cookie, and the CSRF token (cookie and
+    header) that session-authenticated writes need. As after a login through the web UI."""
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.utils.crypto import get_random_string
+
+    session = SessionStore()
+    session.update({SESSION_KEY: str(user.pk), BACKEND_SESSION_KEY: settings.AUTHENTICATION_BACKENDS[0],
+                    HASH_SESSION_KEY: user.get_session_auth_hash()})
+    session.create()
+    csrf = get_random_string(32)
+    return (f"Cookie: {settings.SESSION_COOKIE_NAME}={session.session_key}; {settings.CSRF_COOKIE_NAME}={csrf}\r\n"
+            f"X-CSRFToken: {csrf}")
+
+
+def _head(method: str, path: str, credential: str, body) -> bytes:
     payload = json.dumps(body).encode() if body is not None else b""
-    return (f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Token {token}\r\n"
+    return (f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{credential}\r\n"
             f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n").encode() + payload
 
 
@@ -98,10 +116,10 @@ def _parse(buf: bytes) -> tuple[int, bytes, bool] | None:
     return int(lines[0].split()[1]), body[:length], headers.get(b"connection") == b"close"
 
 
-def request(port: int, method: str, path: str, token: str, body=None):
+def request(port: int, method: str, path: str, credential: str, body=None):
     """One request on its own connection (readiness checks)."""
     with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
-        sock.sendall(_head(method, path, token, body).replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n", 1))
+        sock.sendall(_head(method, path, credential, body).replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n", 1))
         buf = b""
         while chunk := sock.recv(65536):
             buf += chunk
@@ -144,8 +162,8 @@ class Client:
     """One annotator's connection in the event loop (non-blocking socket, reopened per request
     when the server closes it: sync workers do after every response)."""
 
-    def __init__(self, port: int, token: str, steps):
-        self.port, self.token, self.steps = port, token, steps
+    def __init__(self, port: int, credential: str, steps):
+        self.port, self.credential, self.steps = port, credential, steps
         self.sock: socket.socket | None = None
         self.out = self.buf = b""
         self.t0 = 0.0
@@ -156,7 +174,7 @@ class Client:
             _, method, path, body = self.steps.send(reply) if reply is not None else next(self.steps)
         except StopIteration:
             return False
-        self.out, self.buf = _head(method, path, self.token, body), b""
+        self.out, self.buf = _head(method, path, self.credential, body), b""
         self.t0 = time.perf_counter()
         if self.sock is None:
             self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -203,7 +221,7 @@ def pct(values, p):
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
 
 
-def run_clients(port, project_id, tokens, rounds):
+def run_clients(port, project_id, credentials, rounds):
     """All clients at once, in one process and one event loop (selectors): the load generator
     shares the 2 cores with the server, so it must cost as little as it can (a process or
     thread per client cost ~0.3–0.5 ms of CPU per request). Returns (timings by endpoint,
@@ -212,7 +230,8 @@ def run_clients(port, project_id, tokens, rounds):
     errors: list = []
     selector = selectors.DefaultSelector()
     cpu0, t0 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
-    running = sum(Client(port, token, flow(project_id, rounds, timings, errors)).start(selector) for token in tokens)
+    running = sum(Client(port, credential, flow(project_id, rounds, timings, errors)).start(selector)
+                  for credential in credentials)
     while running:
         for key, events in selector.select():
             client = key.data
@@ -250,6 +269,8 @@ def main():
     parser.add_argument("--full", type=int, default=0,
                         help="articles at the head of the queue that already have `overlap` annotators (a late project)")
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--auth", choices=["token", "session"], default="token",
+                        help="session: as the web UI (session cookie + CSRF token) instead of API tokens")
     parser.add_argument("--worker-class", choices=["sync", "gthread"], default="sync")
     parser.add_argument("--threads", type=int, default=1, help="per worker, for gthread")
     parser.add_argument("--port", type=int, default=8731)
@@ -261,7 +282,7 @@ def main():
     os.environ.update(env)
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     setup_django()
-    project_id, tokens = seed(args.articles, args.clients, args.full)
+    project_id, credentials = seed(args.articles, args.clients, args.full, args.auth)
     from django.db import connection
 
     connection.close()
@@ -273,23 +294,24 @@ def main():
         deadline = time.time() + 30
         while True:
             try:
-                request(args.port, "GET", "/api/v1/me/", tokens[0])
+                request(args.port, "GET", "/api/v1/me/", credentials[0])
                 break
             except OSError:
                 if time.time() > deadline:
                     raise
                 time.sleep(0.2)
         if args.warmup:  # every worker imports and connects before the measured run
-            run_clients(args.port, project_id, tokens, args.warmup)
+            run_clients(args.port, project_id, credentials, args.warmup)
         workers, postgres = pids_of(parent=gunicorn.pid), pids_of("postgres")
         server_cpu0, db_cpu0 = cpu_seconds(workers), cpu_seconds(postgres)
-        timings, errors, wall, client_cpu = run_clients(args.port, project_id, tokens, args.rounds)
+        timings, errors, wall, client_cpu = run_clients(args.port, project_id, credentials, args.rounds)
         server_cpu, db_cpu = cpu_seconds(workers) - server_cpu0, cpu_seconds(pids_of("postgres")) - db_cpu0
     finally:
         gunicorn.terminate()
         gunicorn.wait(timeout=20)
     total = sum(len(v) for v in timings.values())
-    print(f"gunicorn -w {args.workers} ({args.worker_class}, {args.threads} thread(s)), PostgreSQL, {args.clients} "
+    print(f"gunicorn -w {args.workers} ({args.worker_class}, {args.threads} thread(s)), PostgreSQL, {args.auth} auth, "
+          f"{args.clients} "
           f"concurrent clients on 127.0.0.1, {args.rounds} rounds each, {args.articles} articles ({args.full} full); "
           f"{total} requests in "
           f"{wall:.1f} s = {total / wall:.0f} req/s overall; errors: {len(errors)}")
