@@ -92,6 +92,10 @@ class Membership(models.Model):
         return f"{self.user} — {self.role} of {self.project}"
 
 
+# Article columns that database triggers keep (migrations 0003, 0004); a full save leaves them alone.
+TRIGGER_OWNED = ("active_assignments", "in_queue")
+
+
 class Article(models.Model):
     class Preannotation(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -154,9 +158,6 @@ class Article(models.Model):
             kwargs["update_fields"] = [f.name for f in self._meta.concrete_fields
                                        if not f.primary_key and f.name not in TRIGGER_OWNED]
         super().save(*args, **kwargs)
-
-
-TRIGGER_OWNED = ("active_assignments", "in_queue")
 
 
 class Assignment(models.Model):

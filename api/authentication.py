@@ -1,6 +1,7 @@
 """Token and session authentication with hand-written statements (annotate.hotsql): every
 request pays for it. DRF's token lookup (select_related user) cost ~0.5 ms of CPU on its own;
-Django's session and user lookups for the web UI ~2 ms, as much as the rest of an autosave.
+Django's session and user lookups for the web UI ~2 ms, as much as the rest of an autosave (the
+session is read by annotate.sessions, the user here).
 Under /projects/{project_id}/ the statement that reads the user also reads the caller's role and
 the project, which the permission check and the view need next (one round trip instead of two).
 
@@ -16,16 +17,14 @@ from time import monotonic
 
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
-from django.contrib.sessions.models import Session
 from django.db import connection
-from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.authtoken.models import Token
 
-from annotate.hotsql import Columns, db_datetime, fetch_one
+from annotate.hotsql import Columns, fetch_one
 from annotate.models import Membership, Project
 from annotate.selectors.membership import PROJECT_COLUMNS, remember_role
 
@@ -118,40 +117,28 @@ class FastTokenAuthentication(CallerContext, TokenAuthentication):
 
 
 _MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
-_DB_SESSIONS = "django.contrib.sessions.backends.db"
 
 
 class FastSessionAuthentication(CallerContext, SessionAuthentication):
     """DRF's SessionAuthentication (the web UI: the session cookie; CSRF enforced on writes),
-    with the session read by one hand-written statement and the user (with role and project)
-    by another, instead of Django's lazy ORM lookups. Same rules as
-    django.contrib.auth.get_user: an unexpired session, a configured backend, an active user,
-    a session auth hash that matches the current password. Anything else (another session
-    engine or auth backend, a hash that only matches a fallback secret) takes Django's own path."""
+    with the user (and role and project) read by one hand-written statement instead of
+    Django's lazy ORM lookup. The session itself comes from SESSION_ENGINE (annotate.sessions).
+    Same rules as django.contrib.auth.get_user: a configured backend, an active user, a session
+    auth hash that matches the current password. Anything else (another auth backend, a hash
+    that only matches a fallback secret) takes Django's own path."""
 
     def authenticate(self, request):
-        django_request = request._request
-        if settings.SESSION_ENGINE != _DB_SESSIONS or getattr(django_request, "session", None) is None:
+        session = getattr(request._request, "session", None)
+        if session is None:
             return super().authenticate(request)
-        session = django_request.session
-        if session.session_key is None:
-            return None  # no session cookie: anonymous, as Django would find
-        if getattr(session, "_session_cache", None) is None:
-            row = fetch_one(f'SELECT "session_data" FROM {Session._meta.db_table} '
-                            f'WHERE "session_key" = %s AND "expire_date" > %s',
-                            [session.session_key, db_datetime(timezone.now())])
-            # What SessionStore.load() does, without the ORM: the session lives on this
-            # request's store (later reads and the middleware's save see it) or is gone.
-            session._session_cache = session.decode(row[0]) if row else {}
-            if row is None:
-                session._session_key = None
-        session.accessed = True  # (the middleware then adds "Vary: Cookie", as after any session read)
-        data = session._session_cache
-        if data.get(BACKEND_SESSION_KEY) != _MODEL_BACKEND or _MODEL_BACKEND not in settings.AUTHENTICATION_BACKENDS:
-            return super().authenticate(request) if data.get(SESSION_KEY) else None
+        user_id = session.get(SESSION_KEY)
+        if user_id is None:
+            return None  # not signed in
+        if session.get(BACKEND_SESSION_KEY) != _MODEL_BACKEND or _MODEL_BACKEND not in settings.AUTHENTICATION_BACKENDS:
+            return super().authenticate(request)
         try:
-            user_id = int(data[SESSION_KEY])
-        except (KeyError, TypeError, ValueError):
+            user_id = int(user_id)
+        except (TypeError, ValueError):
             return None
         if not 0 < user_id <= MAX_ID:
             return None
@@ -163,8 +150,8 @@ class FastSessionAuthentication(CallerContext, SessionAuthentication):
         user = self.caller_loaded(row, 0)
         if not user.is_active:  # ModelBackend.get_user refuses them: anonymous
             return None
-        if not constant_time_compare(data.get(HASH_SESSION_KEY) or "", user.get_session_auth_hash()):
+        if not constant_time_compare(session.get(HASH_SESSION_KEY) or "", user.get_session_auth_hash()):
             return super().authenticate(request)  # flushed, or re-keyed after a secret rotation
-        django_request.user = user
+        request._request.user = user
         self.enforce_csrf(request)
         return user, None

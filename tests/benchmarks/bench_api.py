@@ -6,11 +6,13 @@
 Starts gunicorn (DEBUG=False; `--worker-class` sync or gthread, `--workers`) on 127.0.0.1
 against PostgreSQL, seeds a fresh project (`--articles` articles of ~3,500 characters with 25
 suggestions each, overlap 2; `--full N`: the first N in queue order already have their 2
-annotators, as late in a project) and one annotator + token per client. The clients (one event
+annotators, as late in a project) and one annotator per client, with a token (or, `--auth
+session`, the session cookie and CSRF token of a signed-in browser). The clients (one event
 loop in this process, each with its own connection, kept open where the server allows it) each
 run `--rounds` rounds of: POST next (a *new* assignment: the previous one was submitted) → PUT
-the whole annotation 3 times (autosave; stance, frames, 2–4 spans) → POST submit. So the request count is bounded: clients × rounds × 5. A warm-up of
-`--warmup` rounds per client runs first and is not measured. Prints p50/p95/p99 and requests/s
+the whole annotation 3 times (autosave; stance, frames, 2–4 spans) → POST submit. So the request
+count is bounded: clients × rounds × 5. A warm-up of `--warmup` rounds per client runs first and
+is not measured. Prints p50/p95/p99 and requests/s
 per endpoint (that endpoint's requests over the whole run's wall time: all endpoints
 interleave), and the CPU time per request of the gunicorn workers, PostgreSQL and the clients.
 """
@@ -82,19 +84,16 @@ def seed(n_articles: int, n_clients: int, n_full: int = 0, auth: str = "token"):
 
 def browser_session(user) -> str:
     """The headers a signed-in browser sends: its session cookie, and the CSRF token (cookie and
-    header) that session-authenticated writes need. As after a login through the web UI."""
+    header) that session-authenticated writes need."""
     from django.conf import settings
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-    from django.contrib.sessions.backends.db import SessionStore
+    from django.test import Client
     from django.utils.crypto import get_random_string
 
-    session = SessionStore()
-    session.update({SESSION_KEY: str(user.pk), BACKEND_SESSION_KEY: settings.AUTHENTICATION_BACKENDS[0],
-                    HASH_SESSION_KEY: user.get_session_auth_hash()})
-    session.create()
+    browser = Client()
+    browser.force_login(user)  # the session a login through the web UI leaves
     csrf = get_random_string(32)
-    return (f"Cookie: {settings.SESSION_COOKIE_NAME}={session.session_key}; {settings.CSRF_COOKIE_NAME}={csrf}\r\n"
-            f"X-CSRFToken: {csrf}")
+    return (f"Cookie: {settings.SESSION_COOKIE_NAME}={browser.cookies[settings.SESSION_COOKIE_NAME].value}; "
+            f"{settings.CSRF_COOKIE_NAME}={csrf}\r\nX-CSRFToken: {csrf}")
 
 
 def _head(method: str, path: str, credential: str, body) -> bytes:
