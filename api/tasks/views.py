@@ -43,8 +43,8 @@ def detail_response(assignment: Assignment | int, http_status=status.HTTP_200_OK
     return Response(assignment_detail(assignment_id=assignment), status=http_status)
 
 
-# One transaction for the whole request: the token lookup at its start also locks the caller's
-# user row (`locks_caller`), which the queue needs anyway (one round trip less).
+# One transaction for the whole request: authentication at its start (token or session) also
+# locks the caller's user row (`locks_caller`), which the queue needs anyway (one round trip less).
 @method_decorator(transaction.atomic, name="dispatch")
 class NextView(ProjectScopedMixin, ApiView):
     """Your unfinished assignment in this project comes back first (its lease renewed). Otherwise
