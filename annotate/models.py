@@ -350,3 +350,34 @@ class ExportJob(models.Model):
 
     def __str__(self) -> str:
         return f"export {self.pk} {self.format} ({self.status})"
+
+
+class AuditEvent(models.Model):
+    """One decision about the dataset: who, when, what, before/after (annotate.services.audit).
+
+    Written in the same transaction as the change it records. It keeps the names of the actor and
+    the object, so it outlives them: deleting a user, gold or membership never deletes its history.
+    """
+
+    project = models.ForeignKey(Project, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events")
+    actor_name = models.CharField(max_length=150, blank=True, default="")
+    # Dotted, stable names that clients filter on: gold.create, codebook.change, membership.delete, …
+    action = models.CharField(max_length=64)
+    object_type = models.CharField(max_length=40)
+    object_id = models.CharField(max_length=64, blank=True, default="")
+    object_repr = models.CharField(max_length=255, blank=True, default="")
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["project", "-id"], name="audit_by_project"),
+            models.Index(fields=["project", "action", "-id"], name="audit_by_project_action"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.object_type}:{self.object_id} by {self.actor_name or '—'}"
