@@ -19,6 +19,12 @@ class ValidationFailed(DomainError):
     http_status, code = 400, "invalid"
 
 
+class EmptySelection(ValidationFailed):
+    """A request whose filters select nothing (an export of no article): said, not an empty file."""
+
+    code = "empty_selection"
+
+
 class NotFound(DomainError):
     http_status, code = 404, "not_found"
 

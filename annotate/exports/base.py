@@ -27,6 +27,9 @@ class SpanOut:
     label: str
     attrs: dict
     origin: str
+    # Set on suggestions (origin model): the pipeline that proposed the span.
+    model_name: str | None = None
+    model_version: str | None = None
 
 
 @dataclass(slots=True)
@@ -53,17 +56,20 @@ class ExportRow:
     published: datetime | None
     meta: dict
     text: str
-    # The reference span layer: gold spans, else the majority of submitted annotators, else
-    # the suggestions (see rows.reference_spans). `spans_from` names which one it is.
+    # The reference span layer, from people only: gold spans, else the majority of submitted
+    # annotators, else none (see annotate.exports.rows). `spans_from` names which one it is.
     spans: list[SpanOut]
     spans_from: str
     annotations: list[AnnotationOut]
     # {"stance", "frames", "primary_frame", "method"} or None (see rows.row_gold).
     gold: dict | None
     # Document-level labels used as CoNLL-U comments, DocBin cats and the split stratum:
-    # the gold row, else the majority over submitted annotations.
+    # the gold row, else the majority over submitted annotations. `frames` is None when no
+    # frame was decided; `frames_undecided` lists frames that are neither positive nor negative.
     doc_labels: dict | None
     split: str | None = None
+    # Model/import suggestions, their own layer: None unless `include_suggestions` was asked.
+    suggestions: list[SpanOut] | None = None
 
     @property
     def entities(self) -> list[SpanOut]:

@@ -2,7 +2,9 @@
 
 The tag layer is the `span_layer` option: `entities` (default; reference spans other than
 QUOTE/SPEAKER) or `quotes` (QUOTE and SPEAKER). Loads with `python -m spacy convert FILE OUT
--c ner` as one Doc per article. Whitespace tokens are dropped; whitespace inside a token (rare
+-c ner` as one Doc per article. The tags are the people's reference spans only (gold, else the
+annotators' majority; annotate.exports.rows): model/import suggestions are never written here,
+whatever `include_suggestions` says, since CoNLL-2003 has no column to tell them apart. Whitespace tokens are dropped; whitespace inside a token (rare
 Unicode spaces) becomes `_` so the four columns stay four (`tokens_respelled`).
 """
 

@@ -3,18 +3,26 @@
 Per token: FORM, LEMMA `_`, UPOS and XPOS from the pipeline (`_` without a tagger), FEATS from
 the morphology (or `_`), HEAD/DEPREL/DEPS `_` (no parser is run for exports). MISC carries
 `NE=B-PERSON` (the key spaCy's CoNLL-U converter reads), `Quote=B-direct` (quote kind),
-`Speaker=B-SPEAKER` and `SpaceAfter=No`, in that order, `_` when none apply.
+`Speaker=B-SPEAKER`, then (only with `include_suggestions`) the model/import suggestions in keys
+of their own, `Suggestion=B-PERSON` (entity suggestions) and `SuggestedQuote=B-direct`, and
+`SpaceAfter=No`, in that order, `_` when none apply. `NE`/`Quote`/`Speaker` are the people's
+reference spans only (see annotate.exports.rows); a suggestion is never written as `NE`.
 
 Each article opens with `# newdoc id = <id>` followed by its document labels — the gold row,
 else the majority over submitted annotations: `# stance.<target> = LABEL`, `# frames = a|b`
 (`|`-joined), `# primary_frame = …`, `# labels_from = adjudicated|majority|…`, and
 `# split = train` when a split is requested. Each sentence has `# sent_id = <id>-<n>` and
-`# text = …` (newlines and tabs shown as spaces).
+`# text = …` (newlines and tabs shown as spaces). Missing stays missing: a target without a
+decided stance has no `stance.` comment, undecided frames no `# frames` comment. Provenance:
+`# spans_from = gold|majority|none` always, `# suggestions_from = model:NAME@VERSION|import`
+(distinct sources, `|`-joined) when suggestions were asked for and the article has any.
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
+from dataclasses import replace
 from typing import Any
 
 from . import writer
@@ -45,6 +53,11 @@ class ConlluWriter(Writer):
             if labels["primary_frame"]:
                 out.append(f"# primary_frame = {_comment_value(labels['primary_frame'])}\n")
             out.append(f"# labels_from = {labels['method']}\n")
+        out.append(f"# spans_from = {row.spans_from}\n")
+        if row.suggestions:
+            sources = sorted({f"{s.origin}:{s.model_name}@{s.model_version}" if s.model_name else s.origin
+                              for s in row.suggestions})
+            out.append(f"# suggestions_from = {_comment_value('|'.join(sources))}\n")
         if row.split:
             out.append(f"# split = {row.split}\n")
         return out
@@ -59,8 +72,20 @@ class ConlluWriter(Writer):
         counts["speakers_exported"] += len(speakers)
         n = len(doc)
         ne, qt, sp = bio(n, ents), bio(n, quotes), bio(n, speakers)
+        sug_ents: list = []
+        sug_quotes: list = []
+        if row.suggestions is not None:
+            # Aligned apart, so the reference counts above stay the people's alone.
+            sug_counts: Counter = Counter()
+            layer = replace(row, spans=row.suggestions)
+            sug_ents = align(doc, layer_items(layer, "entities"), sug_counts)
+            sug_quotes = align(doc, layer_items(layer, "quote_kinds"), sug_counts)
+            for key, value in sug_counts.items():
+                counts[f"suggestions_{key}"] += value
+            counts["suggestions_exported"] += len(sug_ents) + len(sug_quotes)
+        sg, sq = bio(n, sug_ents), bio(n, sug_quotes)
         lines = self._doc_comments(row)
-        for k, sent in enumerate(sentences(doc, ents, quotes, speakers), start=1):
+        for k, sent in enumerate(sentences(doc, ents, quotes, speakers, sug_ents, sug_quotes), start=1):
             first, last = doc[sent[0]], doc[sent[-1]]
             text = doc.text[first.idx:last.idx + len(last.text)]
             if k > 1:
@@ -76,6 +101,10 @@ class ConlluWriter(Writer):
                     misc.append(f"Quote={qt[t]}")
                 if sp[t] != "O":
                     misc.append(f"Speaker={sp[t]}")
+                if sg[t] != "O":
+                    misc.append(f"Suggestion={sg[t]}")
+                if sq[t] != "O":
+                    misc.append(f"SuggestedQuote={sq[t]}")
                 nxt = t + 1
                 if not tok.whitespace_ and nxt < n and not doc[nxt].is_space:
                     misc.append("SpaceAfter=No")

@@ -7,18 +7,30 @@ file loads unmodified with `pandas.read_json(path, lines=True)` and `datasets`:
   `published` (ISO 8601 date-time in UTC|null), `meta` (the importer's object, as is), `text`.
 * `entities`: reference spans that are not quotes —
   `{"start", "end", "label", "text", "origin"}`; `quotes`: `{"start", "end", "text", "kind",
-  "speaker", "speaker_span": {"start", "end"}|null, "origin"}`. Which spans are the reference
-  is `annotate.exports.rows`' rule: gold spans, else the majority of submitted annotations,
-  else the model/import suggestions; `spans_from` says which (`gold|majority|suggestions`).
+  "speaker", "speaker_span": {"start", "end"}|null, "origin"}`. Reference spans come from people
+  only (annotate.exports.rows): `spans_from` (str, every row) says which —
+  `gold` (the Gold row's spans), `majority` (spans more than half of the submitted annotations
+  contain) or `none` (no gold spans and no submitted annotation with spans: both lists empty).
+  `origin` is where a person's span was first proposed (`human`; `model`/`import` when an
+  adjudicated gold kept an accepted suggestion's origin).
+* `suggestions`: null unless `include_suggestions` is true; then a list (possibly empty) of the
+  article's model/import suggestions — `{"start", "end", "label", "text", "origin"
+  ("model"|"import"), "model_name", "model_version" (str|null), "attrs"}`. Never merged into
+  `entities`/`quotes`.
 * `annotations`: with `labels="annotators"` (default) one object per annotation —
   `{"annotator", "stance", "frames", "primary_frame", "notes", "spans": [{"start", "end",
   "label", "text", "origin", "attrs"}], "submitted", "submitted_at"}`; `annotator` is a
   stable pseudonym (8 hex characters, the same for a user in every export of the project)
-  unless `user_names` is true. Empty for `labels="gold"` and `labels="majority"`.
+  unless `user_names` is true. `frames` is null when the annotator chose none (they said
+  nothing about frames); a target they did not answer is absent from `stance`.
+  Empty for `labels="gold"` and `labels="majority"`.
 * `gold`: `{"stance", "frames", "primary_frame", "method"}` from the Gold row
   (method `adjudicated|unanimous|majority`); with `labels="majority"` an article without a
   Gold row gets the majority over its submitted annotations (method `majority`; a target
-  without a strict majority is left out of `stance`); otherwise null.
+  without a strict majority is left out of `stance`; `frames` lists the frames more than half of
+  the annotators who chose frames chose, and is null when no frame has such a majority);
+  otherwise null. Missing is never written as a negative: `frames: null` means "not decided",
+  `frames: [...]` lists positives.
 * `split` (`train|dev|test`) only when a split was requested — then on every line.
 """
 
@@ -51,6 +63,11 @@ def _quote(s: SpanOut, text: str) -> dict:
             "speaker": a.get("speaker"), "speaker_span": speaker_span, "origin": s.origin}
 
 
+def _suggestion(s: SpanOut, text: str) -> dict:
+    return {"start": s.start, "end": s.end, "label": s.label, "text": text[s.start:s.end], "origin": s.origin,
+            "model_name": s.model_name, "model_version": s.model_version, "attrs": s.attrs}
+
+
 def _span(s: SpanOut, text: str) -> dict:
     return {"start": s.start, "end": s.end, "label": s.label, "text": text[s.start:s.end], "origin": s.origin,
             "attrs": s.attrs}
@@ -69,8 +86,9 @@ def row_to_dict(row: ExportRow, *, with_split: bool) -> dict[str, Any]:
         "entities": [_entity(s, text) for s in row.entities],
         "quotes": [_quote(s, text) for s in row.quotes],
         "spans_from": row.spans_from,
+        "suggestions": None if row.suggestions is None else [_suggestion(s, text) for s in row.suggestions],
         "annotations": [
-            {"annotator": a.annotator, "stance": a.stance, "frames": a.frames, "primary_frame": a.primary_frame,
+            {"annotator": a.annotator, "stance": a.stance, "frames": a.frames or None, "primary_frame": a.primary_frame,
              "notes": a.notes, "spans": [_span(s, text) for s in a.spans], "submitted": a.submitted,
              "submitted_at": _iso(a.submitted_at)}
             for a in row.annotations

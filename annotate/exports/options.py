@@ -1,4 +1,8 @@
-"""Export options: validated once, stored normalised on the job (so a rerun reads the same)."""
+"""Export options: validated once, stored normalised on the job (so a rerun reads the same).
+
+The table of options, types and defaults users read is annotate/exports/README.md; the OpenAPI
+schema (api/exports/serializers.ExportOptionsSchema) says the same. Change all three together.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +23,10 @@ DEFAULTS: dict[str, Any] = {
     "span_layer": "entities",
     "user_names": False,
     "split": None,
+    "include_suggestions": False,
 }
+# A split without a seed is seeded with this (and the job records it).
+DEFAULT_SPLIT_SEED = 0
 
 
 def _date(value: Any, key: str, errors: dict) -> str | None:
@@ -42,15 +49,23 @@ def _split(value: Any, errors: dict) -> dict | None:
     if unknown:
         errors["split"] = [f"unknown key {k!r}" for k in unknown]
         return None
+    # No silent 80/10/10: a split that forgets a part is a mistake the caller should hear about.
+    missing = [k for k in SPLIT_NAMES if k not in value]
+    if missing:
+        errors["split"] = [f"must name all three parts (train, dev, test) in percent; missing {', '.join(missing)}"]
+        return None
     out: dict[str, int] = {}
-    for key, default in (("seed", 0), ("train", 80), ("dev", 10), ("test", 10)):
-        v = value.get(key, default)
-        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-            errors[f"split.{key}"] = ["must be a non-negative integer (percent for train/dev/test)"]
+    for key in ("seed", *SPLIT_NAMES):
+        v = value.get(key, DEFAULT_SPLIT_SEED)
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0 or (key != "seed" and v > 100):
+            errors[f"split.{key}"] = ["must be a non-negative integer" if key == "seed"
+                                      else "must be an integer percentage from 0 to 100"]
             return None
         out[key] = v
-    if out["train"] + out["dev"] + out["test"] != 100:
-        errors["split"] = ["train + dev + test must be 100 (percent)"]
+    total = out["train"] + out["dev"] + out["test"]
+    if total != 100:
+        errors["split"] = [f"train + dev + test must be 100 (percent); got {out['train']} + {out['dev']} + "
+                           f"{out['test']} = {total}"]
         return None
     return out
 
@@ -74,7 +89,7 @@ def export_options_validate(options: Any, *, target_keys: list[str]) -> dict[str
         errors["labels"] = [f"must be one of {', '.join(LABEL_MODES)}"]
     if merged["span_layer"] not in SPAN_LAYERS:
         errors["span_layer"] = [f"must be one of {', '.join(SPAN_LAYERS)}"]
-    for key in ("submitted_only", "user_names"):
+    for key in ("submitted_only", "user_names", "include_suggestions"):
         if not isinstance(merged[key], bool):
             errors[key] = ["must be true or false"]
     merged["published_from"] = _date(merged["published_from"], "published_from", errors)

@@ -18,10 +18,16 @@ Semantics (the contract documented in the JSONL writer):
   drafts included, when `submitted_only` is false), oldest first; empty for gold/majority.
 * `gold`: the Gold row if any; else, with `labels="majority"`, the majority over submitted
   annotations (method "majority"); else null.
-* Reference spans (JSONL `entities`/`quotes`, CoNLL tags, DocBin ents): the Gold row's spans
-  if it has any; else the spans that more than half of the submitted annotations contain
-  (identical start, end and label) if any submitted annotation has spans; else the
-  suggestions (model or import spans). `spans_from` records which.
+* Reference spans (JSONL `entities`/`quotes`, CoNLL tags, DocBin ents) come from people only:
+  the Gold row's spans if it has any (`spans_from: "gold"`); else, if any submitted annotation
+  has spans, the spans that more than half of the submitted annotations contain (identical
+  start, end and label; with one submitted annotation, its spans) (`"majority"`); else none
+  (`"none"`). Model and import suggestions are never reference spans: they are their own layer,
+  read only with `include_suggestions` (`ExportRow.suggestions`, None when not asked).
+* Document labels (`doc_labels`: CoNLL-U comments, DocBin cats, the split stratum) keep
+  "missing" apart from "no" (see `_frame_decision`): a target without a decided stance is
+  absent; frames are None when nobody decided any, and a frame that splits the voters exactly
+  in half is listed in `frames_undecided`, neither positive nor negative.
 """
 
 from __future__ import annotations
@@ -118,6 +124,27 @@ def _filter_stance(stance: dict, targets: set[str] | None) -> dict:
     return {k: v for k, v in stance.items() if targets is None or k in targets}
 
 
+def _frame_decision(anns: list[AnnotationOut]) -> tuple[list[str] | None, list[str]]:
+    """(frames decided positive, frames left undecided) over the submitted annotations.
+
+    Only annotations that chose at least one frame vote: an annotation without frames said
+    nothing about them (not "no frame applies"). A frame chosen by more than half of the voters
+    is positive. A decision exists only when at least one frame is positive; then a frame chosen
+    by fewer than half of the voters is an explicit negative (most voters read the codebook and
+    left it out), and a frame chosen by exactly half is undecided. No voters, or no frame with a
+    majority (the annotators disagreed), is no decision: (None, []), and every frame is missing.
+    """
+    voters = [a.frames for a in anns if a.frames]
+    positive = majority_frames(voters)
+    if not positive:
+        return None, []
+    chosen: dict[str, int] = {}
+    for frames in voters:
+        for frame in dict.fromkeys(frames):
+            chosen[frame] = chosen.get(frame, 0) + 1
+    return positive, sorted(f for f, n in chosen.items() if n * 2 == len(voters))
+
+
 def _majority(anns: list[AnnotationOut]) -> dict | None:
     if not anns:
         return None
@@ -127,12 +154,21 @@ def _majority(anns: list[AnnotationOut]) -> dict | None:
         label = majority_label(a.stance.get(key) for a in anns)
         if label is not None:
             stance[key] = label
+    frames, undecided = _frame_decision(anns)
     return {
         "stance": stance,
-        "frames": majority_frames([a.frames for a in anns]),
+        "frames": frames,
+        "frames_undecided": undecided,
         "primary_frame": majority_label(a.primary_frame for a in anns),
         "method": "majority",
     }
+
+
+def _public(labels: dict | None) -> dict | None:
+    """The JSONL `gold` object: the document labels without the writers' bookkeeping."""
+    if labels is None:
+        return None
+    return {k: labels[k] for k in ("stance", "frames", "primary_frame", "method")}
 
 
 def _majority_spans(anns: list[AnnotationOut]) -> list[SpanOut]:
@@ -173,7 +209,7 @@ def _id_in(field: str, ids: list[int]):
     return _EqualsAny(F(field), Value(list(ids), output_field=Field()))
 
 
-def _span_tuples(ids: list[int], labels: str):
+def _span_tuples(ids: list[int], labels: str, include_suggestions: bool):
     """The chunk's spans as plain tuples, attrs as JSON text.
 
     Read with a raw cursor on the ORM's own SQL: ~19,000 rows per chunk, where Django's
@@ -182,9 +218,11 @@ def _span_tuples(ids: list[int], labels: str):
     qs = Span.objects.filter(_id_in("article_id", ids))
     if labels == "gold":
         qs = qs.filter(annotation__isnull=True)
+    if not include_suggestions:  # the model's ~40 spans per article are not read for nothing
+        qs = qs.exclude(annotation__isnull=True, gold__isnull=True)
     qs = qs.order_by("article_id", "start", "end", "label", "id").values_list(
         "article_id", "annotation_id", "gold_id", "start", "end", "label",
-        Cast("attrs", output_field=TextField()), "origin")
+        Cast("attrs", output_field=TextField()), "origin", "model_name", "model_version")
     sql, params = qs.query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -220,7 +258,7 @@ def _fetch_chunk(articles: QuerySet[Article], last: int, chunk_size: int, option
         if options["submitted_only"] or labels == "majority":
             ann_qs = ann_qs.filter(assignment__status=SUBMITTED)
         annotations = list(ann_qs.order_by("id").values_list(*ANNOTATION_FIELDS))
-    return _Chunk(chunk, golds, annotations, _span_tuples(ids, labels))
+    return _Chunk(chunk, golds, annotations, _span_tuples(ids, labels, options.get("include_suggestions", False)))
 
 
 def _chunks(articles: QuerySet[Article], chunk_size: int, options: dict) -> Iterator[_Chunk]:
@@ -255,6 +293,7 @@ def iter_rows(*, project: Project, options: dict, ctx: ExportContext | None = No
     """Yield one ExportRow per exported article, in article-id order (see module docstring)."""
     counts = ctx.counts if ctx is not None else None
     labels = options["labels"]
+    include_suggestions = options.get("include_suggestions", False)
     targets = set(options["targets"]) if options.get("targets") else None
     pseudonym = Pseudonyms(project.pk, options.get("user_names", False))
     splitter = Splitter(options["split"]) if options.get("split") else None
@@ -280,8 +319,8 @@ def iter_rows(*, project: Project, options: dict, ctx: ExportContext | None = No
 
         suggestions: dict[int, list[SpanOut]] = defaultdict(list)
         gold_spans: dict[int, list[SpanOut]] = defaultdict(list)
-        for article_id, ann_id, gold_id, start, end, label, attrs, origin in chunk.spans:
-            span = SpanOut(start, end, label, _json(attrs), origin)
+        for article_id, ann_id, gold_id, start, end, label, attrs, origin, model_name, model_version in chunk.spans:
+            span = SpanOut(start, end, label, _json(attrs), origin, model_name or None, model_version or None)
             if ann_id is not None:
                 ann = ann_by_id.get(ann_id)
                 if ann is not None:
@@ -297,15 +336,17 @@ def iter_rows(*, project: Project, options: dict, ctx: ExportContext | None = No
             g = golds.get(article_id)
             gold = None
             if g is not None:
-                gold = {"stance": _filter_stance(g[2], targets), "frames": list(g[3] or []),
-                        "primary_frame": g[4] or None, "method": g[5]}
+                # A Gold row is a person's decision: its frames are the positives and every other
+                # frame of the codebook a negative, unless it has no frames (nothing decided).
+                gold = {"stance": _filter_stance(g[2], targets), "frames": list(g[3]) if g[3] else None,
+                        "frames_undecided": [], "primary_frame": g[4] or None, "method": g[5]}
             majority = _majority(submitted) if gold is None else None
             if g is not None and gold_spans.get(article_id):
                 spans, spans_from = gold_spans[article_id], "gold"
             elif any(a.spans for a in submitted):
                 spans, spans_from = _majority_spans(submitted), "majority"
             else:
-                spans, spans_from = suggestions.get(article_id, []), "suggestions"
+                spans, spans_from = [], "none"
             doc_labels = gold or majority
             row = ExportRow(
                 article_id=article_id,
@@ -319,8 +360,9 @@ def iter_rows(*, project: Project, options: dict, ctx: ExportContext | None = No
                 spans=spans,
                 spans_from=spans_from,
                 annotations=anns if labels == "annotators" else [],
-                gold=gold if gold is not None or labels != "majority" else majority,
+                gold=_public(gold if gold is not None or labels != "majority" else majority),
                 doc_labels=doc_labels,
+                suggestions=suggestions.get(article_id, []) if include_suggestions else None,
             )
             if splitter is not None:
                 stance = doc_labels["stance"] if doc_labels else {}
@@ -329,6 +371,8 @@ def iter_rows(*, project: Project, options: dict, ctx: ExportContext | None = No
                 counts["articles"] += 1
                 counts["annotations"] += len(row.annotations)
                 counts[f"spans_from_{spans_from}"] += 1
+                if row.suggestions:
+                    counts["suggestions"] += len(row.suggestions)
                 if row.split:
                     counts[f"split_{row.split}"] += 1
             yield row

@@ -3,8 +3,16 @@
 Built from the export pipeline's own Docs (real spacing, tags, sentence starts) — never by
 converting CoNLL, which would lose the spacing. `doc.ents` is the `span_layer` (entities by
 default, or QUOTE/SPEAKER); `doc.spans["entities"]` and `doc.spans["quotes"]` always carry both
-layers; `doc.cats` one-hot encodes the document labels (gold, else majority):
-`stance.<target>.<LABEL>` and `frame.<frame>`; `doc.user_data` has `id` (and `split`).
+layers (the people's reference spans only, see annotate.exports.rows); with
+`include_suggestions`, `doc.spans["suggestions"]` holds the model/import suggestions (overlaps
+kept), with `doc.spans["suggestions"].attrs` = `{"origin": [...], "model_name": [...],
+"model_version": [...]}`, one entry per span in order; never in `doc.ents`.
+`doc.cats` encodes the document labels (gold, else majority), and a label nobody decided is
+absent (spaCy's textcat treats an absent key as missing, not as 0.0): `stance.<target>.<LABEL>`
+one-hot for each target with a decided stance; `frame.<frame>` 1.0/0.0 only where frames were
+decided (a Gold row with frames, or a frame with a strict majority among the annotators who
+chose frames), an evenly split frame absent. `doc.user_data` has `id`, `spans_from`,
+`labels_from` (the gold method, `majority`, or null) and `split` when requested.
 
 A DocBin is built in memory, so the archive holds shards of at most SHARD_DOCS docs:
 `corpus/part-00000.spacy`, … or `train/…`, `dev/…`, `test/…` with a split. Unzip and pass the
@@ -65,10 +73,31 @@ class DocBinWriter(Writer):
         for target, value in sorted(labels["stance"].items()):
             for label in self.ctx.stance_labels:
                 cats[f"stance.{target}.{label}"] = 1.0 if label == value else 0.0
+        if labels["frames"] is None:  # no frame decision: every frame missing, none 0.0
+            return cats
         chosen = set(labels["frames"])
+        undecided = set(labels.get("frames_undecided") or ())
         for frame in self.ctx.frames:
-            cats[f"frame.{frame}"] = 1.0 if frame in chosen else 0.0
+            if frame not in undecided:
+                cats[f"frame.{frame}"] = 1.0 if frame in chosen else 0.0
         return cats
+
+    def _suggestions(self, row: ExportRow, doc: Any) -> None:
+        from spacy.tokens import Span
+
+        spans, attrs = [], {"origin": [], "model_name": [], "model_version": []}
+        for s in row.suggestions or ():
+            span = doc.char_span(s.start, s.end, label=s.label, alignment_mode="expand")
+            if span is None:
+                self.ctx.counts["suggestions_spans_unalignable"] += 1
+                continue
+            spans.append(Span(doc, span.start, span.end, label=s.label))
+            attrs["origin"].append(s.origin)
+            attrs["model_name"].append(s.model_name)
+            attrs["model_version"].append(s.model_version)
+        doc.spans["suggestions"] = spans
+        doc.spans["suggestions"].attrs.update(attrs)
+        self.ctx.counts["suggestions_exported"] += len(spans)
 
     def write(self, row: ExportRow, doc: Any = None) -> None:
         from spacy.tokens import DocBin, Span
@@ -83,7 +112,11 @@ class DocBinWriter(Writer):
         doc.spans["quotes"] = [Span(doc, i, j, label=tag) for i, j, tag in quotes]
         counts[f"{layer}_exported"] += len(chosen)
         doc.cats = self._cats(row)
+        if row.suggestions is not None:
+            self._suggestions(row, doc)
         doc.user_data["id"] = row.id
+        doc.user_data["spans_from"] = row.spans_from
+        doc.user_data["labels_from"] = row.doc_labels["method"] if row.doc_labels else None
         if row.split:
             doc.user_data["split"] = row.split
         folder = row.split or "corpus"

@@ -31,7 +31,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
-from annotate.errors import Conflict
+from annotate.errors import Conflict, EmptySelection
 from annotate.exports import ExportContext, get_writer, resolve_format
 from annotate.exports.base import SPLIT_NAMES, ExportRow
 from annotate.exports.options import export_options_validate
@@ -94,6 +94,7 @@ def export_request(*, project: Project, format: str, options: dict | None = None
     fmt = resolve_format(format)
     target_keys = list(project.targets.values_list("key", flat=True))
     opts = export_options_validate(options, target_keys=target_keys)
+    _refuse_empty_selection(project, opts)
     job = ExportJob.objects.create(
         project=project, format=fmt, options=opts, requested_by=by,
         codebook_version=int(project.label_schema.get("version", 1)),
@@ -101,6 +102,28 @@ def export_request(*, project: Project, format: str, options: dict | None = None
     if enqueue:
         transaction.on_commit(lambda: _enqueue(job.pk))
     return job
+
+
+def _refuse_empty_selection(project: Project, opts: dict) -> None:
+    """EmptySelection (400 `empty_selection`) naming the filters when they select no article."""
+    if export_articles(project=project, options=opts).exists():
+        return
+    filters = {"labels": opts["labels"]}
+    said = []
+    if opts["labels"] == "gold":
+        said.append("labels=gold (only articles with gold)")
+    elif opts["submitted_only"]:
+        filters["submitted_only"] = True
+        said.append("submitted_only=true (only articles with a submitted annotation or gold)")
+    for key in ("published_from", "published_to"):
+        if opts[key]:
+            filters[key] = opts[key]
+            said.append(f"{key}={opts[key]}")
+    total = project.articles.count()
+    raise EmptySelection(
+        f"This export selects no article: {', '.join(said) or 'the project has no articles'} "
+        f"(the project has {total} article{'s' if total != 1 else ''}).",
+        details={"filters": filters, "project_articles": total})
 
 
 def _is_stale(job: ExportJob, now=None) -> bool:

@@ -3,19 +3,68 @@
 from __future__ import annotations
 
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from annotate.exports import format_choices
+from annotate.exports.base import LABEL_MODES, SPAN_LAYERS
 from annotate.models import ExportJob
+
+
+class ExportSplitSchema(serializers.Serializer):
+    """Documentation only (validation: annotate.exports.options)."""
+
+    seed = serializers.IntegerField(required=False, default=0, min_value=0,
+                                    help_text="Seed of the stratified draw; same seed + same data = same split.")
+    train = serializers.IntegerField(min_value=0, max_value=100, help_text="Percent; train + dev + test = 100.")
+    dev = serializers.IntegerField(min_value=0, max_value=100, help_text="Percent.")
+    test = serializers.IntegerField(min_value=0, max_value=100, help_text="Percent.")
+
+
+class ExportOptionsSchema(serializers.Serializer):
+    """The export options, their types and defaults (annotate/exports/README.md says the same).
+
+    Documentation only: the options are validated once, by annotate.exports.options, so that
+    REST, the CLI and the worker read them alike. Unknown keys are refused (400).
+    """
+
+    labels = serializers.ChoiceField(
+        choices=LABEL_MODES, required=False, default="annotators",
+        help_text="annotators: every annotation in `annotations`; gold: only articles with a Gold row; "
+                  "majority: `gold` = the Gold row, else the majority over submitted annotations.")
+    submitted_only = serializers.BooleanField(
+        required=False, default=True, help_text="false adds drafts and articles nobody submitted.")
+    published_from = serializers.DateField(required=False, allow_null=True, default=None,
+                                           help_text="Inclusive YYYY-MM-DD (UTC); null: no lower bound.")
+    published_to = serializers.DateField(required=False, allow_null=True, default=None,
+                                         help_text="Inclusive YYYY-MM-DD (UTC); null: no upper bound.")
+    targets = serializers.ListField(child=serializers.CharField(), required=False, allow_null=True, default=None,
+                                    help_text="Target keys to keep in every `stance`; null: all targets.")
+    span_layer = serializers.ChoiceField(
+        choices=SPAN_LAYERS, required=False, default="entities",
+        help_text="The CoNLL-2003 tags and DocBin `doc.ents`: entities, or quotes (QUOTE + SPEAKER).")
+    user_names = serializers.BooleanField(required=False, default=False,
+                                          help_text="User names instead of stable 8-hex pseudonyms.")
+    split = ExportSplitSchema(required=False, allow_null=True, default=None,
+                              help_text="Seeded train/dev/test split, stratified by stance; null: no split. "
+                                        "All three parts are required and must sum to 100.")
+    include_suggestions = serializers.BooleanField(
+        required=False, default=False,
+        help_text="Add the model/import suggestions as their own layer (JSONL `suggestions` with origin, "
+                  "model name and version; CoNLL-U MISC `Suggestion=`/`SuggestedQuote=`; DocBin span group "
+                  "`suggestions`); never as reference entities or CoNLL-2003 tags. false: JSONL "
+                  "`suggestions` is null.")
+
+
+@extend_schema_field(ExportOptionsSchema)
+class ExportOptionsField(serializers.DictField):
+    """A plain JSON object on the wire, documented as ExportOptionsSchema."""
 
 
 class ExportCreateIn(serializers.Serializer):
     format = serializers.ChoiceField(choices=[], help_text="jsonl, conll2003, conllu or spacy (or a versioned name)")
-    options = serializers.DictField(
-        required=False, default=dict,
-        help_text='labels (annotators|gold|majority), submitted_only, published_from, published_to, targets, '
-                  'span_layer (entities|quotes), user_names, split {"seed", "train", "dev", "test"}',
-    )
+    options = ExportOptionsField(required=False, default=dict,
+                                 help_text="Export options; every one is optional (see ExportOptions).")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -25,6 +74,7 @@ class ExportCreateIn(serializers.Serializer):
 class ExportOut(serializers.ModelSerializer):
     requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     download_url = serializers.SerializerMethodField()
+    options = ExportOptionsField(read_only=True, help_text="Every option the job used, defaults filled in.")
 
     class Meta:
         model = ExportJob

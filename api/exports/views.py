@@ -38,10 +38,15 @@ class ProjectExportsView(ApiMixin, ProjectScopedMixin, generics.ListAPIView):
         exports_sweep_stale(project_id=int(self.kwargs["project_id"]))
         return super().list(request, *args, **kwargs)
 
-    @extend_schema(request=ExportCreateIn, responses={202: ExportOut, 400: OpenApiResponse(description="invalid")},
+    @extend_schema(request=ExportCreateIn,
+                   responses={202: ExportOut, 400: OpenApiResponse(
+                       description="`invalid` (a bad format or option, named in details) or `empty_selection` "
+                                   "(the filters select no article; details.filters names them)")},
                    summary="Start an export (jsonl, conll2003, conllu, spacy); 202 with the queued job",
                    description="A background worker builds the file; poll the job, then download it. "
-                               "Options: annotate/exports/README.md.")
+                               "Options (types and defaults: ExportOptions, annotate/exports/README.md) are "
+                               "stored normalised on the job. Reference spans are people's only; "
+                               "suggestions only with include_suggestions.")
     def post(self, request, project_id: int):
         data = ExportCreateIn(data=request.data)
         data.is_valid(raise_exception=True)

@@ -44,6 +44,8 @@ class Command(BaseCommand):
         parser.add_argument("--targets", help="comma-separated target keys")
         parser.add_argument("--span-layer", choices=["entities", "quotes"], default="entities")
         parser.add_argument("--user-names", action="store_true", help="annotator user names instead of pseudonyms")
+        parser.add_argument("--include-suggestions", action="store_true",
+                            help="add the model/import suggestions as their own layer (never as labels)")
         parser.add_argument("--split", help="TRAIN,DEV,TEST percentages, e.g. 80,10,10")
         parser.add_argument("--seed", type=int, default=0, help="split seed")
         parser.add_argument("--options", help="options as a JSON object (overrides the flags)")
@@ -59,6 +61,7 @@ class Command(BaseCommand):
             "span_layer": opts["span_layer"],
             "user_names": opts["user_names"],
             "split": _split(opts["split"], opts["seed"]),
+            "include_suggestions": opts["include_suggestions"],
         }
         if opts["options"]:
             options.update(json.loads(opts["options"]))

@@ -16,7 +16,7 @@ from .data import build_demo, run_export
 pytestmark = pytest.mark.django_db
 
 KEYS = {"id", "title", "source", "url", "published", "meta", "text", "entities", "quotes", "spans_from",
-        "annotations", "gold"}
+        "annotations", "gold", "suggestions"}
 
 
 def _lines(path):
@@ -47,6 +47,7 @@ def test_round_trip_equals_database():
              sorted((s.start, s.end, s.label, article.text[s.start:s.end], json.dumps(s.attrs, sort_keys=True))
                     for s in a.spans.all()))
             for a in db_anns)
+        expected = [(n, st, fr or None, pf, sp) for n, st, fr, pf, sp in expected]
         got = sorted(
             (a["annotator"], json.dumps(a["stance"], sort_keys=True), a["frames"], a["primary_frame"],
              sorted((s["start"], s["end"], s["label"], s["text"], json.dumps(s["attrs"], sort_keys=True))
@@ -63,15 +64,16 @@ def test_round_trip_equals_database():
         for span in row["entities"] + row["quotes"]:
             assert span["text"] == article.text[span["start"]:span["end"]]
 
-    # Reference spans: gold spans for ex-1, suggestions for ex-2, the annotators' majority for ex-0.
+    # Reference spans: gold spans for ex-1, the annotators' majority for ex-0, none for ex-2 (its
+    # only annotation has no spans; the model's suggestions are not labels).
     gold_spans = Span.objects.filter(gold__article=demo.articles[1])
     assert sorted(_span_key(s) for s in rows[1]["entities"] + rows[1]["quotes"]) == sorted(
         (s.start, s.end, s.label) for s in gold_spans)
     assert rows[1]["quotes"][0]["speaker"] == "Emmanuel Macron"
     assert rows[1]["quotes"][0]["speaker_span"] == {"start": 0, "end": 15}
-    suggestions = Span.objects.filter(article=demo.articles[2], annotation=None, gold=None)
-    assert sorted(_span_key(s) for s in rows[2]["entities"]) == sorted((s.start, s.end, s.label) for s in suggestions)
-    assert [r["spans_from"] for r in rows] == ["majority", "gold", "suggestions"]
+    assert rows[2]["entities"] == [] and rows[2]["quotes"] == []
+    assert [r["spans_from"] for r in rows] == ["majority", "gold", "none"]
+    assert [r["suggestions"] for r in rows] == [None, None, None]  # not asked
     # Both annotators marked PERSON and the quote; only alice marked Brussels → not a majority.
     assert [e["label"] for e in rows[0]["entities"]] == ["PERSON"]
     assert len(rows[0]["quotes"]) == 1 and rows[0]["quotes"][0]["kind"] == "direct"
@@ -88,8 +90,9 @@ def test_pandas_loads_every_row_with_the_same_columns(tmp_path):
 
 def test_same_data_same_options_gives_identical_bytes():
     demo = build_demo()
-    job1, p1 = run_export(demo.project, "jsonl", split={"seed": 7})
-    job2, p2 = run_export(demo.project, "jsonl", split={"seed": 7})
+    split = {"seed": 7, "train": 80, "dev": 10, "test": 10}
+    job1, p1 = run_export(demo.project, "jsonl", split=split, include_suggestions=True)
+    job2, p2 = run_export(demo.project, "jsonl", split=split, include_suggestions=True)
     assert p1 != p2
     assert p1.read_bytes() == p2.read_bytes()
     assert job1.sha256 == job2.sha256 and job1.size_bytes == p1.stat().st_size

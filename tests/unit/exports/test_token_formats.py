@@ -128,13 +128,13 @@ def test_docbin_from_disk_after_unzipping(tmp_path):
 
 def test_conll_with_split_is_a_zip_of_three_files():
     demo = build_demo()
-    job, path = run_export(demo.project, "conll2003", split={"seed": 5})
+    job, path = run_export(demo.project, "conll2003", split={"seed": 5, "train": 80, "dev": 10, "test": 10})
     assert job.file_name.endswith(".conll.zip")
     with zipfile.ZipFile(path) as zf:
         assert zf.namelist() == ["train.conll", "dev.conll", "test.conll"]
         text = "".join(zf.read(n).decode() for n in zf.namelist())
     assert text.count("-DOCSTART- -X- O O") == 3
-    _, again = run_export(demo.project, "conll2003", split={"seed": 5})
+    _, again = run_export(demo.project, "conll2003", split={"seed": 5, "train": 80, "dev": 10, "test": 10})
     assert again.read_bytes() == path.read_bytes()
     assert len(path.read_bytes()) == job.size_bytes
 
