@@ -1,7 +1,7 @@
 """Export options: validated once, stored normalised on the job (so a rerun reads the same).
 
 The table of options, types and defaults users read is annotate/exports/README.md; the OpenAPI
-schema (api/exports/serializers.ExportOptionsSchema) says the same. Change all three together.
+schema (api/exports/serializers.ExportOptions) says the same. Change all three together.
 """
 
 from __future__ import annotations

@@ -11,17 +11,17 @@ from annotate.exports.base import LABEL_MODES, SPAN_LAYERS
 from annotate.models import ExportJob
 
 
-class ExportSplitSchema(serializers.Serializer):
+class ExportSplit(serializers.Serializer):
     """Documentation only (validation: annotate.exports.options)."""
 
     seed = serializers.IntegerField(required=False, default=0, min_value=0,
-                                    help_text="Seed of the stratified draw; same seed + same data = same split.")
+                                    help_text="Seed of the stratified draw (default 0); same seed + same data = same split.")
     train = serializers.IntegerField(min_value=0, max_value=100, help_text="Percent; train + dev + test = 100.")
     dev = serializers.IntegerField(min_value=0, max_value=100, help_text="Percent.")
     test = serializers.IntegerField(min_value=0, max_value=100, help_text="Percent.")
 
 
-class ExportOptionsSchema(serializers.Serializer):
+class ExportOptions(serializers.Serializer):
     """The export options, their types and defaults (annotate/exports/README.md says the same).
 
     Documentation only: the options are validated once, by annotate.exports.options, so that
@@ -35,18 +35,18 @@ class ExportOptionsSchema(serializers.Serializer):
     submitted_only = serializers.BooleanField(
         required=False, default=True, help_text="false adds drafts and articles nobody submitted.")
     published_from = serializers.DateField(required=False, allow_null=True, default=None,
-                                           help_text="Inclusive YYYY-MM-DD (UTC); null: no lower bound.")
+                                           help_text="Inclusive YYYY-MM-DD (UTC). Default null: no lower bound.")
     published_to = serializers.DateField(required=False, allow_null=True, default=None,
-                                         help_text="Inclusive YYYY-MM-DD (UTC); null: no upper bound.")
+                                         help_text="Inclusive YYYY-MM-DD (UTC). Default null: no upper bound.")
     targets = serializers.ListField(child=serializers.CharField(), required=False, allow_null=True, default=None,
-                                    help_text="Target keys to keep in every `stance`; null: all targets.")
+                                    help_text="Target keys to keep in every `stance`. Default null: all targets.")
     span_layer = serializers.ChoiceField(
         choices=SPAN_LAYERS, required=False, default="entities",
         help_text="The CoNLL-2003 tags and DocBin `doc.ents`: entities, or quotes (QUOTE + SPEAKER).")
     user_names = serializers.BooleanField(required=False, default=False,
                                           help_text="User names instead of stable 8-hex pseudonyms.")
-    split = ExportSplitSchema(required=False, allow_null=True, default=None,
-                              help_text="Seeded train/dev/test split, stratified by stance; null: no split. "
+    split = ExportSplit(required=False, allow_null=True, default=None,
+                              help_text="Seeded train/dev/test split, stratified by stance. Default null: no split. "
                                         "All three parts are required and must sum to 100.")
     include_suggestions = serializers.BooleanField(
         required=False, default=False,
@@ -56,9 +56,9 @@ class ExportOptionsSchema(serializers.Serializer):
                   "`suggestions` is null.")
 
 
-@extend_schema_field(ExportOptionsSchema)
+@extend_schema_field(ExportOptions)
 class ExportOptionsField(serializers.DictField):
-    """A plain JSON object on the wire, documented as ExportOptionsSchema."""
+    """A plain JSON object on the wire, documented as ExportOptions."""
 
 
 class ExportCreateIn(serializers.Serializer):
