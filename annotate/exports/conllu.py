@@ -4,7 +4,8 @@ Per token: FORM, LEMMA `_`, UPOS and XPOS from the pipeline (`_` without a tagge
 the morphology (or `_`), HEAD/DEPREL/DEPS `_` (no parser is run for exports). MISC carries
 `NE=B-PERSON` (the key spaCy's CoNLL-U converter reads), `Quote=B-direct` (quote kind),
 `Speaker=B-SPEAKER`, then (only with `include_suggestions`) the model/import suggestions in keys
-of their own, `Suggestion=B-PERSON` (entity suggestions) and `SuggestedQuote=B-direct`, and
+of their own, `Suggestion=B-PERSON` (entity suggestions), `SuggestedQuote=B-direct` and
+`SuggestedSpeaker=B-SPEAKER`, and
 `SpaceAfter=No`, in that order, `_` when none apply. `NE`/`Quote`/`Speaker` are the people's
 reference spans only (see annotate.exports.rows); a suggestion is never written as `NE`.
 
@@ -74,18 +75,20 @@ class ConlluWriter(Writer):
         ne, qt, sp = bio(n, ents), bio(n, quotes), bio(n, speakers)
         sug_ents: list = []
         sug_quotes: list = []
+        sug_speakers: list = []
         if row.suggestions is not None:
             # Aligned apart, so the reference counts above stay the people's alone.
             sug_counts: Counter = Counter()
             layer = replace(row, spans=row.suggestions)
             sug_ents = align(doc, layer_items(layer, "entities"), sug_counts)
             sug_quotes = align(doc, layer_items(layer, "quote_kinds"), sug_counts)
+            sug_speakers = align(doc, layer_items(layer, "speakers"), sug_counts)
             for key, value in sug_counts.items():
                 counts[f"suggestions_{key}"] += value
-            counts["suggestions_exported"] += len(sug_ents) + len(sug_quotes)
-        sg, sq = bio(n, sug_ents), bio(n, sug_quotes)
+            counts["suggestions_exported"] += len(sug_ents) + len(sug_quotes) + len(sug_speakers)
+        sg, sq, ss = bio(n, sug_ents), bio(n, sug_quotes), bio(n, sug_speakers)
         lines = self._doc_comments(row)
-        for k, sent in enumerate(sentences(doc, ents, quotes, speakers, sug_ents, sug_quotes), start=1):
+        for k, sent in enumerate(sentences(doc, ents, quotes, speakers, sug_ents, sug_quotes, sug_speakers), start=1):
             first, last = doc[sent[0]], doc[sent[-1]]
             text = doc.text[first.idx:last.idx + len(last.text)]
             if k > 1:
@@ -105,6 +108,8 @@ class ConlluWriter(Writer):
                     misc.append(f"Suggestion={sg[t]}")
                 if sq[t] != "O":
                     misc.append(f"SuggestedQuote={sq[t]}")
+                if ss[t] != "O":
+                    misc.append(f"SuggestedSpeaker={ss[t]}")
                 nxt = t + 1
                 if not tok.whitespace_ and nxt < n and not doc[nxt].is_space:
                     misc.append("SpaceAfter=No")

@@ -51,7 +51,7 @@ class ExportOptions(serializers.Serializer):
     include_suggestions = serializers.BooleanField(
         required=False, default=False,
         help_text="Add the model/import suggestions as their own layer (JSONL `suggestions` with origin, "
-                  "model name and version; CoNLL-U MISC `Suggestion=`/`SuggestedQuote=`; DocBin span group "
+                  "model name and version; CoNLL-U MISC `Suggestion=`/`SuggestedQuote=`/`SuggestedSpeaker=`; DocBin span group "
                   "`suggestions`); never as reference entities or CoNLL-2003 tags. false: JSONL "
                   "`suggestions` is null.")
 
