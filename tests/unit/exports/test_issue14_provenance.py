@@ -266,3 +266,34 @@ def test_a_split_must_name_train_dev_and_test_summing_to_100(world, split):
     assert resp.status_code == 400 and resp.json()["error"]["code"] == "invalid"
     assert any(k.startswith("split") for k in resp.json()["error"]["details"])
     assert ExportJob.objects.count() == 0
+
+
+def test_a_gold_row_without_frames_decides_no_frame(world):
+    article = ArticleFactory(project=world, external_id="nof", text=TEXT)
+    GoldFactory(article=article, stance={"western-troops": "NEUTRAL"}, frames=[], method=Gold.Method.ADJUDICATED)
+    row = _jsonl(run_export(world, "jsonl")[1])["nof"]
+    assert row["gold"]["frames"] is None and row["spans_from"] == "none"
+    cats = _docbin(run_export(world, "spacy")[1])["nof"].cats
+    assert cats["stance.western-troops.NEUTRAL"] == 1.0 and not any(k.startswith("frame.") for k in cats)
+
+
+def test_quote_and_speaker_suggestions_get_their_own_conllu_keys(world):
+    text = "Putin said “We will respond” on Monday."
+    article = ArticleFactory(project=world, external_id="quote", text=text)
+    _annotate(article, UserFactory(username="carol"), stance="AGAINST", frames=[SEC])
+    qs, qe = text.index("“"), text.index("”") + 1
+    SpanFactory(article=article, start=qs, end=qe, label="QUOTE", attrs={
+        "kind": "direct", "speaker": "Putin", "speaker_span": {"start": 0, "end": 5}}, **MODEL)
+    sents = _conllu_docs(run_export(world, "conllu", include_suggestions=True)[1])["quote"]
+    assert _misc(sents, "SuggestedSpeaker") == [("B-SPEAKER", "Putin")]
+    assert [v for v, _ in _misc(sents, "SuggestedQuote")][0] == "B-direct"
+    assert _misc(sents, "Quote") == [] and _misc(sents, "NE") == []
+
+
+def test_the_export_command_passes_include_suggestions(world, tmp_path):
+    from django.core.management import call_command
+
+    out = tmp_path / "d.jsonl"
+    call_command("export", "--project", "issue14", "--format", "jsonl", "--out", str(out), "--include-suggestions")
+    assert ExportJob.objects.get().options["include_suggestions"] is True
+    assert all(isinstance(r["suggestions"], list) for r in _jsonl(out).values())
