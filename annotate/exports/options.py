@@ -10,6 +10,10 @@ from annotate.errors import ValidationFailed
 
 from .base import LABEL_MODES, SPAN_LAYERS, SPLIT_NAMES
 
+# Stored in the job's options and rendered in every export listing: past 2^63-1 the renderer
+# (orjson) fails, and one such job broke the project's export list for everyone.
+MAX_SEED = 2**63 - 1
+
 DEFAULTS: dict[str, Any] = {
     "labels": "annotators",
     "submitted_only": True,
@@ -47,6 +51,9 @@ def _split(value: Any, errors: dict) -> dict | None:
         v = value.get(key, default)
         if isinstance(v, bool) or not isinstance(v, int) or v < 0:
             errors[f"split.{key}"] = ["must be a non-negative integer (percent for train/dev/test)"]
+            return None
+        if key == "seed" and v > MAX_SEED:
+            errors["split.seed"] = [f"must be at most {MAX_SEED} (2^63-1)"]
             return None
         out[key] = v
     if out["train"] + out["dev"] + out["test"] != 100:
