@@ -170,6 +170,13 @@ EXPORT_STALE_SECONDS = env.int("EXPORT_STALE_SECONDS", default=120)
 EXPORT_MAX_ATTEMPTS = env.int("EXPORT_MAX_ATTEMPTS", default=3)
 # Larger than any real news article by far, small enough that one line cannot exhaust a worker.
 IMPORT_MAX_TEXT_CHARS = env.int("IMPORT_MAX_TEXT_CHARS", default=2_000_000)
+# Uncompressed bytes one zip import may hold in all: a 0.4 MB zip can inflate to gigabytes, and
+# members are read twice (validate, then write). Each member is capped by IMPORT_MAX_TEXT_CHARS too.
+IMPORT_MAX_ARCHIVE_BYTES = env.int("IMPORT_MAX_ARCHIVE_BYTES", default=1024**3)
+# Publication dates outside these years are refused at the input boundary (annotate/inputs.py):
+# years PostgreSQL or Python cannot hold break every later read, and outside this range a date is a typo.
+INPUT_MIN_YEAR = env.int("INPUT_MIN_YEAR", default=1800)
+INPUT_MAX_YEAR = env.int("INPUT_MAX_YEAR", default=2200)
 
 # --- Celery ---
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
@@ -209,6 +216,8 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "EXCEPTION_HANDLER": "api.exceptions.exception_handler",
+    # Every JSON body passes the input boundary (NUL, lone surrogates, depth, 64-bit integers, size).
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.BoundaryJSONParser"],
     "DEFAULT_THROTTLE_CLASSES": ["api.throttling.TokenRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"token": env.str("API_TOKEN_RATE", default="6000/min")},
     "DEFAULT_PAGINATION_CLASS": "api.pagination.DefaultCursorPagination",

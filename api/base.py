@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
 from rest_framework.exceptions import NotFound
-from rest_framework.parsers import JSONParser
 from rest_framework.views import APIView
 
 from annotate.models import Project
 from annotate.selectors.membership import project_cached
 from api.authentication import FastSessionAuthentication, FastTokenAuthentication
+from api.parsers import BoundaryJSONParser
 from api.schema import StandpointAutoSchema
 
 # Token first: its WWW-Authenticate header turns "no credentials" into 401 (not 403), which is
@@ -24,7 +24,7 @@ MAX_ID = 2**62
 class ApiMixin:
     authentication_classes = AUTHENTICATION
     # JSON only (uploads override): one body format to document, validate and test.
-    parser_classes = [JSONParser]
+    parser_classes = [BoundaryJSONParser]
     schema = StandpointAutoSchema()
 
     def initial(self, request, *args, **kwargs):

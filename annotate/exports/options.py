@@ -14,6 +14,10 @@ from annotate.errors import ValidationFailed
 
 from .base import LABEL_MODES, SPAN_LAYERS, SPLIT_NAMES
 
+# Stored in the job's options and rendered in every export listing: past 2^63-1 the renderer
+# (orjson) fails, and one such job broke the project's export list for everyone.
+MAX_SEED = 2**63 - 1
+
 DEFAULTS: dict[str, Any] = {
     "labels": "annotators",
     "submitted_only": True,
@@ -60,6 +64,9 @@ def _split(value: Any, errors: dict) -> dict | None:
         if isinstance(v, bool) or not isinstance(v, int) or v < 0 or (key != "seed" and v > 100):
             errors[f"split.{key}"] = ["must be a non-negative integer" if key == "seed"
                                       else "must be an integer percentage from 0 to 100"]
+            return None
+        if key == "seed" and v > MAX_SEED:
+            errors["split.seed"] = [f"must be at most {MAX_SEED} (2^63-1)"]
             return None
         out[key] = v
     total = out["train"] + out["dev"] + out["test"]

@@ -8,13 +8,16 @@ for JSONL and CSV, and 1-based file positions for folders and zips of .txt files
 from __future__ import annotations
 
 import csv
-import json
+import re
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import orjson
+from django.conf import settings
+
+from annotate.inputs import InputRefused, NotJSON, json_loads
 
 FORMATS = ("jsonl", "csv", "txt", "labelstudio")
 
@@ -33,7 +36,7 @@ class LineError:
         return {"line": self.line, "field": self.field, "message": self.message, "text": str(self)}
 
 
-Item = tuple[int, dict | LineError]
+Item = tuple[int, dict | LineError | list[LineError]]
 
 
 def detect_format(path: Path) -> str:
@@ -64,9 +67,44 @@ def _decode_line(raw: bytes, number: int) -> str | LineError:
         return LineError(number, "", f"not valid UTF-8 (byte 0x{bad} at byte {exc.start} of the line)")
 
 
+def text_byte_limit() -> int:
+    """Bytes that can hold IMPORT_MAX_TEXT_CHARS characters of UTF-8 (4 at most each), plus a BOM."""
+    return settings.IMPORT_MAX_TEXT_CHARS * 4 + 3
+
+
+def record_byte_limit() -> int:
+    # A JSON record may escape every character (`\uXXXX`, 6 bytes) and carry metadata and spans.
+    return settings.IMPORT_MAX_TEXT_CHARS * 6 + (1 << 20)
+
+
+def refused_errors(exc: InputRefused, number: int, prefix: str = "") -> list[LineError]:
+    return [LineError(number, f"{prefix}{r.path}" if r.path else prefix.rstrip("."), r.message) for r in exc.refusals]
+
+
+def _lines(fh, limit: int) -> Iterator[tuple[int, bytes | None]]:
+    """Physical lines, each read with a cap: a line longer than `limit` comes back as None and
+    is skipped without ever being held in memory."""
+    number = 0
+    while True:
+        raw = fh.readline(limit + 1)
+        if not raw:
+            return
+        number += 1
+        if len(raw) > limit and not raw.endswith(b"\n"):
+            while raw and not raw.endswith(b"\n"):
+                raw = fh.readline(1 << 20)
+            yield number, None
+            continue
+        yield number, raw
+
+
 def read_jsonl(path: Path) -> Iterator[Item]:
+    limit = record_byte_limit()
     with path.open("rb") as fh:
-        for number, raw in enumerate(fh, start=1):
+        for number, raw in _lines(fh, limit):
+            if raw is None:
+                yield number, LineError(number, "", f"the line is over {limit:,} bytes (IMPORT_MAX_TEXT_CHARS)")
+                continue
             if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
                 raw = raw[3:]
             if not raw.strip():
@@ -76,9 +114,13 @@ def read_jsonl(path: Path) -> Iterator[Item]:
                 yield number, decoded
                 continue
             try:
-                record = orjson.loads(decoded)
-            except orjson.JSONDecodeError as exc:
+                record = json_loads(raw)
+            except NotJSON as exc:
                 yield number, LineError(number, "", f"invalid JSON: {exc}")
+                continue
+            except InputRefused as exc:
+                errors = refused_errors(exc, number)
+                yield number, errors[0] if len(errors) == 1 else errors
                 continue
             if not isinstance(record, dict):
                 yield number, LineError(number, "", f"expected a JSON object, got {type(record).__name__}")
@@ -150,6 +192,11 @@ def read_csv(path: Path) -> Iterator[Item]:
             yield reader.line_num, LineError(reader.line_num, "", f"malformed CSV: {exc}")
 
 
+def _too_big(name: str, size: int, number: int) -> Item:
+    return number, LineError(number, "text", f"{name}: {size:,} bytes is over the limit of {text_byte_limit():,} "
+                                             f"bytes (IMPORT_MAX_TEXT_CHARS)")
+
+
 def _txt_record(name: str, data: bytes, number: int) -> Item:
     try:
         text = data.decode("utf-8-sig")
@@ -159,27 +206,58 @@ def _txt_record(name: str, data: bytes, number: int) -> Item:
 
 
 def read_txt(path: Path) -> Iterator[Item]:
-    """A folder or zip of .txt files (one article each, id = file name without .txt), or one .txt file."""
-    if path.is_dir():
-        files = sorted(p for p in path.rglob("*.txt") if p.is_file())
+    """A folder or zip of .txt files (one article each, id = file name without .txt), or one .txt file.
+
+    No file is read past the text limit: a zip's members are checked against their declared size
+    and then read with a cap (the header can lie), and the whole archive against
+    IMPORT_MAX_ARCHIVE_BYTES, so a small zip that inflates to gigabytes is refused, not inflated.
+    """
+    limit = text_byte_limit()
+    if path.is_dir() or path.suffix.lower() == ".txt":
+        files = sorted(p for p in path.rglob("*.txt") if p.is_file()) if path.is_dir() else [path]
         for number, file in enumerate(files, start=1):
-            yield _txt_record(str(file.relative_to(path)), file.read_bytes(), number)
-        return
-    if path.suffix.lower() == ".txt":
-        yield _txt_record(path.name, path.read_bytes(), 1)
+            name = str(file.relative_to(path)) if path.is_dir() else path.name
+            with file.open("rb") as fh:
+                data = fh.read(limit + 1)
+            yield _too_big(name, file.stat().st_size, number) if len(data) > limit else _txt_record(name, data, number)
         return
     try:
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile:
         yield 0, LineError(0, "", f"{path.name} is not a valid zip file")
         return
+    total_limit = settings.IMPORT_MAX_ARCHIVE_BYTES
     with archive:
-        names = sorted(
-            n for n in archive.namelist()
-            if n.lower().endswith(".txt") and not n.startswith("__MACOSX/") and not n.endswith("/")
+        members = sorted(
+            (i for i in archive.infolist()
+             if i.filename.lower().endswith(".txt") and not i.filename.startswith("__MACOSX/") and not i.is_dir()),
+            key=lambda i: i.filename,
         )
-        for number, name in enumerate(names, start=1):
-            yield _txt_record(name, archive.read(name), number)
+        declared = sum(i.file_size for i in members)
+        if declared > total_limit:
+            yield 0, LineError(0, "", f"{path.name} inflates to {declared:,} bytes, over the limit of "
+                                      f"{total_limit:,} (IMPORT_MAX_ARCHIVE_BYTES)")
+            return
+        total = 0
+        for number, info in enumerate(members, start=1):
+            if info.file_size > limit:
+                yield _too_big(info.filename, info.file_size, number)
+                continue
+            try:
+                with archive.open(info) as member:
+                    data = member.read(min(limit, total_limit - total) + 1)
+            except (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, EOFError) as exc:
+                yield number, LineError(number, "text", f"{info.filename}: cannot be read from the zip ({exc})")
+                continue
+            total += len(data)
+            if total > total_limit:
+                yield 0, LineError(0, "", f"{path.name} inflates to more than {total_limit:,} bytes "
+                                          f"(IMPORT_MAX_ARCHIVE_BYTES)")
+                return
+            if len(data) > limit:  # the header said less: it lied
+                yield _too_big(info.filename, len(data), number)
+                continue
+            yield _txt_record(info.filename, data, number)
 
 
 def _utf16_to_codepoints(text: str, offset: int) -> int:
@@ -213,14 +291,31 @@ def _labelstudio_spans(task: dict, text: str) -> list[dict]:
     return spans
 
 
+_TASK_PATH = re.compile(r"^\[(\d+)\]\.?")
+
+
 def read_labelstudio(path: Path) -> Iterator[Item]:
-    try:
-        tasks = json.loads(path.read_bytes().decode("utf-8-sig"))
-    except UnicodeDecodeError as exc:
-        yield 0, LineError(0, "", f"not valid UTF-8 (byte {exc.start})")
+    limit = settings.IMPORT_MAX_ARCHIVE_BYTES
+    if path.stat().st_size > limit:
+        yield 0, LineError(0, "", f"{path.name} is over the limit of {limit:,} bytes (IMPORT_MAX_ARCHIVE_BYTES)")
         return
-    except json.JSONDecodeError as exc:
-        yield exc.lineno, LineError(exc.lineno, "", f"invalid JSON: {exc.msg} (column {exc.colno})")
+    data = path.read_bytes()
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        tasks = json_loads(data)
+    except NotJSON as exc:
+        yield 0, LineError(0, "", f"invalid JSON: {exc}")
+        return
+    except InputRefused as exc:
+        # "[3].data.meta.x" is task 4's data.meta.x: reported as its line, like the other formats
+        by_task: dict[int, list[LineError]] = {}
+        for refusal in exc.refusals:
+            match = _TASK_PATH.match(refusal.path)
+            number = int(match.group(1)) + 1 if match else 0
+            field = refusal.path[match.end():] if match else refusal.path
+            by_task.setdefault(number, []).append(LineError(number, field, refusal.message))
+        yield from sorted(by_task.items())
         return
     if not isinstance(tasks, list):
         yield 0, LineError(0, "", "a Label Studio export is a JSON array of tasks")

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
+from annotate.inputs import datetime_problem, string_problem, url_problem, value_problems
+
 from .readers import LineError
 
 KNOWN_FIELDS = {"id", "text", "title", "source", "url", "published", "meta", "spans"}
@@ -59,6 +61,9 @@ def _parse_published(value) -> dt.datetime | None | str:
         return f"{value!r} is not a valid date: {exc}"
     if timezone.is_naive(parsed):
         parsed = timezone.make_aware(parsed, dt.UTC)
+    problem = datetime_problem(parsed)
+    if problem:
+        return f"{value!r}: {problem}"
     return parsed
 
 
@@ -67,6 +72,11 @@ def validate_record(raw: dict, line: int, *, span_labels: set[str], max_chars: i
 
     def err(field_name: str, message: str) -> None:
         errors.append(LineError(line, field_name, message))
+
+    # Every string, key and number of the record, whatever the format it came from (CSV and txt
+    # carry no JSON, so their NULs are found only here): what storage cannot hold is refused.
+    for problem in value_problems(raw):
+        err(problem.path, problem.message)
 
     text = raw.get("text")
     if "text" not in raw or text is None:
@@ -100,6 +110,8 @@ def validate_record(raw: dict, line: int, *, span_labels: set[str], max_chars: i
             err(name, f"expected a string, got {type(value).__name__}")
         elif limit and len(value) > limit:
             err(name, f"longer than {limit} characters")
+        elif name == "url" and url_problem(value) and not string_problem(value):  # NULs: reported above
+            err(name, url_problem(value))
         else:
             strings[name] = value
 

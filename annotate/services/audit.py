@@ -17,6 +17,7 @@ ACTIONS = (
     "membership.create", "membership.update", "membership.delete",
     "assignment.reopen", "assignment.skip",
     "project.update",
+    "article.repair",
 )
 
 

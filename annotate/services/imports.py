@@ -58,8 +58,8 @@ def _validated(path: Path, fmt: str, project: Project) -> Iterator[ArticleIn | l
     span_labels = set(project.span_labels)
     seen_ids: dict[str, int] = {}
     for line, item in read_records(path, fmt):
-        if isinstance(item, LineError):
-            yield [item]
+        if isinstance(item, LineError | list):  # refused by the reader (one error or several)
+            yield item if isinstance(item, list) else [item]
             continue
         result = validate_record(item, line, span_labels=span_labels, max_chars=settings.IMPORT_MAX_TEXT_CHARS)
         if isinstance(result, ArticleIn) and result.external_id is not None:

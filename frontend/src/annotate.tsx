@@ -8,6 +8,7 @@ import { ApiError, NetworkError, api, type AnnotationDoc, type AssignmentDoc, ty
 import { Header, openNextTask } from "./app";
 import { ArticleText, readSelection } from "./article";
 import { assignLabelKeys, labelColors } from "./labels";
+import { safeHref } from "./links";
 import { layoutSpans, type Item } from "./layout";
 import { TextIndex } from "./offsets";
 import { navigate } from "./router";
@@ -595,7 +596,7 @@ export function Annotator({ a, project }: { a: AssignmentDoc; project: Project }
               <p class="article-meta">
                 {a.article.source && <span>{a.article.source}</span>}
                 {a.article.published && <span>{fmtDate(a.article.published)}</span>}
-                {a.article.url && <a href={a.article.url} target="_blank" rel="noopener noreferrer">original</a>}
+                {safeHref(a.article.url) && <a href={safeHref(a.article.url)!} target="_blank" rel="noopener noreferrer">original</a>}
               </p>
             </header>
             <div ref={articleRef} class="article-body" onMouseUp={onArticleMouseUp} data-testid="article-text">

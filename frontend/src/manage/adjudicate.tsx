@@ -1,6 +1,7 @@
 /** Adjudication: the reviewer queue and the side-by-side view of one article, where a reviewer
  * picks one annotation, merges parts of several (the "use" buttons), or edits the result, into gold. */
 import { useEffect, useMemo, useState } from "preact/hooks";
+import { safeHref } from "../links";
 import { TextIndex } from "../offsets";
 import { useLoad } from "./app";
 import { runs } from "./highlight";
@@ -159,7 +160,7 @@ export function AdjudicateArticle({ project, articleId }: { project: ProjectDoc;
     <section class="m-adjudicate">
       <p><a href={`/manage/projects/${project.id}/adjudication`} onClick={link(`/manage/projects/${project.id}/adjudication`)}>← Queue</a></p>
       <h2>{view.article.title || view.article.external_id}</h2>
-      <p class="m-muted">{view.article.source}{view.article.url && <> · <a href={view.article.url} rel="noreferrer" target="_blank">source</a></>}</p>
+      <p class="m-muted">{view.article.source}{safeHref(view.article.url) && <> · <a href={safeHref(view.article.url)!} rel="noreferrer" target="_blank">source</a></>}</p>
       {view.gold && (
         <p class="m-note" role="status" data-testid="gold-status">
           Gold: <strong>{view.gold.method}</strong>{view.gold.decided_by && <> by {view.gold.decided_by}</>}
