@@ -28,6 +28,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -86,7 +87,10 @@ def burst(port: int, credential: str, writes: list[tuple[str, str, dict]]) -> li
             buf += chunk
         sock.close()
         status, body = (parsed[0], parsed[1]) if parsed else (int(buf.split()[1]), b"")
-        answers.append((status, json.loads(body) if body else {}))
+        try:
+            answers.append((status, json.loads(body) if body else {}))
+        except ValueError:  # an HTML error page (a 500)
+            answers.append((status, {"error": {"code": f"non-JSON {status}"}}))
     return answers
 
 
@@ -188,9 +192,12 @@ def main():
     from django.db import connection
 
     connection.close()
+    log_path = Path(tempfile.gettempdir()) / f"bench_races_gunicorn_{args.port}.log"
+    log = open(log_path, "w")  # noqa: SIM115 - closed below
     gunicorn = subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "annotate.wsgi", "-w", str(args.workers),
-         "-b", f"127.0.0.1:{args.port}", "--log-level", "warning"], cwd=ROOT, env=env)
+         "-b", f"127.0.0.1:{args.port}", "--log-level", "warning"], cwd=ROOT, env=env, stdout=log,
+        stderr=subprocess.STDOUT)
     summary = []
     try:
         deadline = time.time() + 30
@@ -225,7 +232,8 @@ def main():
     finally:
         gunicorn.terminate()
         gunicorn.wait(timeout=20)
-    print("\nsummary (exactly one winner in every round is the bar)")
+        log.close()
+    print(f"\nsummary (exactly one winner in every round is the bar; server log: {log_path})")
     for mode, n, one_winner, wrong, winners_total, statuses_total in summary:
         lost = sum((w - 1) * c for w, c in winners_total.items() if w > 1)
         print(f"{mode:6s} N={n:2d}: one winner in {one_winner}/{args.rounds} rounds; wrong stored state in "
