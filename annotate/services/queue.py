@@ -146,7 +146,8 @@ def assignments_release_expired(*, project: Project, now=None) -> int:
 
     Concurrency: rows are locked with SKIP LOCKED, so an assignment whose annotator is saving
     right now (the save holds that row's lock and renews the lease) is left alone; a row that a
-    save committed after our snapshot is re-checked by PostgreSQL against the lease condition.
+    save committed after our snapshot is re-checked by PostgreSQL against the lease condition and,
+    the annotation row being locked too, against its newest version.
     """
     now = now or timezone.now()
     rows = fetch(
