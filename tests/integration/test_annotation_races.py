@@ -18,7 +18,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from annotate.models import Annotation, Assignment, Membership, Span
-from tests.factories import ArticleFactory, MembershipFactory, ProjectFactory, TargetFactory
+from tests.factories import ArticleFactory, MembershipFactory, ProjectFactory, SpanFactory, TargetFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -74,9 +74,9 @@ def next_task(project, client) -> dict:
 
 
 def one_winner(answers, *, loser_codes=("stale_write",)) -> int:
-    """The index of the only 200; every other answer is a 409 with one of `loser_codes`."""
+    """The index of the only 200 (or 201); every other answer is a 409 with one of `loser_codes`."""
     statuses = [r.status_code for r in answers]
-    winners = [i for i, s in enumerate(statuses) if s == 200]
+    winners = [i for i, s in enumerate(statuses) if s in (200, 201)]
     assert len(winners) == 1, f"{len(winners)} of {len(answers)} writers at one version won: {statuses}"
     for i, r in enumerate(answers):
         if i != winners[0]:
@@ -155,3 +155,37 @@ def test_issue13_submit_racing_a_stance_clearing_autosave_never_submits_incomple
             # Leave the queue with nothing open: the next round gets a new article.
             r = client.post(f"/api/v1/assignments/{task['id']}/skip/", {"reason": "next round"}, format="json")
             assert r.status_code == 200, r.content
+
+
+def test_issue13_every_kind_of_annotation_write_at_one_version_one_wins(annotator):
+    """Span endpoints, suggestion accept/reject and autosaves, all at once at one version."""
+    project, token, client = annotator
+    task = next_task(project, client)
+    base = f"/api/v1/assignments/{task['id']}"
+    suggestions = [SpanFactory(article_id=task["article"]["id"], start=20, end=26, label="PERSON"),
+                   SpanFactory(article_id=task["article"]["id"], start=30, end=36, label="ORG")]
+    r = client.put(f"{base}/annotation/", {"version": 1, "spans": [{"start": 0, "end": 8, "label": "PERSON"}]},
+                   format="json")
+    assert r.status_code == 200, r.content
+    version, span_id = r.json()["version"], r.json()["spans"][0]["id"]
+    for _ in range(ROUNDS):
+        writes = [
+            lambda c, v=version: c.post(f"{base}/annotation/spans/", {"version": v, "start": 9, "end": 15,
+                                                                      "label": "PERSON"}, format="json"),
+            lambda c, v=version, s=span_id: c.patch(f"{base}/annotation/spans/{s}/", {"version": v, "label": "ORG"},
+                                                    format="json"),
+            lambda c, v=version: c.post(f"{base}/suggestions/{suggestions[0].pk}/accept/", {"version": v},
+                                        format="json"),
+            lambda c, v=version: c.post(f"{base}/suggestions/{suggestions[1].pk}/reject/", {"version": v},
+                                        format="json"),
+            lambda c, v=version: c.patch(f"{base}/annotation/", {"version": v, "notes": "autosave"}, format="json"),
+        ]
+        answers = race(token, writes)
+        won = one_winner(answers)
+        stored = Annotation.objects.get(assignment_id=task["id"])
+        assert stored.version == version + 1, "more than one write was applied"
+        # Put the annotation back to its starting state for the next round (one writer, no race).
+        r = client.put(f"{base}/annotation/", {"version": stored.version, "spans": [
+            {"start": 0, "end": 8, "label": "PERSON"}]}, format="json")
+        assert r.status_code == 200, (won, r.content)
+        version, span_id = r.json()["version"], r.json()["spans"][0]["id"]
