@@ -265,7 +265,7 @@ class _VersionMoved(Exception):
 @contextmanager
 def versioned_write():
     """transaction.atomic for one annotation write (every service that calls _begin_write).
-    If the write itself finds the version moved (see _finish_write), everything the write did
+    If the write itself finds the version moved (see _save_versioned), everything the write did
     is rolled back first, then StaleWrite carries the current document as committed."""
     try:
         with transaction.atomic():
