@@ -129,42 +129,60 @@ def quoted(values: Sequence[str]) -> str:
     return ", ".join(f"'{t}'" for t in texts)
 
 
-def _update_sql(instance: Model, fields: Sequence[str]) -> tuple[str, list]:
+def _update_sql(instance: Model, fields: Sequence[str], expect: tuple[str, Any] | None = None) -> tuple[str, list]:
     meta = instance._meta
     model_fields = [meta.get_field(name) for name in fields]
     sets = ", ".join(f'"{f.column}" = %s' for f in model_fields)
-    return (f'UPDATE {meta.db_table} SET {sets} WHERE "{meta.pk.column}" = %s',
-            [*db_values(instance, model_fields, add=False), instance.pk])
+    sql, params = (f'UPDATE {meta.db_table} SET {sets} WHERE "{meta.pk.column}" = %s',
+                   [*db_values(instance, model_fields, add=False), instance.pk])
+    if expect is not None:
+        name, value = expect
+        sql += f' AND "{meta.get_field(name).column}" = %s'
+        params.append(value)
+    return sql, params
 
 
 def save_fields(instance: Model, fields: Sequence[str], *also: tuple[Model, Sequence[str]],
-                insert: Sequence[Model] = ()) -> None:
+                insert: Sequence[Model] = (), expect: tuple[str, Any] | None = None) -> bool:
     """`instance.save(update_fields=fields)` as one UPDATE by primary key, without the ORM's
     per-save machinery (no signals are sent: nothing in Standpoint listens to these models).
     `auto_now` fields among `fields` get the current time, as save() would give them.
     `also`: more (instance, fields) pairs; `insert`: new rows of one model (as `insert_many`).
     On PostgreSQL all of it is one statement (data-modifying CTEs: one round trip); on SQLite
-    the inserts come first, then the updates, one statement each."""
-    statements = [_update_sql(instance, fields), *(_update_sql(i, f) for i, f in also)]
-    if connection.vendor != "postgresql" or (len(statements) == 1 and not insert):
+    one statement each: the inserts first, then the updates (a guarded update before all).
+
+    `expect=(field, value)`: `instance`'s row is updated only if `field` still holds `value`
+    (optimistic locking: the check is part of the write itself). Returns False when it did not:
+    then the other writes may have happened all the same (PostgreSQL runs every part of the
+    statement), so the caller must roll the transaction back, e.g. by raising. True otherwise."""
+    guarded = expect is not None
+    own = _update_sql(instance, fields, expect)
+    statements = [_update_sql(i, f) for i, f in also]
+    if connection.vendor != "postgresql" or (not statements and not insert):
+        if guarded and not fetch(own[0] + ' RETURNING 1', own[1]):
+            return False
         insert_many(insert)
+        if not guarded:
+            fetch(*own)
         for sql, params in statements:
             fetch(sql, params)
-        return
+        return True
+    # The row of `instance` is the outer UPDATE: what it returns says whether the guard held.
     ctes, params = [], []
     if insert:
         sql, insert_params = _insert_many_sql(insert)
         ctes.append(f"i AS ({sql})")
         params += insert_params
-    *first, (last_sql, last_params) = statements
-    for n, (sql, update_params) in enumerate(first):
+    for n, (sql, update_params) in enumerate(statements):
         ctes.append(f"u{n} AS ({sql})")
         params += update_params
-    returning = f' RETURNING (SELECT ARRAY_AGG(i."{insert[0]._meta.pk.column}") FROM i)' if insert else ""
-    row = fetch_one(f"WITH {', '.join(ctes)} {last_sql}{returning}", params + last_params,
-                    prepare=len(insert) <= 1)
+    returning = f' RETURNING (SELECT ARRAY_AGG(i."{insert[0]._meta.pk.column}") FROM i)' if insert else " RETURNING 1"
+    row = fetch_one(f"WITH {', '.join(ctes)} {own[0]}{returning}", params + own[1], prepare=len(insert) <= 1)
+    if row is None:
+        return False
     if insert:
         _set_ids(insert, row[0])
+    return True
 
 
 def insert(instance: Model) -> Model:

@@ -1,14 +1,17 @@
 """Annotation writes: autosave (replace or patch), submit. Optimistic locking on `version`.
 
-Every write: locks the assignment row (annotate.services.queue.assignment_lock), refuses closed
-assignments, checks `version` (stale → StaleWrite carrying the current document, nothing
-written), validates against the project schema and the article text with field-path messages,
-then writes and bumps `version` by one.
+Every write: locks the assignment and annotation rows (annotate.services.queue.assignment_lock,
+which explains why both), refuses closed assignments, checks `version` against the row as locked
+(stale → StaleWrite carrying the current document, nothing written), validates against the project
+schema and the article text with field-path messages, then writes and bumps `version` by one with
+an UPDATE that itself requires the checked version. So of N writers based on one version exactly
+one wins, and the others get StaleWrite (issue 13).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextlib import contextmanager
 from typing import Any
 
 from django.db import transaction
@@ -239,25 +242,46 @@ def _check_version(annotation: Annotation, version) -> None:
         raise ValidationFailed(f"version: {problem} (the version this write is based on)",
                                details={"version": [f"{problem}: the version this write is based on"]})
     if version != annotation.version:
-        raise StaleWrite(
-            f"Annotation {annotation.pk} is at version {annotation.version}; this write was based on {version}. "
-            "Reload (the current state is in details.current) and apply your change again.",
-            details={"current": annotation_document(annotation)},
-        )
+        raise _stale(annotation, version)
+
+
+def _stale(annotation: Annotation, version) -> StaleWrite:
+    return StaleWrite(
+        f"Annotation {annotation.pk} is at version {annotation.version}; this write was based on {version}. "
+        "Reload (the current state is in details.current) and apply your change again.",
+        details={"current": annotation_document(annotation)},
+    )
+
+
+class _VersionMoved(Exception):
+    """The guarded UPDATE found the annotation at another version than the one checked: raised
+    inside the write's transaction to roll it back, turned into StaleWrite outside it."""
+
+    def __init__(self, annotation_id: int, version: int):
+        super().__init__(annotation_id, version)
+        self.annotation_id, self.version = annotation_id, version
+
+
+@contextmanager
+def versioned_write():
+    """transaction.atomic for one annotation write (every service that calls _begin_write).
+    If the write itself finds the version moved (see _save_versioned), everything the write did
+    is rolled back first, then StaleWrite carries the current document as committed."""
+    try:
+        with transaction.atomic():
+            yield
+    except _VersionMoved as moved:
+        raise _stale(Annotation.objects.get(pk=moved.annotation_id), moved.version) from None
 
 
 def _begin_write(assignment: Assignment | int, by, version, *, with_article: bool = False,
                  with_spans: bool = False, autosave: bool = False) -> tuple[Assignment, Annotation]:
-    """Lock, check who is asking (NotFound / NotAssigned), openness and version. Call inside
-    transaction.atomic. `with_spans`: the annotation's `stored_spans` come with the lock.
-    `autosave`: see annotate.services.queue.assignment_lock."""
+    """Lock the assignment and its annotation, check who is asking (NotFound / NotAssigned),
+    openness and version. Call inside versioned_write(). `with_spans`: the annotation's
+    `stored_spans` come with the lock. `autosave`: see annotate.services.queue.assignment_lock."""
     locked = assignment_lock_for(assignment=assignment, user=by, with_article=with_article, with_spans=with_spans,
                                  autosave=autosave)
-    try:
-        annotation = locked.annotation
-    except Annotation.DoesNotExist:  # assignments made outside the queue (admin, scripts) start empty
-        annotation = locked.annotation = Annotation.objects.create(assignment=locked)
-        locked.stored_spans = []
+    annotation = locked.annotation
     if locked.status not in OPEN:
         raise AssignmentClosed(
             f"Assignment {locked.pk} is {locked.status}; ask a reviewer to reopen it.",
@@ -266,13 +290,23 @@ def _begin_write(assignment: Assignment | int, by, version, *, with_article: boo
     return locked, annotation
 
 
+def _save_versioned(annotation: Annotation, fields: list[str], *also, insert=()) -> None:
+    """Bump the version and write: the UPDATE of the annotation row itself requires the version
+    checked in _begin_write (`WHERE id = … AND version = …`). Under the row lock it always holds;
+    the guard keeps the check in the write for any path that reaches here without the lock."""
+    checked = annotation.version
+    annotation.version += 1
+    if not save_fields(annotation, [*fields, "version", "updated_at"], *also, insert=insert,
+                       expect=("version", checked)):
+        raise _VersionMoved(annotation.pk, checked)
+
+
 def _finish_write(locked: Assignment, annotation: Annotation, update_fields: list[str],
                   new_spans: list[Span] = ()) -> Annotation:
     """Bump the version, touch the assignment, write both rows and `new_spans` (one round trip on
     PostgreSQL)."""
-    annotation.version += 1
     assignment_touch(locked, save=False)
-    save_fields(annotation, [*update_fields, "version", "updated_at"], (locked, TOUCHED_FIELDS), insert=new_spans)
+    _save_versioned(annotation, update_fields, (locked, TOUCHED_FIELDS), insert=new_spans)
     return annotation
 
 
@@ -287,7 +321,7 @@ def annotation_update(*, assignment: Assignment | int, by, version, fields: dict
     if replace:
         fields = {"stance": {}, "frames": [], "primary_frame": "", "notes": "", "spans": [],
                   "rejected_suggestions": [], **fields}
-    with transaction.atomic():
+    with versioned_write():
         locked, annotation = _begin_write(assignment, by, version, with_spans="spans" in fields, autosave=True)
         if "spans" in fields:
             annotation.stored_spans = locked.stored_spans
@@ -311,7 +345,8 @@ def annotation_submit(*, assignment: Assignment | int, by, version) -> Assignmen
     frame among the chosen frames when `primary_frame_required`. Raises Incomplete (400) naming
     every missing field, StaleWrite (409) on an old version. Returns the assignment with its
     article, annotator and annotation loaded."""
-    with transaction.atomic():
+    with versioned_write():
+        # The completeness check below reads the annotation as locked: the state this commits.
         locked, annotation = _begin_write(assignment, by, version, with_article=True)
         schema = locked.project.label_schema
         errors = Errors()
@@ -327,10 +362,9 @@ def annotation_submit(*, assignment: Assignment | int, by, version) -> Assignmen
         errors.raise_if_any(Incomplete)
         now = timezone.now()
         annotation.submitted_at = now
-        annotation.version += 1
         assignment_touch(locked, now=now, save=False)
         locked.status = Assignment.Status.SUBMITTED
         locked.submitted_at = now
         locked.lease_expires_at = None
-        save_fields(annotation, ["submitted_at", "version", "updated_at"], (locked, [*TOUCHED_FIELDS, "submitted_at"]))
+        _save_versioned(annotation, ["submitted_at"], (locked, [*TOUCHED_FIELDS, "submitted_at"]))
     return locked

@@ -19,7 +19,7 @@ from django.db import connection, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from annotate.errors import AssignmentClosed, NotAssigned, NotFound, ValidationFailed
+from annotate.errors import AssignmentClosed, Conflict, NotAssigned, NotFound, ValidationFailed
 from annotate.hotsql import (
     Columns,
     column_list,
@@ -35,6 +35,7 @@ from annotate.hotsql import (
 from annotate.models import Annotation, Article, Assignment, Membership, Project, Span, Target
 from annotate.selectors.annotations import SCREEN_SPANS, span_rows_sql
 from annotate.selectors.membership import project_role
+from annotate.services.audit import audit_record
 
 Status = Assignment.Status
 OPEN = (Status.ASSIGNED, Status.IN_PROGRESS)
@@ -145,13 +146,14 @@ def assignments_release_expired(*, project: Project, now=None) -> int:
 
     Concurrency: rows are locked with SKIP LOCKED, so an assignment whose annotator is saving
     right now (the save holds that row's lock and renews the lease) is left alone; a row that a
-    save committed after our snapshot is re-checked by PostgreSQL against the lease condition.
+    save committed after our snapshot is re-checked by PostgreSQL against the lease condition and,
+    the annotation row being locked too, against its newest version.
     """
     now = now or timezone.now()
     rows = fetch(
         f'SELECT a."id" FROM {_ASSIGNMENT} a INNER JOIN {_ANNOTATION} n ON n."assignment_id" = a."id" '
         f'WHERE a."project_id" = %s AND a."status" IN ({quoted(OPEN)}) AND a."lease_expires_at" < %s '
-        f'AND n."version" = 1{for_update("a", skip_locked=True)}',
+        f'AND n."version" = 1{for_update("a, n", skip_locked=True)}',
         [project.pk, db_datetime(now)])
     if not rows:
         return 0
@@ -387,20 +389,53 @@ def assignment_touch(assignment: Assignment, *, now=None, save: bool = True) -> 
 
 def assignment_lock(assignment_id: int, *, with_article: bool = False, with_spans: bool = False,
                     autosave: bool = False) -> Assignment | None:
-    """Lock one assignment row for a write (call inside transaction.atomic) and return it fresh,
-    or None if there is no such assignment. Loaded with it, in the same query: its project, its
-    annotation, `target_keys` (the project's target keys) and either `text_len` (the article's
-    length in code points, for offset checks) or, `with_article`, the whole article and
-    `screen_rows` (the annotation's spans and the suggestions: for answers that show them).
-    `with_spans`: the annotation's spans too, as `stored_spans` (Span
-    instances without `created_at`). `autosave`: this transaction commits without waiting for
-    the disk on PostgreSQL (settings.AUTOSAVE_SYNCHRONOUS_COMMIT explains why that is safe for
-    autosaves, and only for them). Every write to an assignment or its annotation goes through here,
-    which is what makes version checks and lease expiry race-free.
-    PostgreSQL: one statement, FOR UPDATE OF the assignment row only (locking the joined
-    project row would serialize the whole project)."""
+    """Lock one assignment row and its annotation row for a write (call inside
+    transaction.atomic) and return them fresh, or None if there is no such assignment. Loaded
+    with it, in the same query: its project, its annotation, `target_keys` (the project's target
+    keys) and either `text_len` (the article's length in code points, for offset checks) or,
+    `with_article`, the whole article and `screen_rows` (the annotation's spans and the
+    suggestions: for answers that show them). `with_spans`: the annotation's spans too, as
+    `stored_spans` (Span instances without `created_at`). `autosave`: this transaction commits
+    without waiting for the disk on PostgreSQL (settings.AUTOSAVE_SYNCHRONOUS_COMMIT explains
+    why that is safe for autosaves, and only for them). Every write to an assignment or its
+    annotation goes through here, which is what makes version checks and lease expiry race-free.
+
+    PostgreSQL: one statement, FOR UPDATE OF the assignment and the annotation rows (locking the
+    joined project row would serialize the whole project). Both, because of how READ COMMITTED
+    re-checks a row it had to wait for: a writer that waited for another one's lock gets the
+    newest version of the rows it *locked* only, the other joined rows stay as of its snapshot.
+    With the assignment alone locked, every writer waiting at version 7 still read version 7 after
+    the winner wrote 8, passed the version check and wrote over it (issue 13). Locking the
+    annotation too makes the waiter read 8 and answer stale_write. (The spans and suggestions
+    in the same statement stay as of the snapshot: they are only used when the version read
+    is current, and every change to them bumps the version.) Lock order: assignment, then
+    annotation, everywhere."""
+    sql, params = _lock_sql(with_article=with_article, with_spans=with_spans, autosave=autosave), [assignment_id]
     if not connection.features.has_select_for_update:
         lock_rows(Assignment.objects.filter(pk=assignment_id), touch="status")
+    row = fetch_one(sql, params)
+    if row is None:
+        if not _annotation_made(assignment_id):
+            return None
+        row = fetch_one(sql, params)
+    locked = _A.load(row)
+    offset = _A.width
+    locked.project = _P.load(row, offset)
+    offset += _P.width
+    annotation = locked.annotation = _N.load(row, offset)
+    offset += _N.width
+    locked.target_keys = _json_list(row[offset])
+    if with_spans:
+        locked.stored_spans = _stored_spans(row[offset + 1], article_id=locked.article_id, annotation_id=annotation.pk)
+    if with_article:
+        locked.article = _R.load(row, offset + 2)
+        locked.screen_rows = row[offset + 2 + _R.width]
+    else:
+        locked.text_len = row[offset + 2]
+    return locked
+
+
+def _lock_sql(*, with_article: bool, with_spans: bool, autosave: bool) -> str:
     if with_article:  # and what the answer shows beside it: the spans and suggestions
         article = f'{_R.sql}, ' + span_rows_sql('s."article_id" = a."article_id" AND '
                                                 + SCREEN_SPANS.format(annotation='n."id"'))
@@ -409,33 +444,25 @@ def assignment_lock(assignment_id: int, *, with_article: bool = False, with_span
     spans = _spans_sql() if with_spans else "NULL"
     if autosave and connection.vendor == "postgresql" and not settings.AUTOSAVE_SYNCHRONOUS_COMMIT:
         article += ", SET_CONFIG('synchronous_commit', 'off', true)"  # SET LOCAL, in the same round trip
-    row = fetch_one(
-        f'SELECT {_A.sql}, {_P.sql}, {_N.sql}, {_target_keys_sql()}, {spans}, {article} FROM {_ASSIGNMENT} a '
-        f'INNER JOIN {Project._meta.db_table} p ON p."id" = a."project_id" '
-        f'INNER JOIN {_ARTICLE} r ON r."id" = a."article_id" '
-        f'LEFT OUTER JOIN {_ANNOTATION} n ON n."assignment_id" = a."id" '
-        f'WHERE a."id" = %s{for_update("a")}',
-        [assignment_id])
-    if row is None:
-        return None
-    locked = _A.load(row)
-    offset = _A.width
-    locked.project = _P.load(row, offset)
-    offset += _P.width
-    annotation = _N.load(row, offset)
-    if annotation is not None:
-        locked.annotation = annotation
-    offset += _N.width
-    locked.target_keys = _json_list(row[offset])
-    if with_spans and annotation is not None:
-        locked.stored_spans = _stored_spans(row[offset + 1], article_id=locked.article_id, annotation_id=annotation.pk)
-    if with_article:
-        locked.article = _R.load(row, offset + 2)
-        if annotation is not None:
-            locked.screen_rows = row[offset + 2 + _R.width]
-    else:
-        locked.text_len = row[offset + 2]
-    return locked
+    # An inner join: PostgreSQL cannot lock the nullable side of an outer join (see _annotation_made).
+    return (f'SELECT {_A.sql}, {_P.sql}, {_N.sql}, {_target_keys_sql()}, {spans}, {article} FROM {_ASSIGNMENT} a '
+            f'INNER JOIN {Project._meta.db_table} p ON p."id" = a."project_id" '
+            f'INNER JOIN {_ARTICLE} r ON r."id" = a."article_id" '
+            f'INNER JOIN {_ANNOTATION} n ON n."assignment_id" = a."id" '
+            f'WHERE a."id" = %s{for_update("a, n")}')
+
+
+def _annotation_made(assignment_id: int) -> bool:
+    """For an assignment without an annotation (made outside the queue: admin, scripts): lock
+    the assignment row, create its empty annotation (version 1) unless a concurrent writer just
+    did, and say whether the assignment exists. Rare: the queue creates both together."""
+    if connection.features.has_select_for_update:
+        if not fetch(f'SELECT "id" FROM {_ASSIGNMENT} WHERE "id" = %s FOR UPDATE', [assignment_id]):
+            return False
+    elif not Assignment.objects.filter(pk=assignment_id).exists():
+        return False
+    Annotation.objects.get_or_create(assignment_id=assignment_id)
+    return True
 
 
 def assignment_lock_for(*, assignment: Assignment | int, user, with_article: bool = False,
@@ -456,36 +483,63 @@ def assignment_lock_for(*, assignment: Assignment | int, user, with_article: boo
 
 def assignment_skip(*, assignment: Assignment, reason: str, by) -> Assignment:
     """Close an open assignment as skipped with a reason. The article goes to someone else (the
-    slot is freed), never back to this annotator."""
+    slot is freed), never back to this annotator. Audited (`assignment.skip`)."""
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed("reason: a reason is required to skip", details={"reason": ["a reason is required"]})
     with transaction.atomic():
         locked = assignment_lock(assignment.pk)
+        if locked is None:
+            raise NotFound("Not found.")
         if locked.status not in OPEN:
             raise AssignmentClosed(f"Assignment {locked.pk} is already {locked.status}.")
+        before = _audit_state(locked)
         locked.status = Status.SKIPPED
         locked.skip_reason = reason
         locked.lease_expires_at = None
         locked.last_activity_at = timezone.now()
         locked.save(update_fields=["status", "skip_reason", "lease_expires_at", "last_activity_at"])
+        audit_record(project=locked.project, by=by, action="assignment.skip", obj=locked,
+                     before=before, after=_audit_state(locked))
     return locked
 
 
 def assignment_reopen(*, assignment: Assignment, by) -> Assignment:
     """Reopen a submitted or skipped assignment (reviewers): back to in_progress, annotation kept,
-    its version bumped so a tab still open on the old state cannot overwrite it unknowingly.
-    Reopening a skip may put the article one above `overlap`: the reviewer asked for it."""
+    its version bumped so a tab still open on the old state cannot overwrite it unknowingly (the
+    bump is a versioned write like any other: under the annotation's row lock, guarded by the
+    version read there). Reopening a skip may put the article one above `overlap`: the
+    reviewer asked for it. Audited (`assignment.reopen`)."""
     now = timezone.now()
     with transaction.atomic():
         locked = assignment_lock(assignment.pk)
+        if locked is None:
+            raise NotFound("Not found.")
         if locked.status in OPEN:
             raise AssignmentClosed(f"Assignment {locked.pk} is already open ({locked.status}).")
+        before = _audit_state(locked)
         locked.status = Status.IN_PROGRESS
         locked.submitted_at = None
         locked.skip_reason = ""
         locked.last_activity_at = now
         locked.lease_expires_at = now + timedelta(minutes=locked.project.assignment_timeout_minutes)
-        locked.save(update_fields=["status", "submitted_at", "skip_reason", "last_activity_at", "lease_expires_at"])
-        Annotation.objects.filter(assignment=locked).update(submitted_at=None, version=F("version") + 1)
+        annotation = locked.annotation
+        checked = annotation.version
+        annotation.version += 1
+        annotation.submitted_at = None
+        if not save_fields(annotation, ["submitted_at", "version", "updated_at"],
+                           (locked, ["status", "submitted_at", "skip_reason", "last_activity_at", "lease_expires_at"]),
+                           expect=("version", checked)):
+            raise Conflict(f"Assignment {locked.pk} changed while it was reopened; try again.")
+        audit_record(project=locked.project, by=by, action="assignment.reopen", obj=locked,
+                     before=before, after=_audit_state(locked))
     return locked
+
+
+def _audit_state(assignment: Assignment) -> dict:
+    """What the audit trail keeps of an assignment before and after a skip or reopen."""
+    state = {"status": str(assignment.status), "annotator": assignment.annotator_id,
+             "article": assignment.article_id, "version": assignment.annotation.version}
+    if assignment.skip_reason:
+        state["skip_reason"] = assignment.skip_reason
+    return state

@@ -13,7 +13,14 @@ from django.db import IntegrityError, transaction
 from annotate.errors import Conflict, NotFound, ValidationFailed
 from annotate.models import Annotation, Assignment, Span
 from annotate.selectors.annotations import suggestions_for
-from annotate.services.annotations import Errors, _begin_write, _finish_write, _text_len, validate_spans
+from annotate.services.annotations import (
+    Errors,
+    _begin_write,
+    _finish_write,
+    _text_len,
+    validate_spans,
+    versioned_write,
+)
 
 
 def _one_span(locked: Assignment, annotation: Annotation, span: dict, *, exclude: int | None = None) -> dict:
@@ -44,7 +51,7 @@ def _own_span(annotation: Annotation, span_id: int) -> Span:
 def span_create(*, assignment: Assignment, by, version, start, end, label, attrs=None,
                 suggestion: int | None = None) -> Annotation:
     """Add one span; the same (start, end, label) twice is refused with Conflict (409)."""
-    with transaction.atomic():
+    with versioned_write():
         locked, annotation = _begin_write(assignment, by, version)
         clean = _one_span(locked, annotation, {"start": start, "end": end, "label": label,
                                                "attrs": attrs or {}, "suggestion": suggestion})
@@ -60,7 +67,7 @@ def span_update(*, assignment: Assignment, by, version, span_id: int, changes: d
     if unknown:
         raise ValidationFailed(f"span.{unknown[0]}: cannot be changed", details={f"span.{k}": ["cannot be changed"]
                                                                                   for k in unknown})
-    with transaction.atomic():
+    with versioned_write():
         locked, annotation = _begin_write(assignment, by, version)
         span = _own_span(annotation, span_id)
         merged = {"start": span.start, "end": span.end, "label": span.label, "attrs": span.attrs,
@@ -72,7 +79,7 @@ def span_update(*, assignment: Assignment, by, version, span_id: int, changes: d
 
 
 def span_delete(*, assignment: Assignment, by, version, span_id: int) -> Annotation:
-    with transaction.atomic():
+    with versioned_write():
         locked, annotation = _begin_write(assignment, by, version)
         _own_span(annotation, span_id).delete()
         return _finish_write(locked, annotation, [])
@@ -82,7 +89,7 @@ def suggestion_accept(*, assignment: Assignment, by, version, suggestion_id: int
                       label: str | None = None) -> Annotation:
     """Copy a suggestion into the annotation (optionally relabelled). Accepting it again, or
     when the annotation already has that span, is refused with Conflict."""
-    with transaction.atomic():
+    with versioned_write():
         locked, annotation = _begin_write(assignment, by, version)
         suggestion = suggestions_for(article_id=locked.article_id).filter(pk=suggestion_id).first()
         if suggestion is None:
@@ -104,7 +111,7 @@ def suggestion_accept(*, assignment: Assignment, by, version, suggestion_id: int
 
 def suggestion_reject(*, assignment: Assignment, by, version, suggestion_id: int) -> Annotation:
     """Record that this annotator rejected a suggestion (it stays for other annotators)."""
-    with transaction.atomic():
+    with versioned_write():
         locked, annotation = _begin_write(assignment, by, version)
         if not suggestions_for(article_id=locked.article_id).filter(pk=suggestion_id).exists():
             raise NotFound(f"Suggestion {suggestion_id} does not exist for this article.")

@@ -144,6 +144,22 @@ def test_writes_in_one_round_trip_equal_separate_saves(assignment):
     assert stored.assignment_id == parent.pk and values(stored) == values(child) and stored.version == 1
 
 
+def test_issue13_a_guarded_update_writes_only_at_the_expected_value(assignment):
+    """save_fields(expect=…): the version check inside the UPDATE, with the same round trips."""
+    ann = Annotation.objects.get(assignment=assignment)
+    ann.notes, assignment.time_spent_seconds = "at v1", 7
+    span = Span(article=assignment.article, annotation=ann, start=1, end=2, label="ORG", origin="human")
+    with CaptureQueriesContext(connection) as ctx:
+        assert save_fields(ann, ["notes"], (assignment, ["time_spent_seconds"]), insert=[span],
+                           expect=("version", 1))
+    assert len(ctx.captured_queries) == (1 if connection.vendor == "postgresql" else 3)
+    assert Annotation.objects.get(pk=ann.pk).notes == "at v1" and span.pk
+    ann.notes = "based on v0"
+    assert not save_fields(ann, ["notes"], expect=("version", 0))
+    assert not save_fields(ann, ["notes"], (assignment, ["time_spent_seconds"]), expect=("version", 0))
+    assert Annotation.objects.get(pk=ann.pk).notes == "at v1"
+
+
 def _synchronous_commit() -> str:
     return fetch_one("SHOW synchronous_commit")[0]
 

@@ -212,3 +212,46 @@ def test_a_missing_or_mistyped_version_is_named_and_nothing_is_written(setup):
             put(a, user, version, notes="lost?")
         assert err.value.message.startswith(said)
     assert Annotation.objects.get(assignment=a).notes == ""
+
+
+def test_issue13_the_write_itself_requires_the_checked_version(setup, monkeypatch):
+    """A writer that got past the version check on an old read (the lost update of issue 13) is
+    stopped by the UPDATE itself: StaleWrite with the committed state, and nothing it did stays
+    (spans, the assignment's touch)."""
+    from annotate.services import annotations as service
+
+    _, _, _, user, a = setup
+    complete = {"stance": {"troops": "FAVOR", "sanctions": "AGAINST"}, "frames": ["Political"],
+                "primary_frame": "Political"}
+    put(a, user, 1, notes="before", **complete)
+    touched = Assignment.objects.get(pk=a.pk).last_activity_at
+    real_lock = service.assignment_lock_for
+
+    def lock_then_lose_the_race(**kwargs):
+        locked = real_lock(**kwargs)
+        locked.annotation.version -= 1  # as if read before another writer's commit
+        return locked
+
+    monkeypatch.setattr(service, "assignment_lock_for", lock_then_lose_the_race)
+    with pytest.raises(StaleWrite) as err:
+        put(a, user, 1, notes="lost", spans=[{"start": 0, "end": 5, "label": "PERSON"}], **complete)
+    assert (err.value.details["current"]["version"], err.value.details["current"]["notes"]) == (2, "before")
+    assert err.value.details["current"]["spans"] == []
+    ann = Annotation.objects.get(assignment=a)
+    assert (ann.version, ann.notes, ann.spans.count()) == (2, "before", 0)
+    assert Assignment.objects.get(pk=a.pk).last_activity_at == touched
+    with pytest.raises(StaleWrite):
+        annotation_submit(assignment=a, by=user, version=1)
+    assert Assignment.objects.get(pk=a.pk).status == Assignment.Status.IN_PROGRESS
+    with pytest.raises(StaleWrite):
+        span_create(assignment=a, by=user, version=1, start=0, end=5, label="PERSON")
+    assert Annotation.objects.get(assignment=a).spans.count() == 0
+
+
+def test_an_assignment_made_outside_the_queue_gets_its_annotation_on_first_write(setup):
+    project, article, _, user, _ = setup
+    other = ArticleFactory(project=project)
+    a = Assignment.objects.create(project=project, article=other, annotator=user)
+    assert not Annotation.objects.filter(assignment=a).exists()
+    ann = annotation_update(assignment=a.pk, by=user, version=1, fields={"notes": "first"}, replace=False)
+    assert (ann.version, Annotation.objects.get(assignment=a).notes) == (2, "first")

@@ -166,3 +166,24 @@ def test_with_a_sweep_interval_expired_leases_are_released_late_but_never_lost(p
     again = assignment_next(project=project, user=third)
     assert again.pk == got.pk and again.article.text == first.text and again.annotation.version == 1
     queue._last_sweep.clear()
+
+
+def test_issue13_skip_and_reopen_are_audited_with_who_and_status(project):
+    from annotate.selectors.audit import audit_events_for
+
+    ArticleFactory(project=project)
+    user, reviewer = UserFactory(), UserFactory()
+    a = assignment_next(project=project, user=user)
+    assignment_skip(assignment=a, reason="off topic", by=user)
+    assignment_reopen(assignment=a, by=reviewer)
+    reopen, skip = audit_events_for(project=project, action="assignment.")
+    assert (skip.action, skip.actor, skip.object_type, skip.object_id) == ("assignment.skip", user, "assignment",
+                                                                           str(a.pk))
+    assert (skip.before["status"], skip.after["status"], skip.after["skip_reason"]) == (
+        "assigned", "skipped", "off topic")
+    assert (reopen.action, reopen.actor) == ("assignment.reopen", reviewer)
+    assert (reopen.before["status"], reopen.after["status"]) == ("skipped", "in_progress")
+    assert (reopen.before["version"], reopen.after["version"]) == (1, 2)
+    with pytest.raises(AssignmentClosed):  # refused: no event
+        assignment_reopen(assignment=a, by=reviewer)
+    assert audit_events_for(project=project, action="assignment.").count() == 2
