@@ -105,8 +105,10 @@ interface Draft {
 }
 
 /** Every span someone offered: the annotators' (first occurrence) and the suggestions. */
-function candidates(view: SideBySide): Map<string, SpanView & { id: number; who: string[] }> {
-  const out = new Map<string, SpanView & { id: number; who: string[] }>();
+type Offered = SpanView & { id: number; who: string[]; suggested?: boolean };
+
+function candidates(view: SideBySide): Map<string, Offered> {
+  const out = new Map<string, Offered>();
   for (const a of view.annotations) {
     for (const s of a.spans) {
       const k = spanKey(s);
@@ -116,7 +118,7 @@ function candidates(view: SideBySide): Map<string, SpanView & { id: number; who:
     }
   }
   for (const s of view.suggestions ?? []) {
-    if (!out.has(spanKey(s))) out.set(spanKey(s), { ...s, id: s.id!, who: [`model: ${s.origin}`] });
+    if (!out.has(spanKey(s))) out.set(spanKey(s), { ...s, id: s.id!, who: [`${s.origin} suggestion`], suggested: true });
   }
   return out;
 }
@@ -250,7 +252,7 @@ export function AdjudicateArticle({ project, articleId }: { project: ProjectDoc;
   const marks = [
     ...[...offered.entries()].map(([, s]) => ({
       start: s.start, end: s.end,
-      kind: s.who.length === view.annotations.length && view.annotations.length > 0 ? "m-hl-agree" : "m-hl-some",
+      kind: s.suggested ? "m-hl-sugg" : s.who.length === view.annotations.length ? "m-hl-agree" : "m-hl-some",
       title: `${s.label} · ${s.who.join(", ")}`,
     })),
     ...draft.spans.map((s) => ({ start: s.start, end: s.end, kind: s.key === selected ? "m-hl-gold m-hl-sel" : "m-hl-gold",
@@ -261,8 +263,8 @@ export function AdjudicateArticle({ project, articleId }: { project: ProjectDoc;
     <section class="m-adjudicate">
       <p><a href={`/manage/projects/${project.id}/adjudication`} onClick={link(`/manage/projects/${project.id}/adjudication`)}>← Queue</a></p>
       <h2>{view.article.title || view.article.external_id}</h2>
-      <p class="m-muted">{view.article.source}{view.article.url && <> · <a href={view.article.url} rel="noreferrer" target="_blank">source</a></>}
-        {" "}· {view.annotations.length} submitted annotation{view.annotations.length === 1 ? "" : "s"}</p>
+      <p class="m-muted">{[view.article.source, `${view.annotations.length} submitted annotation${view.annotations.length === 1 ? "" : "s"}`]
+        .filter(Boolean).join(" · ")}{view.article.url && <> · <a href={view.article.url} rel="noreferrer" target="_blank">source</a></>}</p>
       {view.gold && (
         <p class="m-note" role="status" data-testid="gold-status">
           Gold: <strong>{view.gold.method}</strong>{view.gold.decided_by && <> by {view.gold.decided_by}</>}
@@ -273,7 +275,7 @@ export function AdjudicateArticle({ project, articleId }: { project: ProjectDoc;
       <Errors errors={errors} field="" />
       <Errors errors={errors} field="annotation" />
       <details class="m-text" open>
-        <summary>Article text <span class="m-muted m-small">(green: every annotator marked it; amber: only some; underlined: in the gold draft). Select text to add a gold span (whole words; hold Alt for exact).</span></summary>
+        <summary>Article text <span class="m-muted m-small">(green: every annotator marked it; amber: only some; dotted: a model suggestion; underlined: in the gold draft). Select text to add a gold span (whole words; hold Alt for exact).</span></summary>
         <div class="m-article" data-testid="article-text" ref={textRef} onMouseUp={onSelect}>
           {runs(index, marks).map((r, i) => {
             const u = u16;
@@ -302,7 +304,9 @@ export function AdjudicateArticle({ project, articleId }: { project: ProjectDoc;
           {[...draft.spans].sort((x, y) => x.start - y.start || x.end - y.end).map((s) => {
             const stored = s.id !== undefined ? view.gold?.spans.find((g) => g.id === s.id) : undefined;
             const moved = stored && !sameSpan(stored, s);
-            const from = stored?.provenance ? PROVENANCE[stored.provenance.from] ?? stored.provenance.from
+            const annotator = (id?: number) => view.annotations.find((a) => a.id === id)?.annotator.username;
+            const from = stored?.provenance ? (stored.provenance.from === "annotation" && annotator(stored.provenance.annotation))
+              || PROVENANCE[stored.provenance.from] || stored.provenance.from
               : s.from_span !== undefined ? offered.get(spanKey(s))?.who.join(", ") ?? "annotator (changed)" : "adjudicator";
             return (
               <tr key={s.key} tabIndex={0} class={s.key === selected ? "m-row-sel" : ""} data-gold-span={spanKey(s)}
@@ -411,7 +415,7 @@ export function AdjudicateArticle({ project, articleId }: { project: ProjectDoc;
         <tbody>
           {offered.size === 0 && <tr><td colSpan={5} class="m-muted">Nobody marked a span in this article.</td></tr>}
           {[...offered.entries()].sort(([, x], [, y]) => x.start - y.start || x.end - y.end).map(([k, s]) => (
-            <tr key={k} class={s.who.length === view.annotations.length ? "" : "m-differs"}>
+            <tr key={k} class={s.suggested || s.who.length === view.annotations.length ? "" : "m-differs"}>
               <td><input type="checkbox" aria-label={`Keep ${s.label} ${index.slice(s.start, s.end)}`} checked={!!inDraft(s)}
                          onChange={(e) => (e.currentTarget as HTMLInputElement).checked
                            ? setSpans([...draft.spans, { key: newKey(), start: s.start, end: s.end, label: s.label,
