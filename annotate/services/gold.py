@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
@@ -22,7 +23,7 @@ from annotate.agreement import Submitted, submitted_annotations
 from annotate.errors import Conflict, NotFound, StaleWrite, ValidationFailed
 from annotate.models import Annotation, Article, Assignment, Gold, Project, Span
 from annotate.selectors.adjudication import HUMAN_GOLD, disagreements, majority_decision
-from annotate.services.audit import audit_record
+from annotate.services.audit import audit_record, audit_record_many
 
 BATCH = 500  # articles per transaction in bulk operations: bounded locks and memory on large projects
 
@@ -162,6 +163,7 @@ def _gold_write_many(decisions: Sequence[tuple[int, dict[str, Any]]], *, method:
         return
     now = timezone.now()
     existing = {g.article_id: g for g in Gold.objects.filter(article_id__in=[a for a, _ in decisions])}
+    before = _snapshots([g for g in existing.values() if g.method not in HUMAN_GOLD])
     new, changed = [], []
     for article_id, d in decisions:
         gold = existing.get(article_id)
@@ -183,12 +185,64 @@ def _gold_write_many(decisions: Sequence[tuple[int, dict[str, Any]]], *, method:
     Gold.objects.bulk_update(changed, ["stance", "frames", "primary_frame", "method", "decided_by", "notes",
                                        "decided_at", "version"], batch_size=BATCH)
     by_article = dict(decisions)
-    Span.objects.bulk_create([
+    rows = [
         Span(article_id=g.article_id, gold=g, start=s["start"], end=s["end"], label=s["label"],
              attrs=s.get("attrs") or {}, origin=s.get("origin") or Span.Origin.HUMAN,
              gold_source=Span.GoldSource.CONSENSUS)
         for g in [*new, *changed] for s in by_article[g.article_id]["spans"]
-    ], batch_size=2000)
+    ]
+    Span.objects.bulk_create(rows, batch_size=2000)
+    if not (new or changed):
+        return
+    project_id = Article.objects.filter(pk=(new or changed)[0].article_id).values_list("project_id", flat=True).get()
+    spans_of: dict[int, list[Span]] = {}
+    for row in rows:
+        spans_of.setdefault(row.gold_id, []).append(row)
+    by_name = by.get_username() if by is not None else None
+    after = {g.pk: _snapshot_from(g, spans_of.get(g.pk, []), by_name) for g in [*new, *changed]}
+    for action, golds in (("gold.create", new), ("gold.update", changed)):
+        if golds:
+            audit_record_many(project=project_id, by=by, action=action, object_type="gold", items=[
+                (g.pk, _name(g), before.get(g.pk), after[g.pk]) for g in golds])
+
+
+def _snapshot_from(gold: Gold, spans: Iterable[Span], decided_by: str | None) -> dict[str, Any]:
+    """gold_snapshot without queries: the gold row and its spans as loaded."""
+    spans = sorted(spans, key=lambda s: (s.start, s.end, s.label, s.pk or 0))
+    return {
+        "id": gold.pk, "method": gold.method, "version": gold.version, "stance": gold.stance,
+        "frames": gold.frames, "primary_frame": gold.primary_frame, "notes": gold.notes,
+        "decided_by": decided_by, "decided_at": gold.decided_at.isoformat() if gold.decided_at else None,
+        "spans": [{"id": s.pk, "start": s.start, "end": s.end, "label": s.label, "attrs": s.attrs,
+                   "provenance": span_provenance(s)} for s in spans],
+    }
+
+
+def _snapshots(golds: Sequence[Gold]) -> dict[int, dict[str, Any]]:
+    """Snapshots of many stored golds in two queries (for bulk audit events)."""
+    if not golds:
+        return {}
+    spans: dict[int, list[Span]] = {}
+    for row in Span.objects.filter(gold__in=[g.pk for g in golds]):
+        spans.setdefault(row.gold_id, []).append(row)
+    names = dict(get_user_model().objects.filter(
+        pk__in={g.decided_by_id for g in golds if g.decided_by_id}).values_list("pk", "username"))
+    return {g.pk: _snapshot_from(g, spans.get(g.pk, []), names.get(g.decided_by_id)) for g in golds}
+
+
+def _name(gold: Gold) -> str:
+    return f"gold for article {gold.article_id}"  # no query per row, unlike str(gold)
+
+
+def _delete_audited(project: Project, golds: Sequence[Gold]) -> int:
+    """Delete golds the bulk writers no longer back, each with its `gold.delete` event."""
+    if not golds:
+        return 0
+    before = _snapshots(golds)
+    Gold.objects.filter(pk__in=[g.pk for g in golds]).delete()
+    audit_record_many(project=project, by=None, action="gold.delete", object_type="gold",
+                      items=[(g.pk, _name(g), before[g.pk], None) for g in golds])
+    return len(golds)
 
 
 def _locked(article: Article) -> Article:
@@ -287,11 +341,14 @@ def _sources(article: Article, gold: Gold | None, spans: Sequence[Any]) -> dict[
     sources = {r.pk: r for r in Span.objects.filter(article=article, gold__isnull=True).filter(
         Q(annotation__isnull=True) | Q(annotation__assignment__status=Assignment.Status.SUBMITTED)
     ).filter(pk__in=[i for i in froms if isinstance(i, int)])}
+    first: dict[int, int] = {}
     for i, s in enumerate(spans):
         if not isinstance(s, dict):
             continue
         if s.get("id") is not None and s["id"] not in own:
             errors.add(f"spans[{i}].id", f"{s['id']!r} is not a span of this article's gold")
+        elif s.get("id") is not None and first.setdefault(s["id"], i) != i:
+            errors.add(f"spans[{i}].id", f"{s['id']} is already spans[{first[s['id']]}]")
         if s.get("from_span") is not None and s["from_span"] not in sources:
             errors.add(f"spans[{i}].from_span",
                        f"{s['from_span']!r} is not a submitted annotation's span or a suggestion of this article")
@@ -567,11 +624,12 @@ def gold_compute_majority(*, project: Project, min_annotators: int = 2) -> dict[
                 decisions.append((article_id, decision))
                 counts["updated" if old is not None else "created"] += 1
             if drop:
-                Gold.objects.filter(pk__in=drop).delete()
-                counts["removed"] += len(drop)
+                counts["removed"] += _delete_audited(project, [existing[a] for a in existing
+                                                               if existing[a].pk in set(drop)])
             _gold_write_many(decisions, method=Gold.Method.MAJORITY, by=None)
     # Majority gold whose article dropped below the threshold (e.g. an assignment was reopened).
     stale = Gold.objects.filter(article__project=project, method=Gold.Method.MAJORITY).exclude(
-        article_id__in=candidates)
-    counts["removed"] += stale.delete()[1].get("annotate.Gold", 0)
+        article_id__in=candidates).select_related("article").order_by("pk")
+    with transaction.atomic():
+        counts["removed"] += _delete_audited(project, list(stale))
     return counts

@@ -250,9 +250,10 @@ export function AdjudicateArticle({ project, articleId }: { project: ProjectDoc;
 
   let u16 = 0;
   const marks = [
-    ...[...offered.entries()].map(([, s]) => ({
+    // Suggestions are listed below, not marked: dozens of model entities would hide what people said.
+    ...[...offered.values()].filter((s) => !s.suggested).map((s) => ({
       start: s.start, end: s.end,
-      kind: s.suggested ? "m-hl-sugg" : s.who.length === view.annotations.length ? "m-hl-agree" : "m-hl-some",
+      kind: s.who.length === view.annotations.length ? "m-hl-agree" : "m-hl-some",
       title: `${s.label} · ${s.who.join(", ")}`,
     })),
     ...draft.spans.map((s) => ({ start: s.start, end: s.end, kind: s.key === selected ? "m-hl-gold m-hl-sel" : "m-hl-gold",
@@ -275,7 +276,7 @@ export function AdjudicateArticle({ project, articleId }: { project: ProjectDoc;
       <Errors errors={errors} field="" />
       <Errors errors={errors} field="annotation" />
       <details class="m-text" open>
-        <summary>Article text <span class="m-muted m-small">(green: every annotator marked it; amber: only some; dotted: a model suggestion; underlined: in the gold draft). Select text to add a gold span (whole words; hold Alt for exact).</span></summary>
+        <summary>Article text <span class="m-muted m-small">(green: every annotator marked it; amber: only some; underlined: in the gold draft). Select text to add a gold span (whole words; hold Alt for exact).</span></summary>
         <div class="m-article" data-testid="article-text" ref={textRef} onMouseUp={onSelect}>
           {runs(index, marks).map((r, i) => {
             const u = u16;

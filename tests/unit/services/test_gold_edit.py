@@ -190,3 +190,31 @@ def test_edit_keeps_provenance_of_gold_spans_and_takes_suggestions(project, sing
         gold_edit(article=article, by=rita, stance={}, frames=[], spans=[
             {"start": 70, "end": 79, "label": "ORG", "from_span": 10**9}])
     assert str(err.value).startswith("spans[0].from_span:")
+
+
+def test_bulk_gold_writes_are_audited_too(project, rita, django_assert_max_num_queries):
+    from annotate.models import Assignment
+    from annotate.services.gold import gold_accept_unanimous, gold_compute_majority
+
+    ana, ben, cid = UserFactory(), UserFactory(), UserFactory()
+    same = ArticleFactory(project=project, text=TEXT)
+    for user in (ana, ben):
+        submit(same, user, {"troops": "FAVOR"}, spans=[(0, 14, "PERSON")])
+    split = ArticleFactory(project=project, text=TEXT)
+    a = submit(split, ana, {"troops": "FAVOR"})
+    submit(split, ben, {"troops": "FAVOR"})
+    submit(split, cid, {"troops": "AGAINST"})
+    assert gold_compute_majority(project=project)["created"] == 2
+    events = {e.object_id: e for e in AuditEvent.objects.filter(action="gold.create")}
+    majority = Gold.objects.get(article=split)
+    assert events[str(majority.pk)].actor is None and events[str(majority.pk)].after["stance"] == {"troops": "FAVOR"}
+
+    Assignment.objects.filter(pk=a.assignment_id).update(status=Assignment.Status.IN_PROGRESS)  # a tie now
+    gold_compute_majority(project=project)
+    [deleted] = AuditEvent.objects.filter(action="gold.delete")
+    assert (deleted.object_id, deleted.before["method"], deleted.after) == (str(majority.pk), "majority", None)
+
+    assert gold_accept_unanimous(project=project, by=rita)["accepted"] == 1
+    [update] = AuditEvent.objects.filter(action="gold.update")
+    assert (update.actor, update.before["method"], update.after["method"]) == (rita, "majority", "unanimous")
+    assert update.after["spans"][0]["provenance"] == {"from": "consensus"}
