@@ -65,8 +65,8 @@ def test_reviewer_edits_gold_of_a_single_annotation_article(live_server, page):
     row = page.locator("tr.m-row-sel")
     row.focus()
     page.keyboard.press("Shift+ArrowLeft")  # start: take in the opening quotation mark
-    for _ in range(4):
-        page.keyboard.press("ArrowRight")  # end: "be ruled out," then the closing mark
+    for _ in range(5):
+        page.keyboard.press("ArrowRight")  # end: "be", "ruled", "out", ",", then the closing mark
     assert page.locator("tr.m-row-sel td").nth(1).inner_text() == "“sending Western troops could not be ruled out,”"
     assert drag(page, "the news", "newspaper") == "the newspaper"
     page.click("button:has-text('Selection is the speaker')")
