@@ -231,6 +231,9 @@ class Gold(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="gold_decisions")
     decided_at = models.DateTimeField(auto_now=True)
     notes = models.TextField(blank=True, default="")
+    # Bumped by every write (annotate.services.gold): a reviewer's write based on an older gold
+    # gets 409 stale_write instead of silently undoing another reviewer's change.
+    version = models.PositiveIntegerField(default=1)
 
     class Meta:
         verbose_name_plural = "gold"
@@ -263,6 +266,17 @@ class Span(models.Model):
     model_name = models.CharField(max_length=200, blank=True, default="")
     model_version = models.CharField(max_length=50, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
+    # Gold spans only: where the span came from (GoldSource), and the annotation it was taken
+    # from. A plain id, not a foreign key: the annotation may be reopened and its spans rewritten,
+    # the gold's record of where it started must not block that or vanish with it.
+    gold_source = models.CharField(max_length=12, null=True, blank=True)
+    from_annotation_id = models.PositiveBigIntegerField(null=True, blank=True)
+
+    class GoldSource(models.TextChoices):
+        ANNOTATION = "annotation", "An annotator's span"
+        SUGGESTION = "suggestion", "A model or import suggestion"
+        CONSENSUS = "consensus", "The annotators' majority or unanimity"
+        ADJUDICATOR = "adjudicator", "Added or changed by the adjudicator"
 
     class Meta:
         ordering = ["article_id", "start", "end", "label", "id"]

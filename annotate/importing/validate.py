@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
+from annotate import spanrules
 from annotate.inputs import datetime_problem, string_problem, url_problem, value_problems
 
 from .readers import LineError
@@ -65,6 +66,26 @@ def _parse_published(value) -> dt.datetime | None | str:
     if problem:
         return f"{value!r}: {problem}"
     return parsed
+
+
+class _LineSink:
+    """Adapts the shared span rules' (path, message) errors to this file's line errors."""
+
+    def __init__(self, line: int, errors: list[LineError]) -> None:
+        self.line, self.errors = line, errors
+
+    def add(self, path: str, message: str) -> None:
+        self.errors.append(LineError(self.line, path, message))
+
+
+def _spans(raw_spans, *, errors: _LineSink, text: str | None, span_labels: set[str]) -> list[SpanIn]:
+    """Imported suggestions, checked by the rules annotations and gold use (annotate.spanrules),
+    duplicates refused like everywhere else."""
+    if raw_spans is None:
+        return []
+    clean = spanrules.check_spans(raw_spans, errors=errors, text_len=None if text is None else len(text),
+                                  text=text, span_labels=span_labels)
+    return [SpanIn(start=s["start"], end=s["end"], label=s["label"], attrs=s["attrs"]) for _, s in clean]
 
 
 def validate_record(raw: dict, line: int, *, span_labels: set[str], max_chars: int) -> ArticleIn | list[LineError]:
@@ -130,47 +151,9 @@ def validate_record(raw: dict, line: int, *, span_labels: set[str], max_chars: i
     if extra:
         meta = {**meta, **{k: v for k, v in extra.items() if k not in meta}}
 
-    spans: list[SpanIn] = []
-    raw_spans = raw.get("spans")
-    if raw_spans is not None and not isinstance(raw_spans, list):
-        err("spans", f"expected a list, got {type(raw_spans).__name__}")
-    for i, span in enumerate(raw_spans or []):
-        where = f"spans[{i}]"
-        if not isinstance(span, dict) or "_malformed" in span:
-            err(where, "expected an object {start, end, label} (or a doccano [start, end, label] triple)")
-            continue
-        start, end, label = span.get("start"), span.get("end"), span.get("label")
-        bad = False
-        for name, value in (("start", start), ("end", end)):
-            if not _is_int(value):
-                err(f"{where}.{name}", f"expected an integer offset, got {value!r}")
-                bad = True
-            elif value < 0:
-                err(f"{where}.{name}", f"{value} is negative")
-                bad = True
-        if not bad:
-            if end <= start:
-                err(where, f"end {end} is not after start {start}")
-            elif text_ok and end > len(text):
-                err(f"{where}.end", f"{end} is past the end of text ({len(text)})")
-        if not isinstance(label, str) or not label:
-            err(f"{where}.label", f"expected a label name, got {label!r}")
-        elif label not in span_labels:
-            err(f"{where}.label", f"unknown label {label!r}: the project's span labels are {', '.join(sorted(span_labels))}")
-        attrs = span.get("attrs", {})
-        if not isinstance(attrs, dict):
-            err(f"{where}.attrs", f"expected a JSON object, got {type(attrs).__name__}")
-        if not errors:
-            spans.append(SpanIn(start=start, end=end, label=label, attrs=attrs or {}))
-
+    spans = _spans(raw.get("spans"), errors=_LineSink(line, errors), text=text if text_ok else None,
+                   span_labels=span_labels)
     if errors:
         return errors
-    seen: set[tuple[int, int, str]] = set()
-    unique = []
-    for span in spans:  # the same span twice in one record is stored once
-        key = (span.start, span.end, span.label)
-        if key not in seen:
-            seen.add(key)
-            unique.append(span)
     return ArticleIn(line=line, text=text, external_id=external_id, published=published, meta=meta,
-                     spans=unique, **strings)
+                     spans=spans, **strings)

@@ -16,8 +16,8 @@ from annotate.consensus import majority_frames, majority_label
 from annotate.errors import ValidationFailed
 from annotate.models import Annotation, Article, Assignment, Gold, Project, Span
 
-QueueState = Literal["open", "decided", "unanimous", "all"]
-QUEUE_STATES: tuple[str, ...] = ("open", "decided", "unanimous", "all")
+QueueState = Literal["open", "decided", "unanimous", "few", "all"]
+QUEUE_STATES: tuple[str, ...] = ("open", "decided", "unanimous", "few", "all")
 HUMAN_GOLD = (Gold.Method.ADJUDICATED, Gold.Method.UNANIMOUS)
 
 
@@ -61,20 +61,26 @@ def _articles_with_submissions(project: Project, minimum: int):
 
 
 def adjudication_queue(*, project: Project, state: QueueState = "open") -> list[QueueItem]:
-    """Articles with at least two submitted annotations, filtered by `state`:
+    """Articles to adjudicate, filtered by `state`:
 
-    * open — the annotators disagree and no reviewer has decided gold yet (majority gold, which
-      is automatic, does not take an article out of the queue);
-    * decided — a reviewer has adjudicated or accepted gold;
-    * unanimous — everybody agrees and no reviewer has accepted it yet (the bulk-accept set);
-    * all — every article with two or more submissions.
+    * open — at least two submitted annotations that disagree, and no reviewer has decided gold
+      yet (majority gold, which is automatic, does not take an article out of the queue);
+    * unanimous — at least two, everybody agrees, no reviewer has accepted it yet (the bulk set);
+    * few — one submitted annotation or none, no reviewer decision yet: a reviewer may still
+      adjudicate it (there is nothing to compare, so it never shows as open);
+    * decided — a reviewer has adjudicated or accepted gold, however many annotations it has;
+    * all — every article with two or more submissions or a reviewer's decision.
     Ordered by article id; three queries whatever the size.
     """
     if state not in QUEUE_STATES:
         raise ValidationFailed(f"state must be one of {', '.join(QUEUE_STATES)}", details={"state": ["unknown"]})
-    articles = {a.pk: a for a in _articles_with_submissions(project, 2).select_related("gold").only(
+    human = Q(gold__method__in=HUMAN_GOLD)
+    where = {"open": Q(n_submitted__gte=2) & ~human, "unanimous": Q(n_submitted__gte=2) & ~human,
+             "few": Q(n_submitted__lt=2) & ~human, "decided": human, "all": Q(n_submitted__gte=2) | human}[state]
+    articles = {a.pk: a for a in _articles_with_submissions(project, 0).filter(where).select_related("gold").only(
         "id", "external_id", "title", "source", "gold__method", "gold__decided_at", "gold__decided_by_id")}
-    by_article = submitted_annotations(project=project, article_ids=list(articles)) if articles else {}
+    with_subs = [pk for pk, a in articles.items() if a.n_submitted]
+    by_article = submitted_annotations(project=project, article_ids=with_subs) if with_subs else {}
     keys = list(project.targets.values_list("key", flat=True))
     user_ids = {s.annotator_id for subs in by_article.values() for s in subs}
     user_ids |= {a.gold.decided_by_id for a in articles.values() if _gold(a) and a.gold.decided_by_id}
@@ -84,13 +90,7 @@ def adjudication_queue(*, project: Project, state: QueueState = "open") -> list[
         article, subs = articles[article_id], by_article.get(article_id, [])
         diff = disagreements(subs, keys)
         gold = _gold(article)
-        human = gold is not None and gold.method in HUMAN_GOLD
-        keep = {
-            "open": bool(diff) and not human,
-            "decided": human,
-            "unanimous": not diff and not human,
-            "all": True,
-        }[state]
+        keep = {"open": bool(diff), "unanimous": not diff}.get(state, True)
         if not keep:
             continue
         out.append(QueueItem(
@@ -126,18 +126,26 @@ class SideBySide:
     majority: dict[str, Any]
     gold: dict[str, Any] | None
     disagreements: list[str] = field(default_factory=list)
+    suggestions: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "article": self.article, "targets": self.targets, "label_schema": self.label_schema,
             "annotations": self.annotations, "disagreements": self.disagreements,
             "comparison": self.comparison, "majority": self.majority, "gold": self.gold,
+            "suggestions": self.suggestions,
         }
 
 
 def _span_out(span: Span, text: str) -> dict[str, Any]:
     return {"id": span.pk, "start": span.start, "end": span.end, "label": span.label, "attrs": span.attrs,
             "origin": span.origin, "text": text[span.start:span.end]}
+
+
+def _gold_span_out(span: Span, text: str) -> dict[str, Any]:
+    from annotate.services.gold import span_provenance
+
+    return {**_span_out(span, text), "provenance": span_provenance(span)}
 
 
 def majority_decision(subs: Sequence[Submitted], target_keys: Sequence[str]) -> dict[str, Any]:
@@ -172,10 +180,10 @@ def gold_out(gold: Gold | None, text: str, names: dict[int, str] | None = None) 
     if gold.decided_by_id:
         decided_by = (names or {}).get(gold.decided_by_id) or gold.decided_by.username
     return {
-        "id": gold.pk, "method": gold.method, "stance": gold.stance, "frames": gold.frames,
+        "id": gold.pk, "method": gold.method, "version": gold.version, "stance": gold.stance, "frames": gold.frames,
         "primary_frame": gold.primary_frame, "notes": gold.notes,
         "decided_by": decided_by, "decided_at": gold.decided_at,
-        "spans": [_span_out(s, text) for s in gold.spans.order_by("start", "end", "label", "id")],
+        "spans": [_gold_span_out(s, text) for s in gold.spans.order_by("start", "end", "label", "id")],
     }
 
 
@@ -229,4 +237,9 @@ def adjudication_article(*, article: Article) -> SideBySide:
         comparison=comparison,
         majority=majority,
         gold=gold_out(gold, text),
+        # The model's and the import's spans, so a reviewer can take one into gold (its
+        # provenance then says "suggestion"); only labels of the project's schema.
+        suggestions=[_span_out(s, text) for s in Span.objects.filter(
+            article=article, annotation__isnull=True, gold__isnull=True, label__in=project.span_labels,
+        ).order_by("start", "end", "label", "id")],
     )

@@ -19,6 +19,7 @@ from django.db.models import CharField, Value
 from django.db.models.functions import Cast, Concat, Length
 from django.utils import timezone
 
+from annotate import spanrules
 from annotate.errors import AssignmentClosed, StaleWrite, ValidationFailed
 from annotate.hotsql import save_fields
 from annotate.models import Annotation, Article, Assignment, Span
@@ -56,40 +57,12 @@ def _int(value) -> bool:
 def validate_spans(spans: Any, *, errors: Errors, text_len: int, span_labels: Iterable[str],
                    suggestion_ids: set[int], own_ids: set[int] | None, path: str = "spans",
                    indexed: bool = True) -> list[dict]:
-    """Validate span dicts against the schema and the article text; returns normalised dicts.
-    `own_ids`: ids allowed in `id` (spans of this annotation); None = `id` not accepted.
-    Errors are named `spans[2].end` (or `span.end` for a single span, `indexed=False`)."""
-    labels = set(span_labels)
-    if not isinstance(spans, list):
-        errors.add(path, "must be a list")
-        return []
-    out: list[dict] = []
-    seen: dict[tuple, int] = {}
-    for i, span in enumerate(spans):
-        where = f"{path}[{i}]" if indexed else path
-        if not isinstance(span, dict):
-            errors.add(where, "must be an object")
-            continue
-        start, end, label = span.get("start"), span.get("end"), span.get("label")
+    """Validate span dicts with the shared rules (annotate.spanrules) plus the annotation's own
+    keys; returns normalised dicts. `own_ids`: ids allowed in `id` (spans of this annotation);
+    None = `id` not accepted. Errors are named `spans[2].end` (or `span.end`, `indexed=False`)."""
+
+    def own_keys(where: str, span: dict, clean: dict) -> bool:
         ok = True
-        for key, value in (("start", start), ("end", end)):
-            if not _int(value) or value < 0:
-                errors.add(f"{where}.{key}", f"{value!r} is not a non-negative integer")
-                ok = False
-        if ok:
-            if end > text_len:
-                errors.add(f"{where}.end", f"{end} is past the end of the text ({text_len})")
-                ok = False
-            elif start >= end:
-                errors.add(f"{where}.end", f"{end} must be greater than start ({start})")
-                ok = False
-        if not isinstance(label, str) or label not in labels:
-            errors.add(f"{where}.label", f"{label!r} is not a span label of this project")
-            ok = False
-        attrs = span.get("attrs") or {}
-        if not isinstance(attrs, dict):
-            errors.add(f"{where}.attrs", "must be an object")
-            ok = False
         suggestion = span.get("suggestion")
         if suggestion is not None and (not _int(suggestion) or suggestion not in suggestion_ids):
             errors.add(f"{where}.suggestion", f"{suggestion!r} is not a suggestion for this article")
@@ -98,16 +71,12 @@ def validate_spans(spans: Any, *, errors: Errors, text_len: int, span_labels: It
         if span_id is not None and (own_ids is None or not _int(span_id) or span_id not in own_ids):
             errors.add(f"{where}.id", f"{span_id!r} is not a span of this annotation")
             ok = False
-        if not ok:
-            continue
-        key = (start, end, label)
-        if key in seen:
-            errors.add(where, f"duplicate of {path}[{seen[key]}] ({label} {start}-{end})")
-            continue
-        seen[key] = i
-        out.append({"id": span_id, "start": start, "end": end, "label": label, "attrs": attrs,
-                    "suggestion": suggestion})
-    return out
+        clean["id"], clean["suggestion"] = span_id, suggestion
+        return ok
+
+    return [clean for _, clean in spanrules.check_spans(
+        spans, errors=errors, text_len=text_len, span_labels=span_labels, path=path, indexed=indexed,
+        extra=own_keys)]
 
 
 def _validate_doc(fields: dict, *, assignment: Assignment, annotation: Annotation, text_len: int,
@@ -116,39 +85,15 @@ def _validate_doc(fields: dict, *, assignment: Assignment, annotation: Annotatio
     project = assignment.project
     clean: dict[str, Any] = {}
     if "stance" in fields:
-        stance = fields["stance"]
-        if not isinstance(stance, dict):
-            errors.add("stance", "must be an object {target key: label}")
-        else:
-            keys = set(assignment.target_keys)  # loaded by assignment_lock
-            labels = set(project.stance_labels)
-            clean["stance"] = {}
-            for key, label in stance.items():
-                if key not in keys:
-                    errors.add(f"stance.{key}", f"{key!r} is not a target of this project")
-                elif label is None or label == "":
-                    continue  # unset
-                elif not isinstance(label, str) or label not in labels:
-                    errors.add(f"stance.{key}", f"{label!r} is not a stance label ({', '.join(sorted(labels))})")
-                else:
-                    clean["stance"][key] = label
+        clean["stance"] = spanrules.check_stance(
+            fields["stance"], errors=errors, target_keys=assignment.target_keys,  # loaded by assignment_lock
+            stance_labels=project.stance_labels)
     if "frames" in fields:
-        frames = fields["frames"]
-        codebook = set(project.frames)
-        if not isinstance(frames, list):
-            errors.add("frames", "must be a list")
-        else:
-            for i, frame in enumerate(frames):
-                if not isinstance(frame, str) or frame not in codebook:
-                    errors.add(f"frames[{i}]", f"{frame!r} is not a frame of this project's codebook")
-                elif frames.index(frame) != i:
-                    errors.add(f"frames[{i}]", f"duplicate {frame!r}")
-            clean["frames"] = list(frames)
+        clean["frames"] = spanrules.check_frames(fields["frames"], errors=errors, codebook=project.frames)
     if "primary_frame" in fields:
-        primary = fields["primary_frame"] or ""
-        if not isinstance(primary, str) or (primary and primary not in project.frames):
-            errors.add("primary_frame", f"{primary!r} is not a frame of this project's codebook")
-        clean["primary_frame"] = primary
+        # Autosave keeps half-done work: whether the primary frame is among the frames is submit's check.
+        clean["primary_frame"] = spanrules.check_primary_frame(
+            fields["primary_frame"], errors=errors, codebook=project.frames)
     if "notes" in fields:
         notes = fields["notes"] if fields["notes"] is not None else ""
         if not isinstance(notes, str):

@@ -13,14 +13,17 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from annotate import spanrules
 from annotate.agreement import Submitted, submitted_annotations
-from annotate.errors import Conflict, ValidationFailed
+from annotate.errors import Conflict, NotFound, StaleWrite, ValidationFailed
 from annotate.models import Annotation, Article, Assignment, Gold, Project, Span
 from annotate.selectors.adjudication import HUMAN_GOLD, disagreements, majority_decision
+from annotate.services.audit import audit_record, audit_record_many
 
 BATCH = 500  # articles per transaction in bulk operations: bounded locks and memory on large projects
 
@@ -28,83 +31,126 @@ BATCH = 500  # articles per transaction in bulk operations: bounded locks and me
 # --- validation -----------------------------------------------------------------------------
 
 
-def _validate(article: Article, *, stance: Any, frames: Any, primary_frame: Any, spans: Any) -> None:
-    """Raise ValidationFailed with field paths (`stance.<key>`, `frames[2]`, `spans[1].end`)."""
+def _validate(article: Article, *, stance: Any, frames: Any, primary_frame: Any, spans: Any) -> dict[str, Any]:
+    """Check a whole gold decision with the shared rules (annotate.spanrules); raise
+    ValidationFailed with field paths (`stance.<key>`, `frames[2]`, `spans[1].end`). Returns the
+    clean stance (unset targets dropped), frames, primary frame and spans (index, span)."""
     project = article.project
-    keys = set(project.targets.values_list("key", flat=True))
-    labels, codebook, span_labels = set(project.stance_labels), set(project.frames), set(project.span_labels)
-    errors: dict[str, list[str]] = {}
-    if not isinstance(stance, dict):
-        errors["stance"] = ["must be an object {target key: label}"]
-    else:
-        for key, label in stance.items():
-            if key not in keys:
-                errors.setdefault(f"stance.{key}", []).append(f"{key!r} is not a target of this project")
-            elif label is not None and label not in labels:
-                errors.setdefault(f"stance.{key}", []).append(f"{label!r} is not a stance label")
-    if not isinstance(frames, list):
-        errors["frames"] = ["must be a list of frames"]
-    else:
-        for i, frame in enumerate(frames):
-            if frame not in codebook:
-                errors.setdefault(f"frames[{i}]", []).append(f"{frame!r} is not in the frame codebook")
-            elif frames.index(frame) != i:
-                errors.setdefault(f"frames[{i}]", []).append(f"duplicate {frame!r}")
-    if primary_frame:
-        if primary_frame not in codebook:
-            errors["primary_frame"] = [f"{primary_frame!r} is not in the frame codebook"]
-        elif isinstance(frames, list) and frames and primary_frame not in frames:
-            errors["primary_frame"] = ["must be one of the chosen frames"]
-    if not isinstance(spans, list):
-        errors["spans"] = ["must be a list"]
-    else:
-        seen: dict[tuple, int] = {}
-        length = len(article.text)
-        for i, span in enumerate(spans):
-            where = f"spans[{i}]"
-            if not isinstance(span, dict):
-                errors[where] = ["must be an object"]
-                continue
-            start, end, label = span.get("start"), span.get("end"), span.get("label")
-            if not isinstance(start, int) or isinstance(start, bool) or start < 0:
-                errors.setdefault(f"{where}.start", []).append("must be an integer >= 0")
-            if not isinstance(end, int) or isinstance(end, bool):
-                errors.setdefault(f"{where}.end", []).append("must be an integer")
-            elif end > length:
-                errors.setdefault(f"{where}.end", []).append(f"{end} is past the end of the text ({length})")
-            elif isinstance(start, int) and end <= start:
-                errors.setdefault(f"{where}.end", []).append("must be greater than start")
-            if label not in span_labels:
-                errors.setdefault(f"{where}.label", []).append(f"{label!r} is not a span label")
-            if not isinstance(span.get("attrs", {}), dict):
-                errors.setdefault(f"{where}.attrs", []).append("must be an object")
-            key = (start, end, label)
-            if key in seen:
-                errors.setdefault(where, []).append(f"duplicate of spans[{seen[key]}]")
-            seen.setdefault(key, i)
-    if errors:
-        first = next(iter(errors))
-        raise ValidationFailed(f"{first}: {errors[first][0]}", details=errors)
+    errors = spanrules.Errors()
+    clean = {
+        "stance": spanrules.check_stance(stance, errors=errors, stance_labels=project.stance_labels,
+                                         target_keys=project.targets.values_list("key", flat=True)),
+        "frames": spanrules.check_frames(frames, errors=errors, codebook=project.frames),
+        "primary_frame": spanrules.check_primary_frame(primary_frame, errors=errors, codebook=project.frames,
+                                                       frames=frames),
+        "spans": spanrules.check_spans(spans, errors=errors, text_len=len(article.text), text=article.text,
+                                       span_labels=project.span_labels),
+    }
+    errors.raise_if_any()
+    return clean
+
+
+# --- snapshots, versions, audit -------------------------------------------------------------
+
+
+def span_provenance(span: Span) -> dict[str, Any]:
+    """Where a gold span came from: {"from": annotation|suggestion|consensus|adjudicator, plus the
+    annotation or suggestion id it was taken from (an adjudicator's change keeps it as `based_on`)}."""
+    out: dict[str, Any] = {"from": span.gold_source or Span.GoldSource.ADJUDICATOR}
+    if span.from_annotation_id:
+        out["annotation"] = span.from_annotation_id
+    if span.suggestion_id:
+        out["suggestion"] = span.suggestion_id
+    return out
+
+
+def gold_snapshot(gold: Gold | None) -> dict[str, Any] | None:
+    """The gold as JSON (for audit before/after and stale-write answers), spans in text order."""
+    if gold is None:
+        return None
+    spans = sorted(gold.spans.all(), key=lambda s: (s.start, s.end, s.label, s.pk))
+    return {
+        "id": gold.pk, "method": gold.method, "version": gold.version, "stance": gold.stance,
+        "frames": gold.frames, "primary_frame": gold.primary_frame, "notes": gold.notes,
+        "decided_by": gold.decided_by.get_username() if gold.decided_by_id else None,
+        "decided_at": gold.decided_at.isoformat() if gold.decided_at else None,
+        "spans": [{"id": s.pk, "start": s.start, "end": s.end, "label": s.label, "attrs": s.attrs,
+                   "provenance": span_provenance(s)} for s in spans],
+    }
+
+
+def _current(article: Article) -> Gold | None:
+    return Gold.objects.filter(article=article).select_related("decided_by").first()
+
+
+def _check_version(gold: Gold | None, version: int | None) -> None:
+    """`version` None: the caller did not say what it saw (last write wins, one at a time).
+    0: the caller saw no gold. Otherwise it must be the stored gold's version."""
+    if version is None:
+        return
+    current = gold.version if gold is not None else 0
+    if version != current:
+        raise StaleWrite(
+            f"The gold of this article is at version {current}; this write was based on {version}. "
+            "Reload (the current gold is in details.current) and apply your change again.",
+            details={"current": gold_snapshot(gold)})
+
+
+def _audit(article: Article, by, before: dict | None, gold: Gold | None) -> None:
+    after = gold_snapshot(gold)
+    action = "gold.delete" if gold is None else "gold.create" if before is None else "gold.update"
+    audit_record(project=article.project_id, by=by, action=action, object_type="gold",
+                 object_id=gold.pk if gold is not None else before["id"],
+                 before=before, after=after)
 
 
 # --- writing --------------------------------------------------------------------------------
 
 
+def _span_row(article: Article, gold: Gold, s: Mapping[str, Any]) -> Span:
+    return Span(article=article, gold=gold, start=s["start"], end=s["end"], label=s["label"],
+                attrs=s.get("attrs") or {}, origin=s.get("origin") or Span.Origin.HUMAN,
+                suggestion_id=s.get("suggestion_id"), model_name=s.get("model_name", ""),
+                model_version=s.get("model_version", ""),
+                gold_source=s.get("gold_source") or Span.GoldSource.ADJUDICATOR,
+                from_annotation_id=s.get("from_annotation_id"))
+
+
 def _gold_write(*, article: Article, method: str, by, stance: dict, frames: list, primary_frame: str,
-                spans: Iterable[Mapping[str, Any]], notes: str = "") -> Gold:
-    """Create or replace the article's gold and its spans. Caller holds the transaction."""
-    gold, _ = Gold.objects.update_or_create(article=article, defaults={
-        "stance": {k: v for k, v in stance.items() if v}, "frames": list(frames),
-        "primary_frame": primary_frame or "", "method": method, "decided_by": by, "notes": notes or "",
-    })
-    gold.spans.all().delete()
-    Span.objects.bulk_create([
-        Span(article=article, gold=gold, start=s["start"], end=s["end"], label=s["label"],
-             attrs=s.get("attrs") or {}, origin=s.get("origin") or Span.Origin.HUMAN,
-             suggestion_id=s.get("suggestion_id"), model_name=s.get("model_name", ""),
-             model_version=s.get("model_version", ""))
-        for s in spans
-    ])
+                spans: Iterable[Mapping[str, Any]], notes: str = "", version: int | None = None) -> Gold:
+    """Create or replace the article's gold and its spans, bump its version and record the audit
+    event. A span dict with `id` (a span of this gold) keeps its row and provenance. Caller holds
+    the transaction and the article lock."""
+    gold = _current(article)
+    _check_version(gold, version)
+    before = gold_snapshot(gold)
+    values = {"stance": {k: v for k, v in stance.items() if v}, "frames": list(frames),
+              "primary_frame": primary_frame or "", "method": method, "decided_by": by, "notes": notes or ""}
+    if gold is None:
+        gold = Gold.objects.create(article=article, **values)
+    else:
+        for key, value in values.items():
+            setattr(gold, key, value)
+        gold.version += 1
+        gold.save()
+    spans = list(spans)
+    keep = {s["id"] for s in spans if s.get("id")}
+    gold.spans.exclude(pk__in=keep).delete()
+    rows = {r.pk: r for r in gold.spans.filter(pk__in=keep)}
+    changed = []
+    for s in spans:
+        row = rows.get(s.get("id"))
+        if row is None:
+            continue
+        if (row.start, row.end, row.label, row.attrs) != (s["start"], s["end"], s["label"], s.get("attrs") or {}):
+            if (row.start, row.end, row.label) != (s["start"], s["end"], s["label"]):
+                row.gold_source = Span.GoldSource.ADJUDICATOR
+            row.start, row.end, row.label, row.attrs = s["start"], s["end"], s["label"], s.get("attrs") or {}
+            changed.append(row)
+    if changed:
+        Span.objects.bulk_update(changed, ["start", "end", "label", "attrs", "gold_source"])
+    Span.objects.bulk_create([_span_row(article, gold, s) for s in spans if s.get("id") not in rows])
+    _audit(article, by, before, gold)
     return gold
 
 
@@ -117,6 +163,7 @@ def _gold_write_many(decisions: Sequence[tuple[int, dict[str, Any]]], *, method:
         return
     now = timezone.now()
     existing = {g.article_id: g for g in Gold.objects.filter(article_id__in=[a for a, _ in decisions])}
+    before = _snapshots([g for g in existing.values() if g.method not in HUMAN_GOLD])
     new, changed = [], []
     for article_id, d in decisions:
         gold = existing.get(article_id)
@@ -131,22 +178,77 @@ def _gold_write_many(decisions: Sequence[tuple[int, dict[str, Any]]], *, method:
             for key, value in values.items():
                 setattr(gold, key, value)
             gold.decided_at = now
+            gold.version += 1
             changed.append(gold)
     Span.objects.filter(gold__in=changed).delete()
     Gold.objects.bulk_create(new, batch_size=BATCH)
     Gold.objects.bulk_update(changed, ["stance", "frames", "primary_frame", "method", "decided_by", "notes",
-                                       "decided_at"], batch_size=BATCH)
+                                       "decided_at", "version"], batch_size=BATCH)
     by_article = dict(decisions)
-    Span.objects.bulk_create([
+    rows = [
         Span(article_id=g.article_id, gold=g, start=s["start"], end=s["end"], label=s["label"],
-             attrs=s.get("attrs") or {}, origin=s.get("origin") or Span.Origin.HUMAN)
+             attrs=s.get("attrs") or {}, origin=s.get("origin") or Span.Origin.HUMAN,
+             gold_source=Span.GoldSource.CONSENSUS)
         for g in [*new, *changed] for s in by_article[g.article_id]["spans"]
-    ], batch_size=2000)
+    ]
+    Span.objects.bulk_create(rows, batch_size=2000)
+    if not (new or changed):
+        return
+    project_id = Article.objects.filter(pk=(new or changed)[0].article_id).values_list("project_id", flat=True).get()
+    spans_of: dict[int, list[Span]] = {}
+    for row in rows:
+        spans_of.setdefault(row.gold_id, []).append(row)
+    by_name = by.get_username() if by is not None else None
+    after = {g.pk: _snapshot_from(g, spans_of.get(g.pk, []), by_name) for g in [*new, *changed]}
+    for action, golds in (("gold.create", new), ("gold.update", changed)):
+        if golds:
+            audit_record_many(project=project_id, by=by, action=action, object_type="gold", items=[
+                (g.pk, _name(g), before.get(g.pk), after[g.pk]) for g in golds])
+
+
+def _snapshot_from(gold: Gold, spans: Iterable[Span], decided_by: str | None) -> dict[str, Any]:
+    """gold_snapshot without queries: the gold row and its spans as loaded."""
+    spans = sorted(spans, key=lambda s: (s.start, s.end, s.label, s.pk or 0))
+    return {
+        "id": gold.pk, "method": gold.method, "version": gold.version, "stance": gold.stance,
+        "frames": gold.frames, "primary_frame": gold.primary_frame, "notes": gold.notes,
+        "decided_by": decided_by, "decided_at": gold.decided_at.isoformat() if gold.decided_at else None,
+        "spans": [{"id": s.pk, "start": s.start, "end": s.end, "label": s.label, "attrs": s.attrs,
+                   "provenance": span_provenance(s)} for s in spans],
+    }
+
+
+def _snapshots(golds: Sequence[Gold]) -> dict[int, dict[str, Any]]:
+    """Snapshots of many stored golds in two queries (for bulk audit events)."""
+    if not golds:
+        return {}
+    spans: dict[int, list[Span]] = {}
+    for row in Span.objects.filter(gold__in=[g.pk for g in golds]):
+        spans.setdefault(row.gold_id, []).append(row)
+    names = dict(get_user_model().objects.filter(
+        pk__in={g.decided_by_id for g in golds if g.decided_by_id}).values_list("pk", "username"))
+    return {g.pk: _snapshot_from(g, spans.get(g.pk, []), names.get(g.decided_by_id)) for g in golds}
+
+
+def _name(gold: Gold) -> str:
+    return f"gold for article {gold.article_id}"  # no query per row, unlike str(gold)
+
+
+def _delete_audited(project: Project, golds: Sequence[Gold]) -> int:
+    """Delete golds the bulk writers no longer back, each with its `gold.delete` event."""
+    if not golds:
+        return 0
+    before = _snapshots(golds)
+    Gold.objects.filter(pk__in=[g.pk for g in golds]).delete()
+    audit_record_many(project=project, by=None, action="gold.delete", object_type="gold",
+                      items=[(g.pk, _name(g), before[g.pk], None) for g in golds])
+    return len(golds)
 
 
 def _locked(article: Article) -> Article:
-    # One reviewer's decision at a time per article: the second waits and then overwrites, so the
-    # stored gold is always one whole decision, never a mix of two.
+    # One reviewer's write at a time per article: the second waits for the first to commit, then
+    # works on (or, with a version, is refused against) the result, so the stored gold is always
+    # a sequence of whole writes, never a mix of two.
     return Article.objects.select_for_update(of=("self",)).select_related("project").get(pk=article.pk)
 
 
@@ -164,12 +266,17 @@ def _submitted_for(article: Article, annotation_ids: Iterable[int]) -> dict[int,
 
 
 def _span_copy(span: Span) -> dict[str, Any]:
+    """A gold copy of an annotator's span (or of a suggestion), remembering where it came from."""
+    if span.annotation_id is None:
+        source = {"gold_source": Span.GoldSource.SUGGESTION, "suggestion_id": span.pk, "from_annotation_id": None}
+    else:
+        source = {"gold_source": Span.GoldSource.ANNOTATION, "suggestion_id": span.suggestion_id,
+                  "from_annotation_id": span.annotation_id}
     return {"start": span.start, "end": span.end, "label": span.label, "attrs": span.attrs,
-            "origin": span.origin, "suggestion_id": span.suggestion_id, "model_name": span.model_name,
-            "model_version": span.model_version}
+            "origin": span.origin, "model_name": span.model_name, "model_version": span.model_version, **source}
 
 
-def gold_pick(*, article: Article, annotation_id: int, by, notes: str = "") -> Gold:
+def gold_pick(*, article: Article, annotation_id: int, by, notes: str = "", version: int | None = None) -> Gold:
     """Adjudicate by taking one submitted annotation as gold (stance, frames, primary frame and
     copies of its spans). Recorded as `adjudicated` by `by`, now."""
     with transaction.atomic():
@@ -177,11 +284,12 @@ def gold_pick(*, article: Article, annotation_id: int, by, notes: str = "") -> G
         ann = _submitted_for(article, [annotation_id])[annotation_id]
         return _gold_write(article=article, method=Gold.Method.ADJUDICATED, by=by, stance=ann.stance,
                            frames=ann.frames, primary_frame=ann.primary_frame,
-                           spans=[_span_copy(s) for s in ann.spans.all()], notes=notes)
+                           spans=[_span_copy(s) for s in ann.spans.all()], notes=notes, version=version)
 
 
 def gold_merge(*, article: Article, by, stance_from: Mapping[str, int] | None = None,
-               frames_from: int | None = None, span_ids: Sequence[int] | None = None, notes: str = "") -> Gold:
+               frames_from: int | None = None, span_ids: Sequence[int] | None = None, notes: str = "",
+               version: int | None = None) -> Gold:
     """Adjudicate by combining parts of several submitted annotations.
 
     Starts from the majority; `stance_from` = {target key: annotation id} takes that target's
@@ -205,7 +313,7 @@ def gold_merge(*, article: Article, by, stance_from: Mapping[str, int] | None = 
         frames, primary = base["frames"], base["primary_frame"]
         if frames_from:
             frames, primary = list(anns[frames_from].frames), anns[frames_from].primary_frame
-        spans = base["spans"]
+        spans = [{**s, "gold_source": Span.GoldSource.CONSENSUS} for s in base["spans"]]
         if span_ids:
             rows = list(Span.objects.filter(
                 pk__in=span_ids, article=article, annotation__assignment__status=Assignment.Status.SUBMITTED))
@@ -220,29 +328,203 @@ def gold_merge(*, article: Article, by, stance_from: Mapping[str, int] | None = 
         _validate(article, stance=stance, frames=frames, primary_frame=primary,
                   spans=[{k: s[k] for k in ("start", "end", "label", "attrs")} for s in spans])
         return _gold_write(article=article, method=Gold.Method.ADJUDICATED, by=by, stance=stance, frames=frames,
-                           primary_frame=primary, spans=spans, notes=notes)
+                           primary_frame=primary, spans=spans, notes=notes, version=version)
+
+
+def _sources(article: Article, gold: Gold | None, spans: Sequence[Any]) -> dict[str, dict[int, Span]]:
+    """The gold spans (`id`) and source spans (`from_span`: an annotation's span or a suggestion of
+    this article) that an edit's spans refer to, each checked; errors name the span."""
+    errors = spanrules.Errors()
+    ids = {s.get("id") for s in spans if isinstance(s, dict) and s.get("id") is not None}
+    froms = {s.get("from_span") for s in spans if isinstance(s, dict) and s.get("from_span") is not None}
+    own = {r.pk: r for r in gold.spans.filter(pk__in=[i for i in ids if isinstance(i, int)])} if gold else {}
+    sources = {r.pk: r for r in Span.objects.filter(article=article, gold__isnull=True).filter(
+        Q(annotation__isnull=True) | Q(annotation__assignment__status=Assignment.Status.SUBMITTED)
+    ).filter(pk__in=[i for i in froms if isinstance(i, int)])}
+    first: dict[int, int] = {}
+    for i, s in enumerate(spans):
+        if not isinstance(s, dict):
+            continue
+        if s.get("id") is not None and s["id"] not in own:
+            errors.add(f"spans[{i}].id", f"{s['id']!r} is not a span of this article's gold")
+        elif s.get("id") is not None and first.setdefault(s["id"], i) != i:
+            errors.add(f"spans[{i}].id", f"{s['id']} is already spans[{first[s['id']]}]")
+        if s.get("from_span") is not None and s["from_span"] not in sources:
+            errors.add(f"spans[{i}].from_span",
+                       f"{s['from_span']!r} is not a submitted annotation's span or a suggestion of this article")
+    errors.raise_if_any()
+    return {"own": own, "sources": sources}
+
+
+def _provenance_for(raw: Mapping[str, Any], clean: Mapping[str, Any], refs: dict[str, dict[int, Span]]) -> dict:
+    """Provenance of one edited span: kept from the gold span it names (`id`), taken from the
+    span it names (`from_span`), else added by the adjudicator. Moved or relabelled: adjudicator,
+    with the source kept as what it was based on."""
+    if raw.get("id") is not None:
+        return {"id": raw["id"]}
+    src = refs["sources"].get(raw.get("from_span"))
+    if src is None:
+        return {"gold_source": Span.GoldSource.ADJUDICATOR}
+    copy = _span_copy(src)
+    if (src.start, src.end, src.label) != (clean["start"], clean["end"], clean["label"]):
+        copy["gold_source"] = Span.GoldSource.ADJUDICATOR
+    return {k: copy[k] for k in ("gold_source", "suggestion_id", "from_annotation_id", "origin", "model_name",
+                                 "model_version")}
 
 
 def gold_edit(*, article: Article, by, stance: dict, frames: list, primary_frame: str = "",
-              spans: list[dict[str, Any]] | None = None, notes: str = "") -> Gold:
-    """Adjudicate by writing the gold directly (validated against the project's schema and the
-    article text: code point offsets, end exclusive). Spans are stored with origin `human`."""
+              spans: list[dict[str, Any]] | None = None, notes: str = "", version: int | None = None) -> Gold:
+    """Adjudicate by writing the gold directly: any article, with any number of annotations (none
+    too). Validated against the project's schema and the article text (code point offsets, end
+    exclusive). Each span may name the gold span it is (`id`: keeps its provenance) or the span
+    it was taken from (`from_span`: a submitted annotation's span or a suggestion); others are
+    recorded as added by the adjudicator. `version` (optional; 0 = "no gold yet") must be the
+    current gold's version, else StaleWrite."""
     spans = list(spans or [])
     with transaction.atomic():
         article = _locked(article)
-        _validate(article, stance=stance, frames=frames, primary_frame=primary_frame, spans=spans)
+        gold = _current(article)
+        _check_version(gold, version)
+        clean = _validate(article, stance=stance, frames=frames, primary_frame=primary_frame, spans=spans)
+        refs = _sources(article, gold, spans)
         return _gold_write(
-            article=article, method=Gold.Method.ADJUDICATED, by=by, stance=stance, frames=frames,
-            primary_frame=primary_frame,
-            spans=[{"start": s["start"], "end": s["end"], "label": s["label"], "attrs": s.get("attrs") or {}}
-                   for s in spans],
-            notes=notes)
+            article=article, method=Gold.Method.ADJUDICATED, by=by, stance=clean["stance"], frames=clean["frames"],
+            primary_frame=clean["primary_frame"],
+            spans=[{**s, **_provenance_for(spans[i], s, refs)} for i, s in clean["spans"]],
+            notes=notes, version=version)
 
 
-def gold_delete(*, article: Article) -> bool:
-    """Undo a decision: the article goes back to the queue (majority gold may be recomputed)."""
-    deleted, _ = Gold.objects.filter(article=article).delete()
-    return bool(deleted)
+def gold_delete(*, article: Article, by=None, version: int | None = None) -> bool:
+    """Undo a decision: the article goes back to the queue (majority gold may be recomputed).
+    The removed gold is kept in the audit trail (`gold.delete`, before = the whole gold)."""
+    with transaction.atomic():
+        article = _locked(article)
+        gold = _current(article)
+        _check_version(gold, version)
+        if gold is None:
+            return False
+        before = gold_snapshot(gold)
+        gold.delete()
+        _audit(article, by, before, None)
+        return True
+
+
+# --- one span at a time ---------------------------------------------------------------------
+
+
+SPAN_FIELDS = ("start", "end", "label", "attrs", "kind", "speaker", "speaker_span")
+
+
+def _gold_for_edit(article: Article, by, version: int | None) -> tuple[Gold | None, dict[str, Any]]:
+    """The current gold as an editable decision; an article without gold starts from what the
+    annotators agree on (the majority; nothing for an article nobody annotated)."""
+    gold = _current(article)
+    _check_version(gold, version)
+    if gold is not None:
+        spans = [{"id": s.pk, "start": s.start, "end": s.end, "label": s.label, "attrs": s.attrs}
+                 for s in gold.spans.all()]
+        return gold, {"stance": dict(gold.stance), "frames": list(gold.frames), "primary_frame": gold.primary_frame,
+                      "notes": gold.notes, "spans": spans}
+    subs = submitted_annotations(project=article.project_id, article_ids=[article.pk]).get(article.pk, [])
+    base = majority_decision(subs, list(article.project.targets.values_list("key", flat=True)))
+    return None, {**base, "notes": "", "spans": [{**s, "gold_source": Span.GoldSource.CONSENSUS}
+                                                  for s in base["spans"]]}
+
+
+def _span_values(fields: Mapping[str, Any], current: Mapping[str, Any]) -> dict[str, Any]:
+    """Merge a span change into the current span: `attrs` replaces, `kind`, `speaker` and
+    `speaker_span` set one attribute each (null removes it)."""
+    unknown = sorted(set(fields) - set(SPAN_FIELDS) - {"from_span"})
+    if unknown:
+        raise ValidationFailed(f"span.{unknown[0]}: unknown field",
+                               details={f"span.{k}": ["unknown field"] for k in unknown})
+    out = {k: fields.get(k, current.get(k)) for k in ("start", "end", "label")}
+    attrs = fields["attrs"] if "attrs" in fields else dict(current.get("attrs") or {})
+    if isinstance(attrs, dict):
+        attrs = dict(attrs)
+        for key in ("kind", "speaker", "speaker_span"):
+            if key in fields:
+                if fields[key] is None:
+                    attrs.pop(key, None)
+                else:
+                    attrs[key] = fields[key]
+    out["attrs"] = attrs
+    return out
+
+
+def _write_spans(article: Article, by, gold: Gold | None, decision: dict[str, Any], spans: list[dict],
+                 where: int, version: int | None) -> tuple[Gold, Span | None]:
+    """Validate the one changed span (`spans[where]`, errors named `span.<field>`) against the
+    text and the others, then store the decision. Returns the gold and that span's row."""
+    errors = spanrules.Errors()
+    project = article.project
+    if where >= 0:
+        spanrules.check_span("span", spans[where], errors=errors, text_len=len(article.text), text=article.text,
+                             span_labels=project.span_labels)
+        errors.raise_if_any()
+        mine = spans[where]
+        for s in spans:
+            if s is not mine and (s["start"], s["end"], s["label"]) == (mine["start"], mine["end"], mine["label"]):
+                errors.add("span", f"duplicate of a gold span ({mine['label']} {mine['start']}-{mine['end']})")
+        errors.raise_if_any()
+    gold = _gold_write(article=article, method=Gold.Method.ADJUDICATED, by=by, stance=decision["stance"],
+                       frames=decision["frames"], primary_frame=decision["primary_frame"], spans=spans,
+                       notes=decision["notes"])
+    if where < 0:
+        return gold, None
+    mine = spans[where]
+    row = gold.spans.filter(start=mine["start"], end=mine["end"], label=mine["label"]).order_by("-pk").first()
+    return gold, row
+
+
+def gold_span_add(*, article: Article, by, fields: Mapping[str, Any], version: int | None = None) -> tuple[Gold, Span]:
+    """Add one span to the article's gold (creating the gold from the annotators' majority if
+    there is none: any article may be adjudicated, one annotation or none included). `fields`:
+    start, end, label, attrs?, kind?, speaker?, speaker_span?, from_span? (the annotator's span or
+    suggestion it is taken from). The gold becomes `adjudicated` by `by`."""
+    with transaction.atomic():
+        article = _locked(article)
+        gold, decision = _gold_for_edit(article, by, version)
+        new = _span_values(fields, {})
+        if fields.get("from_span") is not None:
+            refs = _sources(article, gold, [{"from_span": fields["from_span"]}])
+            new.update(_provenance_for({"from_span": fields["from_span"]}, new, refs))
+        else:
+            new["gold_source"] = Span.GoldSource.ADJUDICATOR
+        spans = [*decision["spans"], new]
+        return _write_spans(article, by, gold, decision, spans, len(spans) - 1, version)
+
+
+def _find(decision: dict[str, Any], span_id: int) -> int:
+    for i, s in enumerate(decision["spans"]):
+        if s.get("id") == span_id:
+            return i
+    raise NotFound(f"span {span_id} is not a span of this article's gold")
+
+
+def gold_span_update(*, article: Article, span_id: int, by, fields: Mapping[str, Any],
+                     version: int | None = None) -> tuple[Gold, Span]:
+    """Relabel, move (start/end) or re-attribute (speaker, speaker_span, kind, attrs) one gold
+    span. A moved or relabelled span is recorded as the adjudicator's (its source kept)."""
+    with transaction.atomic():
+        article = _locked(article)
+        gold, decision = _gold_for_edit(article, by, version)
+        if gold is None:
+            raise NotFound(f"span {span_id} is not a span of this article's gold")
+        i = _find(decision, span_id)
+        decision["spans"][i] = {"id": span_id, **_span_values(fields, decision["spans"][i])}
+        return _write_spans(article, by, gold, decision, decision["spans"], i, version)
+
+
+def gold_span_remove(*, article: Article, span_id: int, by, version: int | None = None) -> Gold:
+    """Remove one span from the article's gold (the rest of the gold stays as it is)."""
+    with transaction.atomic():
+        article = _locked(article)
+        gold, decision = _gold_for_edit(article, by, version)
+        if gold is None:
+            raise NotFound(f"span {span_id} is not a span of this article's gold")
+        del decision["spans"][_find(decision, span_id)]
+        return _write_spans(article, by, gold, decision, decision["spans"], -1, version)[0]
 
 
 # --- bulk -----------------------------------------------------------------------------------
@@ -342,11 +624,12 @@ def gold_compute_majority(*, project: Project, min_annotators: int = 2) -> dict[
                 decisions.append((article_id, decision))
                 counts["updated" if old is not None else "created"] += 1
             if drop:
-                Gold.objects.filter(pk__in=drop).delete()
-                counts["removed"] += len(drop)
+                counts["removed"] += _delete_audited(project, [existing[a] for a in existing
+                                                               if existing[a].pk in set(drop)])
             _gold_write_many(decisions, method=Gold.Method.MAJORITY, by=None)
     # Majority gold whose article dropped below the threshold (e.g. an assignment was reopened).
     stale = Gold.objects.filter(article__project=project, method=Gold.Method.MAJORITY).exclude(
-        article_id__in=candidates)
-    counts["removed"] += stale.delete()[1].get("annotate.Gold", 0)
+        article_id__in=candidates).select_related("article").order_by("pk")
+    with transaction.atomic():
+        counts["removed"] += _delete_audited(project, list(stale))
     return counts

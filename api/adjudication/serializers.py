@@ -11,7 +11,10 @@ BIG = 2**62  # ids beyond bigint are not ids: a clean 400 instead of a database 
 
 
 class QueueParamsIn(serializers.Serializer):
-    state = serializers.ChoiceField(choices=QUEUE_STATES, default="open", required=False)
+    state = serializers.ChoiceField(
+        choices=QUEUE_STATES, default="open", required=False,
+        help_text="open: annotators disagree; unanimous; few: one submitted annotation or none; "
+                  "decided: a reviewer decided; all")
 
 
 class AdjudicationUserOut(serializers.Serializer):
@@ -43,6 +46,46 @@ class GoldSpanIn(serializers.Serializer):
     end = serializers.IntegerField(min_value=1, max_value=BIG)
     label = serializers.CharField(max_length=64)
     attrs = serializers.DictField(required=False, default=dict)
+    id = serializers.IntegerField(required=False, min_value=1, max_value=BIG,
+                                  help_text="a span of this article's gold: it keeps its provenance")
+    from_span = serializers.IntegerField(
+        required=False, min_value=1, max_value=BIG,
+        help_text="the submitted annotation's span or the suggestion this span was taken from (provenance)")
+
+
+VERSION = dict(required=False, allow_null=True, min_value=0, max_value=BIG,
+               help_text="the gold version this write is based on (0: no gold yet); an older one gets 409 "
+                         "stale_write. Leave out to write whatever is there (one write at a time).")
+
+
+class GoldSpanWriteIn(serializers.Serializer):
+    """One gold span. `attrs` replaces the attributes; `kind`, `speaker` and `speaker_span` set
+    one quote attribute each (null removes it). On create start, end and label are required."""
+
+    version = serializers.IntegerField(**VERSION)
+    start = serializers.IntegerField(required=False, min_value=0, max_value=BIG)
+    end = serializers.IntegerField(required=False, min_value=0, max_value=BIG)
+    label = serializers.CharField(required=False, max_length=64)
+    attrs = serializers.DictField(required=False)
+    kind = serializers.CharField(required=False, allow_null=True, help_text="direct, partial or scare")
+    speaker = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=1000)
+    speaker_span = serializers.DictField(required=False, allow_null=True, help_text="{start, end} or null")
+    from_span = serializers.IntegerField(
+        required=False, min_value=1, max_value=BIG,
+        help_text="create only: the submitted annotation's span or the suggestion it is taken from")
+
+    def validate(self, attrs):
+        if not self.partial:
+            missing = {k: ["required"] for k in ("start", "end", "label") if k not in attrs}
+            if missing:
+                raise serializers.ValidationError(missing)
+        elif "from_span" in attrs:
+            raise serializers.ValidationError({"from_span": ["only when adding a span"]})
+        return attrs
+
+
+class VersionParamsIn(serializers.Serializer):
+    version = serializers.IntegerField(**VERSION)
 
 
 class DecideIn(serializers.Serializer):
@@ -60,6 +103,7 @@ class DecideIn(serializers.Serializer):
     frames = serializers.ListField(child=serializers.CharField(), required=False, max_length=500)
     primary_frame = serializers.CharField(required=False, allow_blank=True, default="")
     spans = GoldSpanIn(many=True, required=False)
+    version = serializers.IntegerField(**VERSION)
 
     def validate(self, attrs):
         method = attrs["method"]
@@ -100,11 +144,15 @@ class GoldSpanOut(serializers.Serializer):
     attrs = serializers.DictField()
     origin = serializers.CharField()
     text = serializers.CharField()
+    provenance = serializers.DictField(
+        help_text='{"from": "annotation"|"suggestion"|"consensus"|"adjudicator", "annotation"?: id, '
+                  '"suggestion"?: id}: where the span came from (an adjudicator\'s change keeps the source id)')
 
 
 class GoldOut(serializers.Serializer):
     id = serializers.IntegerField()
     method = serializers.CharField()
+    version = serializers.IntegerField(help_text="bumped by every write; send it back to detect a concurrent change")
     stance = serializers.DictField(child=serializers.CharField())
     frames = serializers.ListField(child=serializers.CharField())
     primary_frame = serializers.CharField(allow_blank=True)
@@ -127,3 +175,6 @@ class SideBySideOut(serializers.Serializer):
                   "primary_frame {agree, labels}, spans [{start, end, label, text, annotations, all_agree}]")
     majority = serializers.DictField(help_text="stance, frames, primary_frame, spans: what majority gold would be")
     gold = GoldOut(allow_null=True)
+    suggestions = serializers.ListField(
+        child=serializers.DictField(), help_text="the model's and the import's spans [{id, start, end, label, attrs, "
+                                                 "origin, text}], to take into gold with from_span")

@@ -13,4 +13,7 @@ urlpatterns = [
     path(P + "articles/<id:article_id>/", views.ArticleView.as_view(), name="adjudication-article"),
     path(P + "articles/<id:article_id>/decide/", views.DecideView.as_view(), name="adjudication-decide"),
     path(P + "articles/<id:article_id>/gold/", views.GoldView.as_view(), name="adjudication-gold"),
+    path(P + "articles/<id:article_id>/gold/spans/", views.GoldSpansView.as_view(), name="adjudication-gold-spans"),
+    path(P + "articles/<id:article_id>/gold/spans/<id:span_id>/", views.GoldSpanView.as_view(),
+         name="adjudication-gold-span"),
 ]

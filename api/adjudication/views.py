@@ -20,10 +20,12 @@ from .serializers import (
     BulkAcceptOut,
     DecideIn,
     GoldOut,
+    GoldSpanWriteIn,
     MajorityOut,
     QueueItemOut,
     QueueParamsIn,
     SideBySideOut,
+    VersionParamsIn,
 )
 
 
@@ -72,28 +74,78 @@ class DecideView(ArticleScopedMixin, ApiView):
         data = DecideIn(data=request.data)
         data.is_valid(raise_exception=True)
         d, article = data.validated_data, self.get_article()
+        version = d.get("version")
         if d["method"] == "pick":
             gold = gold_services.gold_pick(article=article, annotation_id=d["annotation"], by=request.user,
-                                           notes=d["notes"])
+                                           notes=d["notes"], version=version)
         elif d["method"] == "merge":
             gold = gold_services.gold_merge(
                 article=article, by=request.user, stance_from=d.get("stance_from"),
-                frames_from=d.get("frames_from"), span_ids=d.get("span_ids"), notes=d["notes"])
+                frames_from=d.get("frames_from"), span_ids=d.get("span_ids"), notes=d["notes"], version=version)
         else:
             gold = gold_services.gold_edit(
                 article=article, by=request.user, stance=d["stance"], frames=d["frames"],
-                primary_frame=d["primary_frame"], spans=d.get("spans", []), notes=d["notes"])
+                primary_frame=d["primary_frame"], spans=d.get("spans", []), notes=d["notes"], version=version)
         return Response(GoldOut(gold_out(gold, article.text)).data)
 
 
 class GoldView(ArticleScopedMixin, ApiView):
     permission_classes = [IsProjectReviewer]
 
-    @extend_schema(request=None, responses={204: OpenApiResponse(description="Gold removed")},
+    @extend_schema(request=None, parameters=[VersionParamsIn],
+                   responses={204: OpenApiResponse(description="Gold removed")},
                    summary="Undo the article's gold decision (it returns to the queue)")
     def delete(self, request, project_id, article_id):
-        gold_services.gold_delete(article=self.get_article())
+        params = VersionParamsIn(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        gold_services.gold_delete(article=self.get_article(), by=request.user,
+                                  version=params.validated_data.get("version"))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _written(gold, article) -> dict:
+    return GoldOut(gold_out(gold, article.text)).data
+
+
+class GoldSpansView(ArticleScopedMixin, ApiView):
+    permission_classes = [IsProjectReviewer]
+
+    @extend_schema(request=GoldSpanWriteIn, responses={201: GoldOut},
+                   summary="Add one span to the article's gold (any article; starts gold from the majority if none)")
+    def post(self, request, project_id, article_id):
+        data = GoldSpanWriteIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        version = fields.pop("version", None)
+        article = self.get_article()
+        gold, _span = gold_services.gold_span_add(article=article, by=request.user, fields=fields, version=version)
+        return Response(_written(gold, article), status=status.HTTP_201_CREATED)
+
+
+class GoldSpanView(ArticleScopedMixin, ApiView):
+    permission_classes = [IsProjectReviewer]
+
+    @extend_schema(request=GoldSpanWriteIn, responses=GoldOut,
+                   summary="Move, relabel or set the speaker or kind of one gold span")
+    def patch(self, request, project_id, article_id, span_id):
+        data = GoldSpanWriteIn(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        version = fields.pop("version", None)
+        article = self.get_article()
+        gold, _span = gold_services.gold_span_update(article=article, span_id=span_id, by=request.user,
+                                                     fields=fields, version=version)
+        return Response(_written(gold, article))
+
+    @extend_schema(request=None, parameters=[VersionParamsIn], responses=GoldOut,
+                   summary="Remove one span from the article's gold")
+    def delete(self, request, project_id, article_id, span_id):
+        params = VersionParamsIn(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        article = self.get_article()
+        gold = gold_services.gold_span_remove(article=article, span_id=span_id, by=request.user,
+                                              version=params.validated_data.get("version"))
+        return Response(_written(gold, article))
 
 
 class AcceptUnanimousView(ProjectScopedMixin, ApiView):

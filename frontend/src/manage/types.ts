@@ -97,11 +97,13 @@ export interface SpanView {
   attrs: Record<string, unknown>;
   origin?: string;
   text?: string;
+  provenance?: { from: string; annotation?: number; suggestion?: number };
 }
 
 export interface GoldDoc {
   id: number;
   method: string;
+  version: number;
   stance: Record<string, string>;
   frames: string[];
   primary_frame: string;
@@ -126,6 +128,7 @@ export interface SideBySide {
   };
   majority: { stance: Record<string, string>; frames: string[]; primary_frame: string; spans: SpanView[] };
   gold: GoldDoc | null;
+  suggestions: SpanView[];
 }
 
 export interface ImportReport {

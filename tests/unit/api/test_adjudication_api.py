@@ -171,3 +171,63 @@ def test_queue_query_count_is_flat(project, reviewer, django_assert_max_num_quer
     client = api_client(reviewer)
     with django_assert_max_num_queries(10):
         assert client.get(f"/api/v1/projects/{project.pk}/adjudication/").json()["count"] == 15
+
+
+def test_reviewer_edits_gold_of_a_single_annotation_article_over_rest(project, reviewer):
+    from annotate.models import AuditEvent, Span
+
+    article = ArticleFactory(project=project)
+    ann = submit(article, UserFactory(username="solo"), {"troops": "FAVOR"}, frames=["Economic"],
+                 primary="Economic", spans=[(0, 14, "PERSON")])
+    client = api_client(reviewer)
+    base = f"/api/v1/projects/{project.pk}/adjudication/"
+    few = client.get(base + "?state=few").json()
+    assert [(i["article_id"], i["submitted"]) for i in few["results"]] == [(article.pk, 1)]
+    view = client.get(f"{base}articles/{article.pk}/").json()
+    assert view["gold"] is None and len(view["annotations"]) == 1
+
+    spans_url = f"{base}articles/{article.pk}/gold/spans/"
+    quote = (article.text.index("“"), article.text.index("”") + 1)
+    r = client.post(spans_url, {"start": quote[0], "end": quote[1], "label": "QUOTE", "kind": "direct",
+                                "version": 0}, format="json")
+    assert r.status_code == 201, r.content
+    gold = r.json()
+    assert (gold["method"], gold["version"], gold["decided_by"]) == ("adjudicated", 1, "rita")
+    q = next(s for s in gold["spans"] if s["label"] == "QUOTE")
+    assert q["provenance"] == {"from": "adjudicator"} and q["attrs"] == {"kind": "direct"}
+
+    r = client.patch(f"{spans_url}{q['id']}/", {"speaker": "Vladimir Putin", "speaker_span": {"start": 0, "end": 14},
+                                               "start": quote[0] + 1, "version": 1}, format="json")
+    assert r.status_code == 200, r.content
+    q2 = next(s for s in r.json()["spans"] if s["id"] == q["id"])
+    assert (q2["start"], q2["attrs"]["speaker"], r.json()["version"]) == (quote[0] + 1, "Vladimir Putin", 2)
+
+    # Bad input: a clear 4xx naming the field, nothing written.
+    before = (Span.objects.filter(gold__isnull=False).count(), AuditEvent.objects.count())
+    r = client.post(spans_url, {"start": 3, "end": 4120, "label": "PERSON", "version": 2}, format="json")
+    assert r.status_code == 400
+    assert r.json()["error"]["message"] == f"span.end: 4120 is past the end of the text ({len(article.text)})"
+    r = client.patch(f"{spans_url}{q['id']}/", {"end": 2, "version": 1}, format="json")
+    assert r.status_code == 409 and r.json()["error"]["code"] == "stale_write"
+    assert r.json()["error"]["details"]["current"]["version"] == 2
+    r = client.post(f"{base}articles/{article.pk}/decide/", {"method": "edit", "stance": {}, "frames": [], "spans": [
+        {"start": 0, "end": 99999, "label": "PERSON"}]}, format="json")
+    assert r.status_code == 400 and "spans[0].end" in r.json()["error"]["details"]
+    assert (Span.objects.filter(gold__isnull=False).count(), AuditEvent.objects.count()) == before
+
+    r = client.delete(f"{spans_url}{q['id']}/?version=2")
+    assert r.status_code == 200 and [s["label"] for s in r.json()["spans"]] == ["PERSON"]
+    assert client.delete(f"{base}articles/{article.pk}/gold/?version=3").status_code == 204
+    assert [e.action for e in AuditEvent.objects.order_by("id")] == [
+        "gold.create", "gold.update", "gold.update", "gold.delete"]
+    assert ann.spans.count() == 1
+
+
+def test_the_schema_documents_the_gold_span_endpoints():
+    from drf_spectacular.generators import SchemaGenerator
+
+    paths = SchemaGenerator().get_schema(request=None, public=True)["paths"]
+    spans = next(v for k, v in paths.items() if k.endswith("/gold/spans/"))
+    span = next(v for k, v in paths.items() if k.endswith("/gold/spans/{span_id}/"))
+    assert set(spans) >= {"post"} and set(span) >= {"patch", "delete"}
+    assert "Who may call" in span["patch"]["description"]

@@ -13,6 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from annotate.models import Annotation, Assignment, Membership
 from annotate.services.annotations import annotation_update
+from annotate.services.gold import gold_edit
 from annotate.services.queue import assignment_next
 from tests.unit.api.world import make_world
 
@@ -46,6 +47,13 @@ def own_read(ok=200):
 def own_write(ok=200):
     # Reviewers/admins can see it, but only its annotator may change the annotation: 403.
     return expect(ok, allowed=("annotator",), hidden=NOT_VISIBLE)
+
+
+REVIEWERS = ("admin", "reviewer", "superuser")
+
+
+def ADJ(w):
+    return f"/api/v1/projects/{w.project.pk}/adjudication/"
 
 
 def V(w):  # the owner's annotation version
@@ -123,6 +131,24 @@ ENDPOINTS = [
      expect(200, allowed=READERS)),
     ("project stats", "get", lambda w: f"/api/v1/projects/{w.project.pk}/stats/", None,
      expect(200, allowed=READERS)),
+    ("adjudication queue", "get", lambda w: f"{ADJ(w)}?state=few", None, expect(200, allowed=REVIEWERS)),
+    ("adjudication article", "get", lambda w: f"{ADJ(w)}articles/{w.articles[2].pk}/", None,
+     expect(200, allowed=REVIEWERS)),
+    ("adjudication decide", "post", lambda w: f"{ADJ(w)}articles/{w.articles[2].pk}/decide/",
+     lambda w: {"method": "edit", "stance": {}, "frames": [], "spans": [{"start": 0, "end": 8, "label": "PERSON"}]},
+     expect(200, allowed=REVIEWERS)),
+    ("adjudication undo", "delete", lambda w: f"{ADJ(w)}articles/{w.articles[2].pk}/gold/", None,
+     expect(204, allowed=REVIEWERS)),
+    ("gold span add", "post", lambda w: f"{ADJ(w)}articles/{w.articles[2].pk}/gold/spans/",
+     lambda w: {"start": 15, "end": 19, "label": "PERSON", "version": 1}, expect(201, allowed=REVIEWERS)),
+    ("gold span patch", "patch", lambda w: f"{ADJ(w)}articles/{w.articles[2].pk}/gold/spans/{w.gold_span.pk}/",
+     lambda w: {"end": 9, "version": 1}, expect(200, allowed=REVIEWERS)),
+    ("gold span delete", "delete",
+     lambda w: f"{ADJ(w)}articles/{w.articles[2].pk}/gold/spans/{w.gold_span.pk}/?version=1", None,
+     expect(200, allowed=REVIEWERS)),
+    ("adjudication accept unanimous", "post", lambda w: f"{ADJ(w)}accept-unanimous/", lambda w: {},
+     expect(200, allowed=REVIEWERS)),
+    ("adjudication majority", "post", lambda w: f"{ADJ(w)}majority/", None, expect(200, allowed=REVIEWERS)),
 ]
 
 
@@ -138,6 +164,9 @@ def build():
                                             status=Assignment.Status.SUBMITTED)
     Annotation.objects.create(assignment=w.submitted)
     w.membership2 = Membership.objects.get(project=w.project, user=w.users["annotator2"])
+    gold = gold_edit(article=w.articles[2], by=w.users["reviewer"], stance={}, frames=[],
+                     spans=[{"start": 0, "end": 14, "label": "PERSON"}])
+    w.gold_span = gold.spans.get()
     return w
 
 
@@ -160,7 +189,7 @@ def test_matrix_covers_every_v1_route_of_this_module():
     """A new endpoint without a row in the matrix fails here."""
     from django.urls import get_resolver
 
-    mine = ("api.me", "api.projects", "api.articles", "api.tasks", "api.annotations", "api.stats")
+    mine = ("api.me", "api.projects", "api.articles", "api.tasks", "api.annotations", "api.stats", "api.adjudication")
     routes = set()
 
     def walk(patterns, prefix=""):
@@ -175,7 +204,9 @@ def test_matrix_covers_every_v1_route_of_this_module():
                "member-detail", "article-list", "article-detail", "article-import", "task-next", "task-progress",
                "assignment-list", "assignment-detail", "annotation", "span-list", "span-detail", "suggestion-list",
                "suggestion-accept", "suggestion-reject", "assignment-skip", "assignment-submit", "assignment-reopen",
-               "project-annotations", "project-stats"}
+               "project-annotations", "project-stats", "adjudication-queue", "adjudication-article",
+               "adjudication-decide", "adjudication-gold", "adjudication-gold-spans", "adjudication-gold-span",
+               "adjudication-accept-unanimous", "adjudication-majority"}
     assert routes == covered
 
 
