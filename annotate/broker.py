@@ -1,39 +1,33 @@
 """The Redis broker transport, with one guard that keeps a worker alive across a Redis restart.
 
-Celery 5.7.0 closes the consumer's connection a second time after `collect()` has already dropped
-its transport (`Consumer.on_connection_error_after_connected`: collect, then `connection.close`).
-The second close reaches kombu's `QoS.restore_unacked`, which builds a Redis client from the
-transport's `client`, now None: `AttributeError: 'NoneType' object has no attribute 'hostname'`,
-which celery treats as "Unrecoverable error" and the worker exits (the same failure as
-celery/kombu#582 and #970, reached by a new path; no celery/kombu release fixes it: 5.7.0 is the
-newest, and 5.6.3 lets Django settings shadow `app.conf` assignments). Skipping that restore loses
-nothing: the unacked messages are still in Redis's unacked hash, where the visibility-timeout
-restore hands them back, and if Redis lost them too, the periodic sweep re-sends the jobs.
+When a worker loses Redis, celery 5.7.0 closes the consumer's connection a second time after
+`collect()` has already dropped its transport (`Consumer.on_connection_error_after_connected`),
+and a task that finishes after the reconnect acknowledges its message on the old, dead channel.
+Both reach kombu's `Channel._connparams`, which reads the transport's `client`, now None:
+`AttributeError: 'NoneType' object has no attribute 'hostname'` (or `… 'client'`), which celery
+calls an "Unrecoverable error" and the worker exits (the same failure as celery/kombu#582 and
+#970, reached by new paths). No release fixes it: kombu and celery 5.7.0 are the newest, and
+celery 5.6.3 lets Django settings shadow `app.conf` assignments (the in-process mode relies on
+them). The guard turns "this channel's connection is gone" into the connection error it is, which
+celery already handles (a failed restore or ack is logged; the consumer reconnects). Nothing is
+lost: an unacked message stays in Redis's unacked hash until the visibility-timeout restore hands
+it back (its task is idempotent), and if Redis lost it too, the periodic sweep re-sends the job.
 Selected by settings.CELERY_BROKER_TRANSPORT for redis:// and rediss:// broker URLs.
 """
 
 from __future__ import annotations
 
-import logging
-
-from kombu.transport import redis
-
-logger = logging.getLogger("standpoint.celery")
+from kombu.transport import redis as kombu_redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 
-class QoS(redis.QoS):
-    def restore_unacked(self, client=None):
-        if client is None and getattr(self.channel.connection, "client", None) is None:
-            logger.warning("broker connection already closed: %d unacknowledged message(s) left to the "
-                           "visibility-timeout restore", len(self._delivered))
-            self._delivered.clear()
-            return None
-        return super().restore_unacked(client)
+class Channel(kombu_redis.Channel):
+    def _connparams(self, asynchronous=False):
+        transport = self.connection
+        if transport is None or transport.client is None:
+            raise RedisConnectionError("this broker channel's connection was closed (Redis went away)")
+        return super()._connparams(asynchronous=asynchronous)
 
 
-class Channel(redis.Channel):
-    QoS = QoS
-
-
-class Transport(redis.Transport):
+class Transport(kombu_redis.Transport):
     Channel = Channel
