@@ -19,7 +19,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import reset_queries, transaction
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -191,8 +191,10 @@ def preannotation_sweep() -> dict:
             given_up += 1
             logger.warning("pre-annotation run %s of project %s: %s", run.pk, run.project_id, run.error)
     queued = []
-    pending_projects = (Article.objects.filter(preannotation_status=Article.Preannotation.PENDING)
-                        .values_list("project_id", flat=True).distinct().order_by("project_id"))
+    # One indexed EXISTS per project (article_preannotation), not a scan of every article.
+    pending_projects = Project.objects.filter(Exists(Article.objects.filter(
+        project=OuterRef("pk"), preannotation_status=Article.Preannotation.PENDING))).order_by("pk").values_list(
+        "pk", flat=True)
     for project_id in list(pending_projects):
         with transaction.atomic():
             project = Project.objects.select_for_update().filter(pk=project_id).first()
