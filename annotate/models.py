@@ -318,6 +318,8 @@ class PreannotationRun(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="When its chunks were last sent or last moved; stale = messages lost.")
 
     class Meta:
         ordering = ["-id"]

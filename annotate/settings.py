@@ -168,6 +168,17 @@ EXPORT_ROOT = Path(env.str("EXPORT_ROOT", default=str(VAR_DIR / "exports")))
 # A running export whose heartbeat (refreshed every 2 s) is older than this lost its worker.
 EXPORT_STALE_SECONDS = env.int("EXPORT_STALE_SECONDS", default=120)
 EXPORT_MAX_ATTEMPTS = env.int("EXPORT_MAX_ATTEMPTS", default=3)
+# A QUEUED export not picked up for this long is sent again by the sweep: its message was never
+# published (broker down at request time) or was lost with the broker. Longer than the longest
+# retry backoff (120 s), so a job waiting for its retry is not sent twice; a second message is
+# harmless anyway (the build claims the job).
+EXPORT_QUEUED_STALE_SECONDS = env.int("EXPORT_QUEUED_STALE_SECONDS", default=300)
+# A QUEUED/RUNNING pre-annotation run whose chunks have not moved for this long lost its messages:
+# the sweep queues its still-pending articles again (a new run). Far above one chunk (~2-5 s), and
+# room for a queue backlog; a duplicate chunk skips articles already done.
+PREANNOTATION_STALE_SECONDS = env.int("PREANNOTATION_STALE_SECONDS", default=900)
+# In-process mode (no broker, hence no beat): how often each web process runs the sweeps. 0 = never.
+INPROCESS_SWEEP_SECONDS = env.float("INPROCESS_SWEEP_SECONDS", default=60.0)
 # Larger than any real news article by far, small enough that one line cannot exhaust a worker.
 IMPORT_MAX_TEXT_CHARS = env.int("IMPORT_MAX_TEXT_CHARS", default=2_000_000)
 # Uncompressed bytes one zip import may hold in all: a 0.4 MB zip can inflate to gigabytes, and
@@ -193,6 +204,22 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Publishing while Redis is down must fail fast (the request has committed; the sweep re-sends):
+# one retry, a 2 s connect timeout, so `.delay` gives up within a few seconds, not ~12 s by default.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2.0
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5,
+                                    "interval_max": 0.5}
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2}
+# Redis brokers use kombu's Redis transport plus one guard that keeps a worker alive through a
+# Redis restart mid-task (annotate/broker.py says which celery 5.7.0 path it closes).
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CELERY_BROKER_TRANSPORT = "annotate.broker:Transport"
+# Periodic sweeps, run by `celery -A annotate beat` (make run and docker-compose start it); the
+# in-process mode runs the same sweeps on a timer (annotate.celery.start_inprocess_sweeper).
+CELERY_BEAT_SCHEDULE = {
+    "sweep-exports": {"task": "annotate.sweep_exports", "schedule": 60.0},
+    "sweep-preannotation": {"task": "annotate.sweep_preannotation", "schedule": 120.0},
+}
 # None = decide at start-up: eager (in-process) when no Redis answers. True/False forces it.
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=None) if "CELERY_TASK_ALWAYS_EAGER" in env.ENVIRON else None
 CELERY_TASK_EAGER_PROPAGATES = True

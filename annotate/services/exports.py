@@ -8,9 +8,13 @@ Invariants:
   conditional on (status=RUNNING, attempts=this attempt), so an attempt that was declared dead
   can never overwrite the job of the attempt that replaced it.
 * A RUNNING job whose heartbeat is older than EXPORT_STALE_SECONDS lost its worker: it is
-  re-queued while attempts remain (EXPORT_MAX_ATTEMPTS), else FAILED with the reason. This is
-  checked on every status read and by the periodic `annotate.export_sweep_stale` task, so no
-  job stays "running" forever.
+  re-queued while attempts remain (EXPORT_MAX_ATTEMPTS), else FAILED with the reason.
+* A QUEUED job is sent to the broker after its row commits (G6). If the broker does not take the
+  message (down at request time) or loses it (restart), the job stays QUEUED: once it has waited
+  EXPORT_QUEUED_STALE_SECONDS since it was last sent (`heartbeat_at`, else `created_at`), it is
+  sent again. Sending twice is harmless: a build claims the job under a row lock first.
+* Both checks run in the periodic sweep (`exports_sweep`: beat, or the in-process timer), never
+  in a GET: reading a job never writes nor queues anything.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from annotate.errors import Conflict, EmptySelection
@@ -78,10 +83,16 @@ class ExportSuperseded(Exception):
     """This attempt was declared dead and replaced (or the job was finished): stop quietly."""
 
 
-def _enqueue(export_id: int) -> None:
+def queued_stale_seconds() -> int:
+    return int(getattr(settings, "EXPORT_QUEUED_STALE_SECONDS", 300))
+
+
+def _enqueue(export_id: int) -> bool:
+    """Send the build; False (logged) when the broker is down: the sweep sends it later."""
+    from annotate.celery import enqueue
     from annotate.tasks.exports import export_build_task
 
-    export_build_task.delay(export_id)
+    return enqueue(export_build_task, export_id)
 
 
 def export_request(*, project: Project, format: str, options: dict | None = None, by=None,
@@ -368,14 +379,47 @@ def export_check_stale(*, job: ExportJob) -> ExportJob:
             note = _lost_note(locked)
             if locked.attempts < max_attempts():
                 locked.status, locked.error, requeue = Status.QUEUED, f"{note}; re-queued", True
+                locked.heartbeat_at = timezone.now()  # when it was sent: see exports_sweep_queued
             else:
                 locked.status, locked.error = Status.FAILED, f"{note}; no attempts left"
                 locked.finished_at = timezone.now()
-            locked.save(update_fields=["status", "error", "finished_at"])
+            locked.save(update_fields=["status", "error", "finished_at", "heartbeat_at"])
             if requeue:
                 transaction.on_commit(lambda: _enqueue(locked.pk))
     job.refresh_from_db()
     return job
+
+
+def export_resend_if_undelivered(*, job: ExportJob) -> bool:
+    """Send a QUEUED job's build again if it waited EXPORT_QUEUED_STALE_SECONDS since it was last
+    sent (never published, or lost with the broker). True when it was sent again."""
+    cutoff = timezone.now() - timedelta(seconds=queued_stale_seconds())
+    with transaction.atomic():
+        locked = ExportJob.objects.select_for_update().filter(pk=job.pk, status=Status.QUEUED).first()
+        if locked is None or (locked.heartbeat_at or locked.created_at) >= cutoff:
+            return False
+        # Marks when it was last sent, so that the next sweep waits a full threshold again.
+        locked.heartbeat_at = timezone.now()
+        locked.save(update_fields=["heartbeat_at"])
+        transaction.on_commit(lambda: _enqueue(locked.pk))
+    logger.info("export %s: queued since %s and never picked up; sent again", job.pk,
+                (job.heartbeat_at or job.created_at).isoformat(timespec="seconds"))
+    return True
+
+
+def exports_sweep_queued(*, project_id: int | None = None) -> int:
+    """Send again every QUEUED job that waited too long; returns how many were sent."""
+    cutoff = timezone.now() - timedelta(seconds=queued_stale_seconds())
+    qs = ExportJob.objects.filter(status=Status.QUEUED).filter(
+        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff))
+    if project_id is not None:
+        qs = qs.filter(project_id=project_id)
+    return sum(export_resend_if_undelivered(job=job) for job in qs.order_by("id"))
+
+
+def exports_sweep() -> int:
+    """The periodic sweep: stale RUNNING jobs and undelivered QUEUED ones; how many were acted on."""
+    return exports_sweep_stale() + exports_sweep_queued()
 
 
 def exports_sweep_stale(*, project_id: int | None = None) -> int:
@@ -396,7 +440,6 @@ def export_download_path(*, job: ExportJob) -> Path:
     """The finished file, or Conflict (409) while it is not done: a partial file is never served."""
     from annotate.selectors.exports import export_file_path
 
-    job = export_check_stale(job=job)
     path = export_file_path(job)
     if path is None:
         raise ExportNotReady(f"Export {job.pk} is {job.status}; its file can be downloaded once it is done.",

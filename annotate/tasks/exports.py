@@ -12,15 +12,9 @@ import logging
 from celery import shared_task
 from celery.exceptions import MaxRetriesExceededError
 
-from annotate.celery import app
-from annotate.services.exports import TRANSIENT_ERRORS, ExportBusy, export_build, exports_sweep_stale
+from annotate.services.exports import TRANSIENT_ERRORS, ExportBusy, export_build, exports_sweep
 
 logger = logging.getLogger("standpoint.exports")
-
-# How often the beat scheduler looks for exports whose worker died (if beat runs); status
-# reads check their own job too, so this only matters for jobs nobody is watching.
-SWEEP_SECONDS = 60.0
-
 
 @shared_task(name="annotate.export_build", bind=True, acks_late=True, autoretry_for=TRANSIENT_ERRORS,
              retry_backoff=5, retry_backoff_max=120, retry_jitter=False, max_retries=5)
@@ -36,12 +30,15 @@ def export_build_task(self, export_id: int) -> None:
             logger.info("export %s: still held by another worker; leaving it to that attempt", export_id)
 
 
+# The periodic sweep (settings.CELERY_BEAT_SCHEDULE): stale RUNNING jobs and undelivered QUEUED
+# ones. Its name does not match the `annotate.export_*` route: it runs on the default queue, never
+# behind a long export.
+@shared_task(name="annotate.sweep_exports", acks_late=True)
+def exports_sweep_task() -> int:
+    return exports_sweep()
+
+
+# The name earlier releases scheduled; kept so that a message already queued under it still runs.
 @shared_task(name="annotate.export_sweep_stale", acks_late=True)
 def export_sweep_stale_task() -> int:
-    return exports_sweep_stale()
-
-
-app.conf.beat_schedule = {
-    **(app.conf.beat_schedule or {}),
-    "annotate.export_sweep_stale": {"task": "annotate.export_sweep_stale", "schedule": SWEEP_SECONDS},
-}
+    return exports_sweep()

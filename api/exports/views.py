@@ -11,12 +11,7 @@ from rest_framework.response import Response
 from annotate.exports import get_writer
 from annotate.models import ExportJob
 from annotate.selectors.exports import export_get, exports_for_project
-from annotate.services.exports import (
-    export_check_stale,
-    export_download_path,
-    export_request,
-    exports_sweep_stale,
-)
+from annotate.services.exports import export_download_path, export_request
 from api.base import ApiMixin, ProjectScopedMixin
 from api.permissions import IsProjectExporter
 
@@ -34,16 +29,14 @@ class ProjectExportsView(ApiMixin, ProjectScopedMixin, generics.ListAPIView):
             return ExportJob.objects.none()
         return exports_for_project(project_id=self.kwargs["project_id"])
 
-    def list(self, request, *args, **kwargs):
-        exports_sweep_stale(project_id=int(self.kwargs["project_id"]))
-        return super().list(request, *args, **kwargs)
-
     @extend_schema(request=ExportCreateIn,
                    responses={202: ExportOut, 400: OpenApiResponse(
                        description="`invalid` (a bad format or option, named in details) or `empty_selection` "
                                    "(the filters select no article; details.filters names them)")},
                    summary="Start an export (jsonl, conll2003, conllu, spacy); 202 with the queued job",
                    description="A background worker builds the file; poll the job, then download it. "
+                               "If the task broker is down the job is still accepted (202, `queued`) "
+                               "and sent to a worker once it is back. "
                                "Options (types and defaults: ExportOptions, annotate/exports/README.md) are "
                                "stored normalised on the job. Reference spans are people's only; "
                                "suggestions only with include_suggestions.")
@@ -56,7 +49,8 @@ class ProjectExportsView(ApiMixin, ProjectScopedMixin, generics.ListAPIView):
 
 @extend_schema_view(get=extend_schema(summary="One export: status, progress, counts and sha256"))
 class ExportDetailView(ApiMixin, generics.RetrieveAPIView):
-    """A job whose worker died is noticed here and re-queued (or failed, with the reason)."""
+    """Read-only: a job whose worker died, or whose message the broker never delivered, is put
+    right by the periodic sweep (annotate.services.exports.exports_sweep), never by a read."""
 
     permission_classes = [IsAuthenticated & IsProjectExporter]
     serializer_class = ExportOut
@@ -64,7 +58,7 @@ class ExportDetailView(ApiMixin, generics.RetrieveAPIView):
     def get_object(self):
         job = export_get(export_id=self.kwargs["pk"])
         self.check_object_permissions(self.request, job)
-        return export_check_stale(job=job)
+        return job
 
 
 @extend_schema_view(get=extend_schema(summary="Download the finished file"))

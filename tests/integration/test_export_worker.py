@@ -10,6 +10,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from annotate.models import Article, ExportJob, Membership, text_hash
+from annotate.services.exports import exports_sweep
 from tests.conftest import wait_for
 from tests.factories import MembershipFactory, UserFactory
 from tests.unit.exports.data import build_demo
@@ -64,11 +65,12 @@ def test_a_worker_killed_mid_export_never_leaves_a_served_half_file(celery_worke
 
     job = ExportJob.objects.get(pk=job_id)
     assert job.status == "running" and 0 < job.processed < job.total
-    # Nobody is left to finish or to heartbeat: a status read after the stale delay settles it.
+    # Nobody is left to finish or to heartbeat: the periodic sweep after the stale delay settles it
+    # (a status read never writes).
     settings.EXPORT_STALE_SECONDS = 2
     settings.EXPORT_MAX_ATTEMPTS = 1
     status = wait_for(lambda: (lambda s: s if s["status"] != "running" else None)(
-        client.get(f"/api/v1/exports/{job_id}/").json()), timeout=20, interval=0.5)
+        (exports_sweep(), client.get(f"/api/v1/exports/{job_id}/").json())[1]), timeout=20, interval=0.5)
     assert status["status"] == "failed"
     assert "lost its worker" in status["error"] and status["sha256"] == "" and status["download_url"] is None
     download = client.get(f"/api/v1/exports/{job_id}/download/")
