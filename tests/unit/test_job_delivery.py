@@ -71,7 +71,7 @@ def test_export_request_with_the_broker_down_answers_202_and_the_sweep_builds_it
                                                                                        settings, monkeypatch):
     w = make_world(articles=2)
     with caplog.at_level(logging.WARNING, logger="standpoint.celery"):
-        r = w.client("exporter").post(f"/api/v1/projects/{w.project.pk}/exports/", {"format": "jsonl"},
+        r = w.client("exporter").post(f"/api/v1/projects/{w.project.pk}/exports/", {"format": "jsonl", "options": {"submitted_only": False}},
                                       format="json")
     assert r.status_code == 202, r.content
     job = ExportJob.objects.get(pk=r.json()["id"])
@@ -168,8 +168,8 @@ def test_gets_on_stale_exports_change_no_row_and_enqueue_nothing(recorded_sends,
     settings.EXPORT_STALE_SECONDS = 30
     settings.EXPORT_QUEUED_STALE_SECONDS = 30
     w = make_world(articles=2)
-    dead = export_request(project=w.project, format="jsonl", enqueue=False)
-    undelivered = export_request(project=w.project, format="jsonl", enqueue=False)
+    dead = export_request(project=w.project, format="jsonl", options={"submitted_only": False}, enqueue=False)
+    undelivered = export_request(project=w.project, format="jsonl", options={"submitted_only": False}, enqueue=False)
     long_ago = timezone.now() - timedelta(seconds=600)
     ExportJob.objects.filter(pk=dead.pk).update(status="running", attempts=1, started_at=long_ago,
                                                 heartbeat_at=long_ago)
