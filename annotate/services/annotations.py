@@ -52,11 +52,15 @@ def _int(value) -> bool:
 
 def validate_spans(spans: Any, *, errors: Errors, text_len: int, span_labels: Iterable[str],
                    suggestion_ids: set[int], own_ids: set[int] | None, path: str = "spans",
-                   indexed: bool = True) -> list[dict]:
+                   indexed: bool = True, stored: Iterable[Span] = ()) -> list[dict]:
     """Validate span dicts against the schema and the article text; returns normalised dicts.
     `own_ids`: ids allowed in `id` (spans of this annotation); None = `id` not accepted.
-    Errors are named `spans[2].end` (or `span.end` for a single span, `indexed=False`)."""
+    Errors are named `spans[2].end` (or `span.end` for a single span, `indexed=False`).
+    `stored`: the annotation's stored spans; one of them whose label left the schema (a codebook
+    change) is named as such, so the annotator can relabel or remove it."""
     labels = set(span_labels)
+    stale = {r.pk for r in stored if r.label not in labels} | {(r.start, r.end, r.label) for r in stored
+                                                              if r.label not in labels}
     if not isinstance(spans, list):
         errors.add(path, "must be a list")
         return []
@@ -81,7 +85,11 @@ def validate_spans(spans: Any, *, errors: Errors, text_len: int, span_labels: It
                 errors.add(f"{where}.end", f"{end} must be greater than start ({start})")
                 ok = False
         if not isinstance(label, str) or label not in labels:
-            errors.add(f"{where}.label", f"{label!r} is not a span label of this project")
+            if span.get("id") in stale or (start, end, label) in stale:
+                errors.add(where, f'label "{label}" is no longer in this project\'s span labels: '
+                                  "relabel or remove this span")
+            else:
+                errors.add(f"{where}.label", f"{label!r} is not a span label of this project")
             ok = False
         attrs = span.get("attrs") or {}
         if not isinstance(attrs, dict):
@@ -158,7 +166,7 @@ def _validate_doc(fields: dict, *, assignment: Assignment, annotation: Annotatio
         own = {s.pk for s in annotation.stored_spans}  # loaded by annotation_update
         clean["spans"] = validate_spans(
             fields["spans"], errors=errors, text_len=text_len, span_labels=project.span_labels,
-            suggestion_ids=suggestion_ids, own_ids=own)
+            suggestion_ids=suggestion_ids, own_ids=own, stored=annotation.stored_spans)
     if "rejected_suggestions" in fields:
         rejected = fields["rejected_suggestions"]
         if not isinstance(rejected, list):

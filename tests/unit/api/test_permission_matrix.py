@@ -62,6 +62,12 @@ ENDPOINTS = [
     ("project detail", "get", lambda w: f"/api/v1/projects/{w.project.pk}/", None, expect(200)),
     ("project patch", "patch", lambda w: f"/api/v1/projects/{w.project.pk}/", lambda w: {"description": "d"},
      expect(200, allowed=ADMIN)),
+    ("project put", "put", lambda w: f"/api/v1/projects/{w.project.pk}/",
+     lambda w: {"name": "Renamed", "slug": w.project.slug, "label_schema": {}}, expect(200, allowed=ADMIN)),
+    ("codebook preview", "post", lambda w: f"/api/v1/projects/{w.project.pk}/codebook/preview/",
+     lambda w: {"label_schema": {"stance_labels": ["FAVOR", "AGAINST"]}}, expect(200, allowed=ADMIN)),
+    ("audit list", "get", lambda w: f"/api/v1/projects/{w.project.pk}/audit/", None,
+     expect(200, allowed=("admin", "reviewer", "superuser"))),
     ("project delete", "delete", lambda w: f"/api/v1/projects/{w.project.pk}/", None, expect(204, allowed=ADMIN)),
     ("target list", "get", lambda w: f"/api/v1/projects/{w.project.pk}/targets/", None, expect(200)),
     ("target create", "post", lambda w: f"/api/v1/projects/{w.project.pk}/targets/",
@@ -160,7 +166,7 @@ def test_matrix_covers_every_v1_route_of_this_module():
     """A new endpoint without a row in the matrix fails here."""
     from django.urls import get_resolver
 
-    mine = ("api.me", "api.projects", "api.articles", "api.tasks", "api.annotations", "api.stats")
+    mine = ("api.me", "api.projects", "api.articles", "api.tasks", "api.annotations", "api.stats", "api.audit")
     routes = set()
 
     def walk(patterns, prefix=""):
@@ -175,7 +181,7 @@ def test_matrix_covers_every_v1_route_of_this_module():
                "member-detail", "article-list", "article-detail", "article-import", "task-next", "task-progress",
                "assignment-list", "assignment-detail", "annotation", "span-list", "span-detail", "suggestion-list",
                "suggestion-accept", "suggestion-reject", "assignment-skip", "assignment-submit", "assignment-reopen",
-               "project-annotations", "project-stats"}
+               "project-annotations", "project-stats", "codebook-preview", "audit-list"}
     assert routes == covered
 
 
