@@ -4,10 +4,12 @@ A change is a new schema (already merged by the caller, see `merge_patch`) plus 
 kind (`stance_labels`, `frames`, `span_labels`), from a label that leaves the schema to a label
 of the new schema (rename, merge) or to None (drop its uses). Invariants:
 
-- Adding a label is free. A label that leaves the schema while something uses it (annotations,
-  gold, suggestions) is refused (LabelInUse, 409, naming the label and its uses) unless it is
-  mapped; every mapped use is rewritten in the same transaction as the schema, so nothing is
-  ever half-migrated.
+- Adding a label is free. A label that leaves the schema while annotations or gold use it is
+  refused (LabelInUse, 409, naming the label and its uses) unless it is mapped; every mapped use
+  (suggestions' too) is rewritten in the same transaction as the schema, so nothing is ever
+  half-migrated. Suggestions alone never block: a span label they use may go, and they stay
+  stored, hidden from annotators (annotate.selectors.queue.shown_suggestions); mapped to None,
+  annotators' and gold spans are deleted and suggestions kept.
 - Every change bumps the codebook version (`label_schema.version`), which exports record, and is
   audited (`codebook.change`, before/after and what was migrated).
 - A change that takes labels away locks every open assignment and every assignment whose
@@ -185,7 +187,7 @@ def codebook_plan(*, project: Project, schema: Any, mappings: Any = None) -> Cod
                 action = "drop" if to is None else "merge" if to in before else "rename"
                 plan.migrate.append({"kind": kind, "label": label, "to": to, "action": action,
                                      "uses": uses, "total": total})
-            elif total:
+            elif total - uses.get("suggestions", 0):  # suggestions alone never block: they stay, hidden
                 plan.blocked.append({"kind": kind, "label": label, "uses": uses, "total": total})
             else:
                 plan.migrate.append({"kind": kind, "label": label, "to": None, "action": "remove",
@@ -274,8 +276,8 @@ def _migrate_spans(project: Project, mapping: dict[str, str | None]) -> set[int]
                   .values_list("annotation_id", flat=True).distinct())
     for source, to in mapping.items():
         of_label = spans.filter(label=source)
-        if to is None:
-            of_label.delete()
+        if to is None:  # suggestions stay stored (hidden from annotators: not a span label any more)
+            of_label.filter(Q(annotation__isnull=False) | Q(gold__isnull=False)).delete()
             continue
         for owner in ("annotation", "gold"):
             twin = Span.objects.filter(**{owner: OuterRef(owner)}, start=OuterRef("start"), end=OuterRef("end"),

@@ -56,7 +56,9 @@ class ProjectIn(serializers.Serializer):
     slug = serializers.SlugField(max_length=100)
     description = serializers.CharField(required=False, allow_blank=True, max_length=100_000)
     # Well under DATA_UPLOAD_MAX_MEMORY_SIZE even at 4 bytes per character.
-    guidelines = serializers.CharField(required=False, allow_blank=True, max_length=200_000)
+    # Not trimmed: Markdown's whitespace can matter, and an unchanged text must compare equal
+    # (a Setup save that changes nothing records no project.update).
+    guidelines = serializers.CharField(required=False, allow_blank=True, max_length=200_000, trim_whitespace=False)
     label_schema = serializers.JSONField(required=False)
     overlap = serializers.IntegerField(required=False, min_value=1, max_value=100)
     # A week: longer leases would let a closed tab hold an article for good.

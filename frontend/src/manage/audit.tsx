@@ -37,8 +37,16 @@ export function summary(e: AuditEvent): string {
     for (const [kind, pairs] of Object.entries((after.mappings ?? {}) as Record<string, Record<string, string | null>>)) {
       for (const [from, to] of Object.entries(pairs)) parts.push(`${kind}: ${from} → ${to ?? "(dropped)"}`);
     }
+    const targets = new Set(Object.values((after.mappings ?? {}) as Record<string, Record<string, string | null>>)
+      .flatMap((pairs) => Object.values(pairs)));
     for (const [kind, labels] of Object.entries((after.added ?? {}) as Record<string, string[]>)) {
-      parts.push(`${kind} + ${labels.join(", ")}`);
+      const fresh = labels.filter((l) => !targets.has(l)); // a rename's new name is said above
+      if (fresh.length) parts.push(`${kind} + ${fresh.join(", ")}`);
+    }
+    const was = (before.label_schema ?? {}) as Record<string, unknown>;
+    const now = (after.label_schema ?? {}) as Record<string, unknown>;
+    for (const key of ["stance_ordered", "frames_required", "primary_frame_required"]) {
+      if (key in was && was[key] !== now[key]) parts.push(`${key}: ${was[key]} → ${now[key]}`);
     }
     for (const m of (after.migrated ?? []) as Array<{ label: string; total: number }>) {
       parts.push(`${m.total} uses of ${m.label} migrated`);

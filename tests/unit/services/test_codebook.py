@@ -169,3 +169,17 @@ def test_exports_record_the_current_codebook_version(world):
     assert project.label_schema["version"] == 3
     assert export_request(project=project, format="jsonl", enqueue=False).codebook_version == 3
     assert ExportJob.objects.count() == 1
+
+
+def test_a_span_label_only_suggestions_use_may_go_and_they_stay_stored(world):
+    project = world["project"]
+    Span.objects.filter(label="DATE").exclude(annotation=None, gold=None).delete()
+    codebook_change(project=project, by=world["admin"], schema=schema_with(project, span_labels=["PERSON", "TIME"]))
+    assert Span.objects.filter(label="DATE", annotation=None, gold=None).count() == 1
+
+
+def test_dropping_a_span_label_deletes_people_s_spans_and_keeps_suggestions(world):
+    project = world["project"]
+    codebook_change(project=project, by=world["admin"], schema=schema_with(project, span_labels=["PERSON", "TIME"]),
+                    mappings={"span_labels": {"DATE": None, "QUOTE": None}})
+    assert list(Span.objects.filter(label="DATE").values_list("annotation", "gold")) == [(None, None)]
