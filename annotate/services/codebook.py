@@ -33,6 +33,7 @@ from annotate.errors import Conflict, ValidationFailed
 from annotate.label_schema import label_schema_validate
 from annotate.models import Annotation, Assignment, Gold, Project, Span
 from annotate.services.audit import audit_record
+from annotate.services.queue import lock_rows
 
 KINDS = ("stance_labels", "frames", "span_labels")
 # Where each kind is used; also the keys of the per-label counts.
@@ -297,7 +298,9 @@ def codebook_change(*, project: Project, by, schema: Any, mappings: Any = None) 
     with transaction.atomic():
         # Serialises codebook changes of one project; the plan is made under the lock so its
         # counts and checks are those the migration sees.
-        project = Project.objects.select_for_update().get(pk=project.pk)
+        # (SQLite: takes the database write lock first, see annotate.services.queue.lock_rows.)
+        lock_rows(Project.objects.filter(pk=project.pk), touch="updated_at")
+        project = Project.objects.get(pk=project.pk)
         plan = codebook_plan(project=project, schema=schema, mappings=mappings)
         _refuse_blocked(plan)
         if not plan.changed:
