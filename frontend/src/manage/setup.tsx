@@ -70,7 +70,10 @@ function CodebookReview({ preview, mappings, setMapping, schema }: {
   setMapping: (kind: Kind, label: string, to: string | null | undefined) => void;
 }) {
   const rows = [...preview.migrate, ...preview.blocked];
-  const added = (Object.entries(preview.added) as Array<[Kind, string[]]>).filter(([, v]) => v.length);
+  // A rename's new name is shown on its row below, not as an addition.
+  const added = (Object.entries(preview.added) as Array<[Kind, string[]]>)
+    .map(([kind, labels]): [Kind, string[]] => [kind, labels.filter((l) => !Object.values(mappings[kind] ?? {}).includes(l))])
+    .filter(([, v]) => v.length);
   return (
     <div class="m-preview" role="region" aria-label="Codebook change preview">
       <h3>This change: codebook version {preview.codebook_version} → {preview.next_version}</h3>
