@@ -114,7 +114,10 @@ class ProjectAdmin(ServiceErrorsMixin, admin.ModelAdmin):
         changed = {f: v for f, v in fields.items() if f in form.changed_data}
         if changed:
             # The service compares with what is stored, so it gets the stored row, not the edited form's.
-            project_services.project_update(project=models.Project.objects.get(pk=obj.pk), **changed)
+            # The form holds the whole label schema, so it replaces (not merges); the codebook service
+            # then refuses a removal of a label in use, shown as a form error.
+            project_services.project_update(project=models.Project.objects.get(pk=obj.pk), by=request.user,
+                                            replace=True, **changed)
 
     def delete_model(self, request, obj):
         project_services.project_delete(project=obj)
@@ -172,11 +175,11 @@ class MembershipAdmin(ServiceErrorsMixin, admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         if change:
             membership_services.membership_update(membership=models.Membership.objects.get(pk=obj.pk),
-                                                  role=form.cleaned_data["role"])
+                                                  role=form.cleaned_data["role"], by=request.user)
         else:
             created = membership_services.membership_create(
                 project=form.cleaned_data["project"], username=form.cleaned_data["user"].get_username(),
-                role=form.cleaned_data["role"])
+                role=form.cleaned_data["role"], by=request.user)
             obj.pk, obj._state.adding = created.pk, False
 
     def has_delete_permission(self, request, obj=None):
@@ -186,12 +189,12 @@ class MembershipAdmin(ServiceErrorsMixin, admin.ModelAdmin):
         return super().has_delete_permission(request, obj)
 
     def delete_model(self, request, obj):
-        membership_services.membership_delete(membership=obj)
+        membership_services.membership_delete(membership=obj, by=request.user)
 
     def delete_queryset(self, request, queryset):
         for membership in queryset.order_by("pk"):
             try:
-                membership_services.membership_delete(membership=membership)
+                membership_services.membership_delete(membership=membership, by=request.user)
             except DomainError as exc:
                 self.message_user(request, f"{membership}: {exc.message}", messages.ERROR)
 

@@ -18,6 +18,7 @@ v1 = [
     path("", include("api.projects.urls")),
     path("", include("api.articles.urls")),
     path("", include("api.stats.urls")),
+    path("", include("api.audit.urls")),
 ]
 
 urlpatterns = [

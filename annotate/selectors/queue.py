@@ -52,12 +52,13 @@ def assignment_detail(*, assignment_id: int | None = None, assignment: Assignmen
     then one query remains, for the spans and the suggestions, or none when the queue brought
     them along (`screen_rows`); by id it takes two."""
     if assignment is None:
-        assignment = (Assignment.objects.select_related("article", "annotator", "annotation")
+        assignment = (Assignment.objects.select_related("article", "annotator", "annotation", "project")
                       .get(pk=assignment_id))
     a, art, annotation = assignment, assignment.article, assignment.annotation
     rows = getattr(assignment, "screen_rows", False)  # brought along by the queue's statements
     spans, suggestions = (split_span_rows(rows) if rows is not False
                           else spans_and_suggestions(article_id=art.pk, annotation_id=annotation.pk))
+    shown = shown_suggestions(suggestions, span_labels=_project_of(a).span_labels)
     return {
         "id": a.pk, "project": a.project_id, "status": a.status, "skip_reason": a.skip_reason,
         "annotator": {"id": a.annotator_id, "username": a.annotator.get_username()},
@@ -66,5 +67,22 @@ def assignment_detail(*, assignment_id: int | None = None, assignment: Assignmen
         "article": {"id": art.pk, "external_id": art.external_id, "title": art.title, "source": art.source,
                     "url": art.url, "published": art.published, "meta": art.meta, "text": art.text},
         "annotation": annotation_document(annotation, spans=spans),
-        "suggestions": suggestions,
+        "suggestions": shown,
+        "hidden_suggestions": len(suggestions) - len(shown),
     }
+
+
+def shown_suggestions(suggestions: list, *, span_labels) -> list:
+    """The suggestions an annotator is shown: those whose label is a span label of the project.
+    The others (a model's DATE in a project without DATE, a label a codebook change removed) stay
+    stored and are only counted (`hidden_suggestions`). Filtered here, after the queue's and the
+    lock's statements read them, so those hot statements stay as they are."""
+    labels = set(span_labels)
+    return [s for s in suggestions if (s["label"] if isinstance(s, dict) else s.label) in labels]
+
+
+def _project_of(assignment: Assignment) -> Project:
+    project = assignment._state.fields_cache.get("project")
+    if project is None:  # the queue's own-assignment path loads no project row: one small query
+        project = assignment.project = Project.objects.only("id", "label_schema").get(pk=assignment.project_id)
+    return project

@@ -54,12 +54,37 @@ def _int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+class _StaleLabels:
+    """An error sink that names a stored span whose label a codebook change removed, instead of
+    the generic "not a span label" (which would leave the annotator in an autosave loop)."""
+
+    def __init__(self, errors, spans: list, stale: set, *, path: str, indexed: bool):
+        self.errors, self.stale = errors, stale
+        self.spans = {(f"{path}[{i}]" if indexed else path): span for i, span in enumerate(spans)}
+
+    def add(self, where: str, message: str) -> None:
+        span = self.spans.get(where.removesuffix(".label")) if where.endswith(".label") else None
+        if isinstance(span, dict) and (span.get("id") in self.stale
+                                       or (span.get("start"), span.get("end"), span.get("label")) in self.stale):
+            self.errors.add(where.removesuffix(".label"), f'label "{span.get("label")}" is no longer in this '
+                                                          "project's span labels: relabel or remove this span")
+            return
+        self.errors.add(where, message)
+
+
 def validate_spans(spans: Any, *, errors: Errors, text_len: int, span_labels: Iterable[str],
                    suggestion_ids: set[int], own_ids: set[int] | None, path: str = "spans",
-                   indexed: bool = True) -> list[dict]:
+                   indexed: bool = True, stored: Iterable[Span] = ()) -> list[dict]:
     """Validate span dicts with the shared rules (annotate.spanrules) plus the annotation's own
     keys; returns normalised dicts. `own_ids`: ids allowed in `id` (spans of this annotation);
-    None = `id` not accepted. Errors are named `spans[2].end` (or `span.end`, `indexed=False`)."""
+    None = `id` not accepted. Errors are named `spans[2].end` (or `span.end`, `indexed=False`).
+    `stored`: the annotation's stored spans; one of them whose label left the schema (a codebook
+    change) is named as such, so the annotator can relabel or remove it."""
+    labels = set(span_labels)
+    stale = {r.pk for r in stored if r.label not in labels} | {(r.start, r.end, r.label) for r in stored
+                                                              if r.label not in labels}
+    if stale and isinstance(spans, list):
+        errors = _StaleLabels(errors, spans, stale, path=path, indexed=indexed)
 
     def own_keys(where: str, span: dict, clean: dict) -> bool:
         ok = True
@@ -106,7 +131,7 @@ def _validate_doc(fields: dict, *, assignment: Assignment, annotation: Annotatio
         own = {s.pk for s in annotation.stored_spans}  # loaded by annotation_update
         clean["spans"] = validate_spans(
             fields["spans"], errors=errors, text_len=text_len, span_labels=project.span_labels,
-            suggestion_ids=suggestion_ids, own_ids=own)
+            suggestion_ids=suggestion_ids, own_ids=own, stored=annotation.stored_spans)
     if "rejected_suggestions" in fields:
         rejected = fields["rejected_suggestions"]
         if not isinstance(rejected, list):

@@ -7,6 +7,8 @@ from django.db import IntegrityError, transaction
 from annotate.errors import Conflict, PermissionDeniedError, ValidationFailed
 from annotate.label_schema import label_schema_validate
 from annotate.models import Membership, Project, Target
+from annotate.services.audit import audit_record
+from annotate.services.codebook import codebook_change, merge_patch
 
 PROJECT_FIELDS = ("name", "slug", "description", "guidelines", "label_schema", "overlap", "assignment_timeout_minutes")
 TARGET_FIELDS = ("key", "name", "description", "position")
@@ -39,18 +41,34 @@ def project_create(*, by, name: str, slug: str, targets: list[dict] | None = Non
     return project
 
 
-def project_update(*, project: Project, **fields) -> Project:
+def project_update(*, project: Project, by=None, mappings=None, replace: bool = False, **fields) -> Project:
+    """Change a project's settings. `label_schema` is an RFC 7396 merge patch of the current
+    schema (`replace=True`: the whole new schema, missing keys take the defaults) and goes
+    through annotate.services.codebook.codebook_change with `mappings`, in the same transaction
+    as the other fields: a refused codebook change leaves the project unchanged."""
     unknown = sorted(set(fields) - set(PROJECT_FIELDS))
     if unknown:
         raise ValidationFailed(f"{unknown[0]}: cannot be changed", details={k: ["cannot be changed"] for k in unknown})
-    if "label_schema" in fields:
-        fields["label_schema"] = _schema(fields["label_schema"])
+    if mappings is not None and "label_schema" not in fields:
+        raise ValidationFailed("mappings: only with a change of label_schema",
+                               details={"mappings": ["only with a change of label_schema"]})
     if "slug" in fields and Project.objects.filter(slug=fields["slug"]).exclude(pk=project.pk).exists():
         raise Conflict(f"slug: a project with slug {fields['slug']!r} already exists",
                        details={"slug": ["already exists"]})
-    for key, value in fields.items():
-        setattr(project, key, value)
-    project.save()
+    with transaction.atomic():
+        if "label_schema" in fields:
+            schema = fields.pop("label_schema")
+            if not replace:
+                schema = merge_patch(project.label_schema, schema)
+            plan = codebook_change(project=project, by=by, schema=schema, mappings=mappings)
+            project.label_schema = plan.schema
+        changed = {k: v for k, v in fields.items() if getattr(project, k) != v}
+        if changed:
+            before = {k: getattr(project, k) for k in changed}
+            for key, value in changed.items():
+                setattr(project, key, value)
+            project.save(update_fields=[*changed, "updated_at"])
+            audit_record(project=project, by=by, action="project.update", obj=project, before=before, after=changed)
     return project
 
 

@@ -16,6 +16,7 @@ from annotate.selectors.annotations import (
     suggestion_dict,
     suggestions_for,
 )
+from annotate.selectors.queue import shown_suggestions
 from annotate.services import annotations, spans
 from api.base import ApiMixin, ApiView
 from api.pagination import IdCursorPagination
@@ -120,11 +121,13 @@ class SpanDetailView(AssignmentMixin, ApiView):
 
 
 class SuggestionListView(AssignmentMixin, ApiView):
-    @extend_schema(responses=SuggestionOut(many=True), summary="Model and import suggestions for the article")
+    @extend_schema(responses=SuggestionOut(many=True),
+                   summary="Model and import suggestions for the article whose label is a span label of the project")
     def get(self, request, assignment_id):
         assignment = self.get_assignment()
-        return Response(SuggestionOut([suggestion_dict(s) for s in suggestions_for(article_id=assignment.article_id)],
-                                      many=True).data)
+        shown = shown_suggestions(suggestions_for(article_id=assignment.article_id),
+                                  span_labels=assignment.project.span_labels)
+        return Response(SuggestionOut([suggestion_dict(s) for s in shown], many=True).data)
 
 
 class SuggestionAcceptView(AssignmentMixin, ApiView):

@@ -10,11 +10,14 @@ from rest_framework.response import Response
 
 from annotate.selectors.projects import project_members, project_targets, projects_with_role
 from annotate.services import memberships, projects
+from annotate.services.codebook import codebook_plan, merge_patch
 from api.base import ApiMixin, ApiView, ProjectScopedMixin
 from api.pagination import IdCursorPagination
 from api.permissions import IsProjectAdmin, MemberReadAdminWrite, ReviewerReadAdminWrite
 
 from .serializers import (
+    CodebookPreviewIn,
+    CodebookPreviewOut,
     MemberIn,
     MemberOut,
     MemberPatchIn,
@@ -22,6 +25,7 @@ from .serializers import (
     ProjectListOut,
     ProjectOut,
     ProjectPatchIn,
+    ProjectPutIn,
     TargetIn,
     TargetOut,
 )
@@ -63,17 +67,50 @@ class ProjectDetailView(ProjectScopedMixin, ApiView):
         return Response(ProjectOut(_project_out(request, project_id)).data)
 
     @extend_schema(request=ProjectPatchIn, responses=ProjectOut,
-                   summary="Change a project's settings, label schema or guidelines")
+                   summary="Change some of a project's settings (admins); label_schema is a JSON merge patch",
+                   description="`label_schema` is merged into the current schema (RFC 7396); a label that "
+                               "leaves it while in use needs `mappings` (409 label_in_use names it and its uses). "
+                               "Any change of the schema bumps the codebook version and is audited.")
     def patch(self, request, project_id):
         data = ProjectPatchIn(data=request.data)
         data.is_valid(raise_exception=True)
-        projects.project_update(project=self.project, **data.validated_data)
+        projects.project_update(project=self.project, by=request.user, **data.validated_data)
+        return Response(ProjectOut(_project_out(request, project_id)).data)
+
+    @extend_schema(request=ProjectPutIn, responses=ProjectOut,
+                   summary="Replace a project's settings and label schema (admins)",
+                   description="Fields not given take their defaults; targets are not touched.")
+    def put(self, request, project_id):
+        data = ProjectPutIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = {**PUT_DEFAULTS, **data.validated_data}
+        projects.project_update(project=self.project, by=request.user, replace=True, **fields)
         return Response(ProjectOut(_project_out(request, project_id)).data)
 
     @extend_schema(responses={204: None}, summary="Delete a project with all its articles and annotations")
     def delete(self, request, project_id):
         projects.project_delete(project=self.project)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+PUT_DEFAULTS = {"description": "", "guidelines": "", "overlap": 2, "assignment_timeout_minutes": 60}
+
+
+class CodebookPreviewView(ProjectScopedMixin, ApiView):
+    permission_classes = [IsProjectAdmin]
+
+    @extend_schema(request=CodebookPreviewIn, responses=CodebookPreviewOut,
+                   summary="What a label schema change would migrate, without saving it (admins)",
+                   description="Counts per removed label and place; `blocked` lists labels in use that the "
+                               "change removes without a mapping (saving it would answer 409 label_in_use).")
+    def post(self, request, project_id):
+        data = CodebookPreviewIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        schema = data.validated_data["label_schema"]
+        if not data.validated_data["replace"]:
+            schema = merge_patch(self.project.label_schema, schema)
+        plan = codebook_plan(project=self.project, schema=schema, mappings=data.validated_data.get("mappings"))
+        return Response(CodebookPreviewOut(plan.as_dict()).data)
 
 
 class TargetListView(ProjectScopedMixin, ApiView):
@@ -128,7 +165,8 @@ class MemberListView(ProjectScopedMixin, ApiView):
         data = MemberIn(data=request.data)
         data.is_valid(raise_exception=True)
         membership = memberships.membership_create(
-            project=self.project, username=data.validated_data["user"], role=data.validated_data["role"])
+            project=self.project, username=data.validated_data["user"], role=data.validated_data["role"],
+            by=request.user)
         return Response(MemberOut(membership).data, status=status.HTTP_201_CREATED)
 
 
@@ -144,11 +182,11 @@ class MemberDetailView(ProjectScopedMixin, ApiView):
         data = MemberPatchIn(data=request.data)
         data.is_valid(raise_exception=True)
         return Response(MemberOut(memberships.membership_update(
-            membership=membership, role=data.validated_data["role"])).data)
+            membership=membership, role=data.validated_data["role"], by=request.user)).data)
 
     @extend_schema(responses={204: None}, summary="Remove a member (409 for the project's last admin)")
     def delete(self, request, project_id, membership_id):
-        memberships.membership_delete(membership=self.get_membership(membership_id))
+        memberships.membership_delete(membership=self.get_membership(membership_id), by=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

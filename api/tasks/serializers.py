@@ -41,7 +41,9 @@ class AssignmentOut(serializers.Serializer):
 class AssignmentDetailOut(AssignmentOut):
     article = ArticleFullOut()
     annotation = AnnotationOut()
-    suggestions = SuggestionOut(many=True)
+    suggestions = SuggestionOut(many=True, help_text="Those whose label is a span label of the project")
+    hidden_suggestions = serializers.IntegerField(
+        help_text="Suggestions of the article not shown because their label is not a span label of the project")
 
 
 class ProgressOut(serializers.Serializer):

@@ -66,6 +66,7 @@ class NextView(ProjectScopedMixin, ApiView):
         assignment = queue.assignment_next(project=self.project, user=request.user)
         if assignment is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
+        assignment.project = self.project  # the suggestions shown depend on its span labels: no query for it
         return detail_response(assignment)
 
 

@@ -537,6 +537,21 @@ export function Annotator({ a, project }: { a: AssignmentDoc; project: Project }
 
   const conflict = saveState.kind === "conflict" ? saveState.current : null;
   const cur = selSpan ?? selSugg;
+  // Spans whose label a codebook change took out of the project: autosave would be refused
+  // until each is relabelled or removed, so say so and offer both.
+  const staleSpans = draft.spans.filter((sp) => !schema.span_labels.includes(sp.label));
+
+  // A 409 may mean the codebook changed under this screen (the change bumps the annotation's
+  // version): then reload, so the labels offered are the project's; the draft is kept locally.
+  useEffect(() => {
+    if (saveState.kind !== "conflict") return;
+    api<Project>("GET", `projects/${project.id}/`).then((p) => {
+      if (p.label_schema.version !== schema.version) {
+        setMessage({ kind: "info", text: "This project's labels changed; reloading with the new codebook…" });
+        window.setTimeout(() => window.location.reload(), 800);
+      }
+    }, () => undefined);
+  }, [saveState.kind]);
 
   return (
     <div class={`annotate${picking ? " picking" : ""}`}>
@@ -609,6 +624,27 @@ export function Annotator({ a, project }: { a: AssignmentDoc; project: Project }
         </section>
 
         <aside class="sidebar" aria-label="Annotation">
+          {staleSpans.length > 0 && !readOnly && (
+            <section class="card stale-card" role="alert" aria-label="Spans with a removed label">
+              <h2>Labels no longer in this project</h2>
+              <p class="small">These spans cannot be saved until you relabel or remove them:</p>
+              <ul>
+                {staleSpans.map((sp) => (
+                  <li key={sp.key} data-stale-label={sp.label}>
+                    <q>{index.slice(sp.start, sp.end)}</q> is labelled <code>{sp.label}</code>{" "}
+                    <select aria-label={`Relabel ${sp.label} span`} value="" onChange={(e) => {
+                      const l = (e.target as HTMLSelectElement).value;
+                      if (l) edit((d) => relabelSpan(d, sp.key, l));
+                    }}>
+                      <option value="">relabel as…</option>
+                      {schema.span_labels.map((l) => <option key={l} value={l}>{l}</option>)}
+                    </select>{" "}
+                    <button class="btn btn-small" onClick={() => edit((d) => removeSpan(d, sp.key))}>Remove</button>
+                  </li>
+                ))}
+              </ul>
+            </section>
+          )}
           <section class={`card selection-card${cur ? "" : " is-empty"}`} aria-label="Selected span">
             {cur ? (
               <>

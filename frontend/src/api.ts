@@ -81,6 +81,7 @@ export interface Target {
 }
 
 export interface LabelSchema {
+  version: number; // the codebook version: bumped by every change of the labels
   stance_labels: string[];
   frames: string[];
   frames_required: string;
@@ -148,4 +149,5 @@ export interface AssignmentDoc {
   article: ArticleDoc;
   annotation: AnnotationDoc;
   suggestions: Array<ServerSpan & { id: number; origin: "model" | "import" | "human" }>;
+  hidden_suggestions?: number; // suggestions whose label is not a span label of the project (not shown)
 }

@@ -3,6 +3,7 @@ import type { ComponentChildren } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import type { Me } from "../api";
 import { AdjudicateArticle, AdjudicationQueue } from "./adjudicate";
+import { Audit } from "./audit";
 import { Dashboard } from "./dashboard";
 import { api } from "./http";
 import { Importer } from "./importer";
@@ -96,6 +97,7 @@ const TAB_LABELS: Array<[Tab, string, boolean]> = [
   ["setup", "Setup", true],
   ["import", "Import", true],
   ["members", "Members", false],
+  ["audit", "Audit", false],
 ];
 
 function ProjectScreens({ id, tab, article }: { id: number; tab: Tab; article?: number }) {
@@ -120,6 +122,7 @@ function ProjectScreens({ id, tab, article }: { id: number; tab: Tab; article?: 
             : tab === "setup" ? <Setup project={project} onSaved={reload} />
             : tab === "import" ? <Importer project={project} />
             : tab === "members" ? <Members project={project} />
+            : tab === "audit" ? <Audit project={project} />
             : <AdjudicationQueue project={project} />}
         </>
       )}

@@ -3,6 +3,7 @@
 import { useState } from "preact/hooks";
 import { useLoad } from "./app";
 import { api, type FieldErrors, fieldErrors, lines } from "./http";
+import { guessMappings, type Kind, type Mappings } from "./codebook";
 import type { LabelSchema, ProjectDoc, Target } from "./types";
 
 const DEFAULT_STANCE = "FAVOR\nAGAINST\nNEUTRAL\nUNRELATED";
@@ -43,21 +44,93 @@ function toForm(p: ProjectDoc | null): Form {
   };
 }
 
+// A label never has leading spaces (the API refuses them), so this option cannot be a label.
+const DROP = " drop";
+const KIND_NAMES: Record<Kind, string> = { stance_labels: "stance label", frames: "frame", span_labels: "span label" };
+const PLACE_NAMES: Record<string, string> = {
+  annotations: "annotations", gold: "gold", annotation_spans: "annotators' spans", gold_spans: "gold spans",
+  suggestions: "suggestions",
+};
+
+interface LabelUses { kind: Kind; label: string; to?: string | null; action?: string; uses: Record<string, number>;
+  total: number }
+export interface Preview {
+  codebook_version: number; next_version: number; changed: boolean; ok: boolean;
+  added: Record<Kind, string[]>; removed: Record<Kind, string[]>; migrate: LabelUses[]; blocked: LabelUses[];
+  label_schema: LabelSchema;
+}
+
+const usesText = (u: LabelUses) =>
+  Object.entries(u.uses).filter(([, n]) => n).map(([p, n]) => `${n} ${PLACE_NAMES[p] ?? p}`).join(", ") || "unused";
+
+/** What the preview shows before a codebook change is saved: per removed label its uses and
+ * where they go; the admin picks a new label (rename/merge) or "drop" for each one in use. */
+function CodebookReview({ preview, mappings, setMapping, schema }: {
+  preview: Preview; mappings: Mappings; schema: LabelSchema;
+  setMapping: (kind: Kind, label: string, to: string | null | undefined) => void;
+}) {
+  const rows = [...preview.migrate, ...preview.blocked];
+  // A rename's new name is shown on its row below, not as an addition.
+  const added = (Object.entries(preview.added) as Array<[Kind, string[]]>)
+    .map(([kind, labels]): [Kind, string[]] => [kind, labels.filter((l) => !Object.values(mappings[kind] ?? {}).includes(l))])
+    .filter(([, v]) => v.length);
+  return (
+    <div class="m-preview" role="region" aria-label="Codebook change preview">
+      <h3>This change: codebook version {preview.codebook_version} → {preview.next_version}</h3>
+      {added.map(([kind, labels]) => (
+        <p key={kind}>Adds {KIND_NAMES[kind]}s {labels.map((l) => <code key={l}>{l}</code>)} (nothing to migrate).</p>
+      ))}
+      {rows.length > 0 && (
+        <table class="m-table">
+          <thead><tr><th>Removed label</th><th>Used by</th><th>Becomes</th></tr></thead>
+          <tbody>
+            {rows.map((r) => {
+              const value = mappings[r.kind]?.[r.label];
+              return (
+                <tr key={`${r.kind}:${r.label}`} class={preview.blocked.includes(r) ? "m-invalid" : ""}>
+                  <td>{KIND_NAMES[r.kind]} <code>{r.label}</code></td>
+                  <td data-uses={r.label}>{usesText(r)}</td>
+                  <td>
+                    <select aria-label={`New label for ${r.label}`}
+                            value={value === undefined ? "" : value === null ? DROP : value}
+                            onChange={(e) => {
+                              const v = (e.currentTarget as HTMLSelectElement).value;
+                              setMapping(r.kind, r.label, v === "" ? undefined : v === DROP ? null : v);
+                            }}>
+                      <option value="">{r.total ? "— choose —" : "(removed, unused)"}</option>
+                      {schema[r.kind].map((l) => <option key={l} value={l}>{l}</option>)}
+                      <option value={DROP}>drop its uses</option>
+                    </select>
+                    {r.action && r.to !== undefined && r.total > 0 &&
+                      <small class="m-muted"> {r.action}: {r.total} rewritten</small>}
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      )}
+      {!preview.ok && <p class="m-error" role="alert">Choose what becomes of each removed label that is still in use.</p>}
+      {preview.ok && !rows.length && !added.length && <p class="m-muted">Only settings change; nothing to migrate.</p>}
+    </div>
+  );
+}
+
 export function Setup({ project, onSaved }: { project: ProjectDoc | null; onSaved: (p: ProjectDoc | null) => void }) {
   const [form, setForm] = useState<Form>(() => toForm(project));
   const [errors, setErrors] = useState<FieldErrors>({});
   const [busy, setBusy] = useState(false);
   const [saved, setSaved] = useState(false);
+  const [preview, setPreview] = useState<Preview | null>(null);
+  const [mappings, setMappings] = useState<Mappings>({});
   const set = (k: keyof Form) => (e: Event) => {
     const el = e.currentTarget as HTMLInputElement;
     setForm({ ...form, [k]: el.type === "checkbox" ? el.checked : el.value });
     setSaved(false);
+    setPreview(null);
   };
 
-  async function save(e: Event) {
-    e.preventDefault();
-    setBusy(true);
-    setErrors({});
+  function schemaOf(): Record<string, unknown> {
     const schema: Record<string, unknown> = {
       stance_labels: lines(form.stance_labels), stance_ordered: form.stance_ordered,
       frames_required: form.frames_required, primary_frame_required: form.primary_frame_required,
@@ -65,16 +138,60 @@ export function Setup({ project, onSaved }: { project: ProjectDoc | null; onSave
     // Empty lists keep the defaults (Media Frames Corpus, spaCy entity types + QUOTE/SPEAKER).
     if (lines(form.frames).length) schema.frames = lines(form.frames);
     if (lines(form.span_labels).length) schema.span_labels = lines(form.span_labels);
-    const body = {
+    // The codebook this edit started from: another admin's change in between answers 409.
+    if (project) schema.version = project.label_schema.version;
+    return schema;
+  }
+
+  async function review(maps: Mappings) {
+    if (!project) return;
+    try {
+      const p = await api<Preview>("POST", `projects/${project.id}/codebook/preview/`,
+        { label_schema: schemaOf(), mappings: maps });
+      setPreview(p);
+      setErrors({});
+    } catch (err) {
+      setErrors(fieldErrors(err));
+    }
+  }
+
+  function setMapping(kind: Kind, label: string, to: string | null | undefined) {
+    const next: Mappings = { ...mappings, [kind]: { ...(mappings[kind] ?? {}) } };
+    if (to === undefined) delete next[kind]![label];
+    else next[kind]![label] = to;
+    setMappings(next);
+    review(next);
+  }
+
+  async function save(e: Event) {
+    e.preventDefault();
+    setBusy(true);
+    setErrors({});
+    const schema = schemaOf();
+    const body: Record<string, unknown> = {
       name: form.name, slug: form.slug, description: form.description, guidelines: form.guidelines,
       overlap: Number(form.overlap), assignment_timeout_minutes: Number(form.timeout), label_schema: schema,
     };
     try {
+      if (project && !preview) {
+        // First click: show what the codebook change migrates; saving is the second click.
+        const maps = guessMappings(project.label_schema, schema);
+        const p = await api<Preview>("POST", `projects/${project.id}/codebook/preview/`,
+          { label_schema: schema, mappings: maps });
+        if (p.changed) {
+          setMappings(maps);
+          setPreview(p);
+          return;
+        }
+      }
+      if (project) body.mappings = mappings;
       const p = project
         ? await api<ProjectDoc>("PATCH", `projects/${project.id}/`, body)
         : await api<ProjectDoc>("POST", "projects/", body);
       setForm(toForm(p));
       setSaved(true);
+      setPreview(null);
+      setMappings({});
       onSaved(p);
     } catch (err) {
       setErrors(fieldErrors(err));
@@ -143,8 +260,13 @@ export function Setup({ project, onSaved }: { project: ProjectDoc | null; onSave
                         onInput={set("span_labels")} />)}
           </div>
         </div>
+        {preview && <CodebookReview preview={preview} mappings={mappings} setMapping={setMapping}
+                                    schema={preview.label_schema} />}
         <div class="m-actions">
-          <button class="m-btn m-primary" type="submit" disabled={busy}>{project ? "Save" : "Create project"}</button>
+          <button class="m-btn m-primary" type="submit" disabled={busy || (preview !== null && !preview.ok)}>
+            {!project ? "Create project" : preview ? "Confirm and save" : "Save"}
+          </button>
+          {preview && <button class="m-btn" type="button" onClick={() => setPreview(null)}>Back to editing</button>}
           {saved && <span class="m-ok" role="status">Saved</span>}
         </div>
       </form>

@@ -70,6 +70,12 @@ ENDPOINTS = [
     ("project detail", "get", lambda w: f"/api/v1/projects/{w.project.pk}/", None, expect(200)),
     ("project patch", "patch", lambda w: f"/api/v1/projects/{w.project.pk}/", lambda w: {"description": "d"},
      expect(200, allowed=ADMIN)),
+    ("project put", "put", lambda w: f"/api/v1/projects/{w.project.pk}/",
+     lambda w: {"name": "Renamed", "slug": w.project.slug, "label_schema": {}}, expect(200, allowed=ADMIN)),
+    ("codebook preview", "post", lambda w: f"/api/v1/projects/{w.project.pk}/codebook/preview/",
+     lambda w: {"label_schema": {"stance_labels": ["FAVOR", "AGAINST"]}}, expect(200, allowed=ADMIN)),
+    ("audit list", "get", lambda w: f"/api/v1/projects/{w.project.pk}/audit/", None,
+     expect(200, allowed=("admin", "reviewer", "superuser"))),
     ("project delete", "delete", lambda w: f"/api/v1/projects/{w.project.pk}/", None, expect(204, allowed=ADMIN)),
     ("target list", "get", lambda w: f"/api/v1/projects/{w.project.pk}/targets/", None, expect(200)),
     ("target create", "post", lambda w: f"/api/v1/projects/{w.project.pk}/targets/",
@@ -189,7 +195,8 @@ def test_matrix_covers_every_v1_route_of_this_module():
     """A new endpoint without a row in the matrix fails here."""
     from django.urls import get_resolver
 
-    mine = ("api.me", "api.projects", "api.articles", "api.tasks", "api.annotations", "api.stats", "api.adjudication")
+    mine = ("api.me", "api.projects", "api.articles", "api.tasks", "api.annotations", "api.stats", "api.adjudication",
+            "api.audit")
     routes = set()
 
     def walk(patterns, prefix=""):
@@ -206,7 +213,8 @@ def test_matrix_covers_every_v1_route_of_this_module():
                "suggestion-accept", "suggestion-reject", "assignment-skip", "assignment-submit", "assignment-reopen",
                "project-annotations", "project-stats", "adjudication-queue", "adjudication-article",
                "adjudication-decide", "adjudication-gold", "adjudication-gold-spans", "adjudication-gold-span",
-               "adjudication-accept-unanimous", "adjudication-majority"}
+               "adjudication-accept-unanimous", "adjudication-majority",
+               "codebook-preview", "audit-list"}
     assert routes == covered
 
 
