@@ -26,13 +26,7 @@ from tests.factories import (
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "annotate.services.queue.assignment_lock reads the annotation (and its version) in the same statement "
-    "that waits for the assignment lock, so after the wait it still sees the version from before the "
-    "codebook change committed: the version check passes and the old label is written back. Needs the "
-    "writer's optimistic lock to hold after a lock wait (the races branch: e.g. UPDATE … WHERE version = "
-    "expected, or re-reading the version after the lock); remove this xfail then."))
-def test_an_autosave_waiting_for_a_codebook_change_gets_stale_write(transactional_db, monkeypatch):
+def test_issue14_an_autosave_waiting_for_a_codebook_change_gets_stale_write(transactional_db, monkeypatch):
     project = ProjectFactory(label_schema={**default_label_schema(), "stance_labels": ["FAVOR", "OPPOSE"]})
     TargetFactory(project=project, key="troops")
     annotator = UserFactory()
