@@ -3,13 +3,16 @@
 The tag layer is the `span_layer` option: `entities` (default; reference spans other than
 QUOTE/SPEAKER) or `quotes` (QUOTE and SPEAKER). Loads with `python -m spacy convert FILE OUT
 -c ner` as one Doc per article. Whitespace tokens are dropped; whitespace inside a token (rare
-Unicode spaces) becomes `_` so the four columns stay four (`tokens_respelled`).
+Unicode spaces) becomes `_` so the four columns stay four (`tokens_respelled`). Tokens, tags
+and sentences come from the article's token layer (annotate.exports.tokens).
 """
 
 from __future__ import annotations
 
 import re
 from typing import Any
+
+from annotate.nlp.token_layer import TokenLayer
 
 from . import writer
 from .base import ExportRow, Writer
@@ -31,14 +34,18 @@ class Conll2003Writer(Writer):
         spans = align(doc, layer_items(row, layer), counts)
         counts[f"{layer}_exported"] += len(spans)
         tags = bio(len(doc), spans)
+        self.out.write(self._lines(doc, sentences(doc, spans), tags).encode("utf-8"))
+
+    def _lines(self, doc: TokenLayer, sents: list[list[int]], tags: list[str]) -> str:
+        """The article's token lines: `FORM TAG _ BIO`, a blank line after each sentence."""
+        forms, pos_tags = doc.forms, doc.tags
         lines = [DOCSTART]
-        for sent in sentences(doc, spans):
+        for sent in sents:
             for t in sent:
-                tok = doc[t]
-                form = tok.text
+                form = forms[t]
                 if _SPACE.search(form):
                     form = _SPACE.sub("_", form)
-                    counts["tokens_respelled"] += 1
-                lines.append(f"{form} {tok.tag_ or '_'} _ {tags[t]}\n")
+                    self.ctx.counts["tokens_respelled"] += 1
+                lines.append(f"{form} {pos_tags[t] or '_'} _ {tags[t]}\n")
             lines.append("\n")
-        self.out.write("".join(lines).encode("utf-8"))
+        return "".join(lines)

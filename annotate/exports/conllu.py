@@ -9,13 +9,17 @@ Each article opens with `# newdoc id = <id>` followed by its document labels —
 else the majority over submitted annotations: `# stance.<target> = LABEL`, `# frames = a|b`
 (`|`-joined), `# primary_frame = …`, `# labels_from = adjudicated|majority|…`, and
 `# split = train` when a split is requested. Each sentence has `# sent_id = <id>-<n>` and
-`# text = …` (newlines and tabs shown as spaces).
+`# text = …` (newlines and tabs shown as spaces). The file opens with `# pipeline = <key>`,
+the pipeline every token of the export comes from (the conllu package reads it as metadata of
+the first sentence). Tokens, tags and sentences come from the stored token layer.
 """
 
 from __future__ import annotations
 
 import re
 from typing import Any
+
+from annotate.nlp.token_layer import TokenLayer
 
 from . import writer
 from .base import ExportRow, Writer
@@ -33,6 +37,10 @@ class ConlluWriter(Writer):
     extension = "conllu"
     media_type = "text/plain; charset=utf-8"
     needs_doc = True
+
+    def __init__(self, out, ctx):
+        super().__init__(out, ctx)
+        self.started = False
 
     def _doc_comments(self, row: ExportRow) -> list[str]:
         out = [f"# newdoc id = {_comment_value(row.id)}\n"]
@@ -60,15 +68,23 @@ class ConlluWriter(Writer):
         n = len(doc)
         ne, qt, sp = bio(n, ents), bio(n, quotes), bio(n, speakers)
         lines = self._doc_comments(row)
-        for k, sent in enumerate(sentences(doc, ents, quotes, speakers), start=1):
-            first, last = doc[sent[0]], doc[sent[-1]]
-            text = doc.text[first.idx:last.idx + len(last.text)]
-            if k > 1:
-                lines = []
-            lines.append(f"# sent_id = {_comment_value(row.id)}-{k}\n")
-            lines.append(f"# text = {_comment_value(text)}\n")
+        if not self.started:
+            self.started = True
+            lines.insert(0, f"# pipeline = {_comment_value(self.ctx.pipeline_name)}\n")
+        self.out.write(self._sentences(row, doc, sentences(doc, ents, quotes, speakers), lines,
+                                       ne, qt, sp).encode("utf-8"))
+
+    def _sentences(self, row: ExportRow, doc: TokenLayer, sents: list[list[int]], lines: list[str],
+                   ne: list[str], qt: list[str], sp: list[str]) -> str:
+        """The article's sentences: `# sent_id`, `# text`, then the ten columns per token."""
+        forms, tags, upos, morphs, spaces, is_space = doc.forms, doc.tags, doc.pos, doc.morphs, doc.spaces, doc.is_space
+        starts, ends, text = doc.starts, doc.ends, doc.text
+        n = len(doc)
+        doc_id = _comment_value(row.id)
+        for k, sent in enumerate(sents, start=1):
+            lines.append(f"# sent_id = {doc_id}-{k}\n")
+            lines.append(f"# text = {_comment_value(text[starts[sent[0]]:ends[sent[-1]]])}\n")
             for i, t in enumerate(sent, start=1):
-                tok = doc[t]
                 misc = []
                 if ne[t] != "O":
                     misc.append(f"NE={ne[t]}")
@@ -77,11 +93,10 @@ class ConlluWriter(Writer):
                 if sp[t] != "O":
                     misc.append(f"Speaker={sp[t]}")
                 nxt = t + 1
-                if not tok.whitespace_ and nxt < n and not doc[nxt].is_space:
+                if not spaces[t] and nxt < n and not is_space[nxt]:
                     misc.append("SpaceAfter=No")
-                feats = str(tok.morph) or "_"
-                form = tok.text.replace("\t", " ").replace("\n", " ")
-                lines.append(f"{i}\t{form}\t_\t{tok.pos_ or '_'}\t{tok.tag_ or '_'}\t{feats}\t_\t_\t_\t"
+                form = forms[t].replace("\t", " ").replace("\n", " ")
+                lines.append(f"{i}\t{form}\t_\t{upos[t] or '_'}\t{tags[t] or '_'}\t{morphs[t] or '_'}\t_\t_\t_\t"
                              f"{'|'.join(misc) or '_'}\n")
             lines.append("\n")
-            self.out.write("".join(lines).encode("utf-8"))
+        return "".join(lines)

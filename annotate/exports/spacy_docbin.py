@@ -1,4 +1,4 @@
-"""`spacy.v1`: spaCy DocBin shards in a zip, ready for `spacy train`.
+"""`spacy.v1`: a spaCy DocBin (`.spacy`), or DocBin shards in a zip when it would not fit one.
 
 Built from the export pipeline's own Docs (real spacing, tags, sentence starts) — never by
 converting CoNLL, which would lose the spacing. `doc.ents` is the `span_layer` (entities by
@@ -6,11 +6,14 @@ default, or QUOTE/SPEAKER); `doc.spans["entities"]` and `doc.spans["quotes"]` al
 layers; `doc.cats` one-hot encodes the document labels (gold, else majority):
 `stance.<target>.<LABEL>` and `frame.<frame>`; `doc.user_data` has `id` (and `split`).
 
-A DocBin is built in memory, so the archive holds shards of at most SHARD_DOCS docs:
-`corpus/part-00000.spacy`, … or `train/…`, `dev/…`, `test/…` with a split. Unzip and pass the
-folder: `spacy train config.cfg --paths.train export/train --paths.dev export/dev` (spaCy reads
-every `.spacy` file under a directory). Entries carry a fixed date, so the bytes are
-reproducible.
+A DocBin is built in memory. An export of at most SINGLE_FILE_DOCS articles without a split
+is ONE DocBin file, `…-export-N.spacy`: `DocBin().from_disk(path)` and `spacy train
+--paths.train path` read it as it is. Larger exports, and any export with a split, are a zip
+(`…-export-N.spacy.zip`) of shards of at most SHARD_DOCS docs: `corpus/part-00000.spacy`, … or
+`train/…`, `dev/…`, `test/…`. Unzip it and pass a folder: `spacy train config.cfg --paths.train
+export/train --paths.dev export/dev` (spaCy reads every `.spacy` file under a directory).
+Entries carry a fixed date, so the bytes are reproducible. Docs are built from the stored token
+layer (`TokenLayer.to_doc`); `doc.user_data["pipeline"]` names the pipeline of their tokens.
 """
 
 from __future__ import annotations
@@ -18,12 +21,16 @@ from __future__ import annotations
 import zipfile
 from typing import Any
 
+from annotate.nlp.token_layer import TokenLayer
+
 from . import writer
 from .base import ExportRow, Writer
 from .tokens import align, layer_items
 
 # ~35 KB per 3,500-character doc with these attrs: 500 docs keep a shard near 20 MB in memory.
 SHARD_DOCS = 500
+# One file up to here: ~35 MB of DocBin in memory, plus its serialised copy at the end.
+SINGLE_FILE_DOCS = 1000
 DOCBIN_ATTRS = ["ORTH", "TAG", "POS", "MORPH", "SENT_START", "ENT_IOB", "ENT_TYPE"]
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
@@ -39,17 +46,29 @@ def zip_add(zf: zipfile.ZipFile, name: str, data: bytes, *, compress: bool) -> N
 @writer("spacy.v1")
 class DocBinWriter(Writer):
     extension = "spacy.zip"
-    media_type = "application/zip"
+    media_type = "application/octet-stream"
     needs_doc = True
     handles_split = True
 
+    @classmethod
+    def extension_for(cls, ctx) -> str:
+        return "spacy" if cls.single_file(ctx) else cls.extension
+
+    @staticmethod
+    def single_file(ctx) -> bool:
+        return not ctx.options.get("split") and ctx.total <= SINGLE_FILE_DOCS
+
     def __init__(self, out, ctx):
         super().__init__(out, ctx)
-        self.zip = zipfile.ZipFile(out, "w")
+        self.single = self.single_file(ctx)
+        self.zip = None if self.single else zipfile.ZipFile(out, "w")
         self.bins: dict[str, Any] = {}
         self.parts: dict[str, int] = {}
+        self.vocab = _vocab()
 
     def _flush(self, folder: str) -> None:
+        if self.single:
+            return
         docbin = self.bins.pop(folder, None)
         if docbin is None or not len(docbin):
             return
@@ -71,12 +90,16 @@ class DocBinWriter(Writer):
         return cats
 
     def write(self, row: ExportRow, doc: Any = None) -> None:
+        with self.vocab.memory_zone():
+            self._write(row, doc.to_doc(self.vocab), doc)
+
+    def _write(self, row: ExportRow, doc: Any, tokens: TokenLayer) -> None:
         from spacy.tokens import DocBin, Span
 
         counts = self.ctx.counts
         layer = self.ctx.options.get("span_layer", "entities")
-        ents = align(doc, layer_items(row, "entities"), counts)
-        quotes = align(doc, layer_items(row, "quotes"), counts)
+        ents = align(tokens, layer_items(row, "entities"), counts)
+        quotes = align(tokens, layer_items(row, "quotes"), counts)
         chosen = ents if layer == "entities" else quotes
         doc.ents = [Span(doc, i, j, label=tag) for i, j, tag in chosen]
         doc.spans["entities"] = [Span(doc, i, j, label=tag) for i, j, tag in ents]
@@ -84,6 +107,7 @@ class DocBinWriter(Writer):
         counts[f"{layer}_exported"] += len(chosen)
         doc.cats = self._cats(row)
         doc.user_data["id"] = row.id
+        doc.user_data["pipeline"] = self.ctx.pipeline_name
         if row.split:
             doc.user_data["split"] = row.split
         folder = row.split or "corpus"
@@ -95,6 +119,22 @@ class DocBinWriter(Writer):
             self._flush(folder)
 
     def close(self) -> None:
+        if self.single:
+            docbin = self.bins.pop("corpus", None)
+            if docbin is None:
+                from spacy.tokens import DocBin
+
+                docbin = DocBin(attrs=DOCBIN_ATTRS, store_user_data=True)
+            self.out.write(docbin.to_bytes())
+            return
         for folder in sorted(self.bins):
             self._flush(folder)
         self.zip.close()
+
+
+def _vocab():
+    """A vocabulary for the docs; strings of each doc live only in its memory zone, so 50k
+    articles do not grow it (DocBin keeps its own copy of the strings)."""
+    import spacy
+
+    return spacy.blank("en").vocab
