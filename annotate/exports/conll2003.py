@@ -38,14 +38,16 @@ class Conll2003Writer(Writer):
 
     def _lines(self, doc: TokenLayer, sents: list[list[int]], tags: list[str]) -> str:
         """The article's token lines: `FORM TAG _ BIO`, a blank line after each sentence."""
-        forms, pos_tags = doc.forms, doc.tags
+        forms, pos_tags, has_ws = doc.forms, doc.tags, doc.has_whitespace
+        if any(has_ws[t] for sent in sents for t in sent):
+            forms = list(forms)
+            for sent in sents:
+                for t in sent:
+                    if has_ws[t]:
+                        forms[t] = _SPACE.sub("_", forms[t])
+                        self.ctx.counts["tokens_respelled"] += 1
         lines = [DOCSTART]
         for sent in sents:
-            for t in sent:
-                form = forms[t]
-                if _SPACE.search(form):
-                    form = _SPACE.sub("_", form)
-                    self.ctx.counts["tokens_respelled"] += 1
-                lines.append(f"{form} {pos_tags[t] or '_'} _ {tags[t]}\n")
+            lines.extend([f"{forms[t]} {pos_tags[t] or '_'} _ {tags[t]}\n" for t in sent])
             lines.append("\n")
         return "".join(lines)

@@ -76,27 +76,30 @@ class ConlluWriter(Writer):
 
     def _sentences(self, row: ExportRow, doc: TokenLayer, sents: list[list[int]], lines: list[str],
                    ne: list[str], qt: list[str], sp: list[str]) -> str:
-        """The article's sentences: `# sent_id`, `# text`, then the ten columns per token."""
-        forms, tags, upos, morphs, spaces, is_space = doc.forms, doc.tags, doc.pos, doc.morphs, doc.spaces, doc.is_space
+        """The article's sentences: `# sent_id`, `# text`, then the ten columns per token.
+
+        Built column-wise (one string per token, MISC only where a label or SpaceAfter=No
+        applies): a token costs a few list operations, not a dozen attribute lookups."""
+        cols = doc.conllu_columns()
+        spaces, is_space = doc.spaces, doc.is_space
         starts, ends, text = doc.starts, doc.ends, doc.text
         n = len(doc)
+        misc = ["_" if spaces[t] or t + 1 >= n or is_space[t + 1] else "SpaceAfter=No" for t in range(n)]
+        labelled = {t for tags in (ne, qt, sp) for t, tag in enumerate(tags) if tag != "O"}
+        for t in labelled:
+            parts = []
+            if ne[t] != "O":
+                parts.append(f"NE={ne[t]}")
+            if qt[t] != "O":
+                parts.append(f"Quote={qt[t]}")
+            if sp[t] != "O":
+                parts.append(f"Speaker={sp[t]}")
+            if misc[t] != "_":
+                parts.append(misc[t])
+            misc[t] = "|".join(parts)
         doc_id = _comment_value(row.id)
         for k, sent in enumerate(sents, start=1):
-            lines.append(f"# sent_id = {doc_id}-{k}\n")
-            lines.append(f"# text = {_comment_value(text[starts[sent[0]]:ends[sent[-1]]])}\n")
-            for i, t in enumerate(sent, start=1):
-                misc = []
-                if ne[t] != "O":
-                    misc.append(f"NE={ne[t]}")
-                if qt[t] != "O":
-                    misc.append(f"Quote={qt[t]}")
-                if sp[t] != "O":
-                    misc.append(f"Speaker={sp[t]}")
-                nxt = t + 1
-                if not spaces[t] and nxt < n and not is_space[nxt]:
-                    misc.append("SpaceAfter=No")
-                form = forms[t].replace("\t", " ").replace("\n", " ")
-                lines.append(f"{i}\t{form}\t_\t{upos[t] or '_'}\t{tags[t] or '_'}\t{morphs[t] or '_'}\t_\t_\t_\t"
-                             f"{'|'.join(misc) or '_'}\n")
+            lines.append(f"# sent_id = {doc_id}-{k}\n# text = {_comment_value(text[starts[sent[0]]:ends[sent[-1]]])}\n")
+            lines.extend([f"{i}{cols[t]}{misc[t]}\n" for i, t in enumerate(sent, start=1)])
             lines.append("\n")
         return "".join(lines)

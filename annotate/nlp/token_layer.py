@@ -13,7 +13,7 @@ alone — never the parser's, so the sentences match the exports of before the l
 Encoding (LAYER_FORMAT): MAGIC, format byte, CRC-32 and length of the payload, then the
 zlib-compressed payload: a JSON header (token count, string tables for tag/POS/morph and
 for the lemmas that are neither the form nor its lower case) followed by one column per
-attribute (lengths uint32, flags uint8 = trailing space | sentence start | is-space, tag uint16, POS uint8, morph uint16, lemma uint32).
+attribute (lengths uint32, flags uint8 = trailing space | sentence start | is-space | has-whitespace, tag uint16, POS uint8, morph uint16, lemma uint32).
 About 0.8× the text's UTF-8 bytes on the Wikinews fixtures. Decoding checks everything it
 can (checksum, sizes, table indices, that the tokens tile the text exactly): a layer that
 fails any check is reported invalid, never used.
@@ -21,6 +21,7 @@ fails any check is reported invalid, never used.
 
 from __future__ import annotations
 
+import re
 import struct
 import sys
 import zlib
@@ -41,6 +42,7 @@ _FORMAT_BYTE = 1
 _HEAD = struct.Struct("<4sBII")  # magic, format, crc32(payload), len(payload)
 _BIG_ENDIAN = sys.byteorder == "big"
 RULES_KEY = "blank_en"
+_WS_CHAR = re.compile(r"\s")
 
 
 class LayerInvalid(ValueError):
@@ -75,6 +77,7 @@ class TokenLayer:
     _lemma_codes: tuple | None = field(default=None, repr=False)
     _forms: list[str] | None = field(default=None, repr=False)
     _is_space: list[bool] | None = field(default=None, repr=False)
+    _has_ws: list[bool] | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.starts)
@@ -99,6 +102,20 @@ class TokenLayer:
         if self._is_space is None:
             self._is_space = [f.isspace() for f in self.forms]
         return self._is_space
+
+    def conllu_columns(self) -> list[str]:
+        """Per token, CoNLL-U columns 2-9 between tabs: `\tFORM\t_\tUPOS\tXPOS\tFEATS\t_\t_\t_\t`."""
+        return [
+            f"\t{f.replace(chr(9), ' ').replace(chr(10), ' ') if ws else f}\t_\t{u or '_'}\t{x or '_'}\t{m or '_'}\t_\t_\t_\t"
+            for f, u, x, m, ws in zip(self.forms, self.pos, self.tags, self.morphs, self.has_whitespace, strict=True)
+        ]
+
+    @property
+    def has_whitespace(self) -> list[bool]:
+        """Per token: its form contains a whitespace character (all-space tokens included)."""
+        if self._has_ws is None:
+            self._has_ws = [bool(_WS_CHAR.search(f)) for f in self.forms]
+        return self._has_ws
 
     def sentence_starts(self) -> list[int]:
         """Token indices that open a sentence, as `Doc.sents` reads SENT_START (token 0 always)."""
@@ -212,8 +229,9 @@ def encode(layer: TokenLayer) -> bytes:
         else:
             lemma_i.append(2 + extra.setdefault(lemma, len(extra)))
     header = orjson.dumps({"n": n, "tag": tag_t, "pos": pos_t, "morph": morph_t, "lemma": list(extra)})
-    flags = bytes((1 if sp else 0) | ((ss + 1) << 1) | (8 if blank else 0)
-                  for sp, ss, blank in zip(layer.spaces, layer.sent_starts, layer.is_space, strict=True))
+    flags = bytes((1 if sp else 0) | ((ss + 1) << 1) | (8 if blank else 0) | (16 if ws else 0)
+                  for sp, ss, blank, ws in zip(layer.spaces, layer.sent_starts, layer.is_space, layer.has_whitespace,
+                                               strict=True))
     payload = b"".join([
         struct.pack("<I", len(header)), header,
         _column("I", [b - a for a, b in zip(layer.starts, layer.ends, strict=True)]), flags,
@@ -298,7 +316,7 @@ def decode(data: bytes, text: str) -> TokenLayer:
     spaces = sp.astype(bool).tolist()
     sent = (((fl >> 1) & 3).astype(np.int64) - 1).tolist()
     return TokenLayer(text, starts, ends, spaces, sent, tags, pos, morphs, _lemma_codes=(lemma_i, extra),
-                      _is_space=((fl & 8) > 0).tolist())
+                      _is_space=((fl & 8) > 0).tolist(), _has_ws=((fl & 16) > 0).tolist())
 
 
 def check_stored(*, text: str, stored_key: str, stored_hash: str, data: bytes, expected_key: str) -> TokenLayer:

@@ -315,3 +315,23 @@ def test_reimport_with_a_new_text_drops_the_layer_and_the_export_analyses_the_ne
     assert TokenLayerRow.objects.filter(article__project=project).count() == 0
     job, path = run_export(project, "conll2003", **ALL)
     assert job.counts["analysed_on_export"] == 1 and "🇫🇷 " in path.read_text()
+
+
+def test_fast_docbin_loads_exactly_like_spacys_own_docbin_add():
+    from annotate.exports.spacy_docbin import DOCBIN_ATTRS, DocBinWriter
+    from tests.unit.exports.data import build_demo
+
+    demo = build_demo()
+    job, path = run_export(demo.project, "spacy", submitted_only=False)
+    vocab = spacy.blank("en").vocab
+    fast = list(DocBin().from_disk(path).get_docs(vocab))
+    slow = DocBin(attrs=DOCBIN_ATTRS, store_user_data=True)
+    for doc in fast:
+        slow.add(doc)
+    again = list(DocBin().from_bytes(slow.to_bytes()).get_docs(vocab))
+    assert len(fast) == 4 and DocBinWriter.extension_for
+    for a, b in zip(fast, again, strict=True):
+        assert a.to_json() == b.to_json()
+        assert a.user_data == b.user_data and a.cats == b.cats
+        assert {k: [(s.start, s.end, s.label_) for s in g] for k, g in a.spans.items()} == \
+            {k: [(s.start, s.end, s.label_) for s in g] for k, g in b.spans.items()}
