@@ -397,3 +397,26 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.object_type}:{self.object_id} by {self.actor_name or '—'}"
+
+
+class TokenLayerRow(models.Model):
+    """An article's stored token layer (annotate.nlp.token_layer): tokens, sentences, tags.
+
+    Its own table, one row per article, so that storing it never rewrites Article (nor its
+    triggers on SQLite). Valid only for the text whose sha256 is `text_hash` and for exports
+    using the pipeline `pipeline`; anything else is re-analysed by the export. Never served by
+    the API: only the export writers read it.
+    """
+
+    article = models.OneToOneField(Article, primary_key=True, on_delete=models.CASCADE, related_name="token_layer")
+    pipeline = models.CharField(max_length=200, help_text="Pipeline key, e.g. en_core_web_sm@3.8.0/tokens.v1")
+    text_hash = models.CharField(max_length=64)
+    data = models.BinaryField()
+    tokens = models.PositiveIntegerField(default=0)
+    computed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["pipeline"], name="token_layer_pipeline")]
+
+    def __str__(self) -> str:
+        return f"token layer of article {self.article_id} ({self.pipeline})"

@@ -89,6 +89,8 @@ class ExportContext:
     frames: list[str] = field(default_factory=list)
     pipeline_name: str = ""
     counts: Counter = field(default_factory=Counter)
+    # Articles in the export, known before the first row (a writer may package by size).
+    total: int = 0
 
 
 class Writer:
@@ -103,6 +105,11 @@ class Writer:
     # field, or folders inside its archive); otherwise the service writes one file per split
     # and zips them.
     handles_split: ClassVar[bool] = False
+
+    @classmethod
+    def extension_for(cls, ctx: ExportContext) -> str:
+        """The file's extension for this export (a writer may package small and large ones apart)."""
+        return cls.extension
 
     def __init__(self, out: IO[bytes], ctx: ExportContext):
         self.out = out

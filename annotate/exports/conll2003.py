@@ -5,13 +5,16 @@ QUOTE/SPEAKER) or `quotes` (QUOTE and SPEAKER). Loads with `python -m spacy conv
 -c ner` as one Doc per article. The tags are the people's reference spans only (gold, else the
 annotators' majority; annotate.exports.rows): model/import suggestions are never written here,
 whatever `include_suggestions` says, since CoNLL-2003 has no column to tell them apart. Whitespace tokens are dropped; whitespace inside a token (rare
-Unicode spaces) becomes `_` so the four columns stay four (`tokens_respelled`).
+Unicode spaces) becomes `_` so the four columns stay four (`tokens_respelled`). Tokens, tags
+and sentences come from the article's token layer (annotate.exports.tokens).
 """
 
 from __future__ import annotations
 
 import re
 from typing import Any
+
+from annotate.nlp.token_layer import TokenLayer
 
 from . import writer
 from .base import ExportRow, Writer
@@ -33,14 +36,20 @@ class Conll2003Writer(Writer):
         spans = align(doc, layer_items(row, layer), counts)
         counts[f"{layer}_exported"] += len(spans)
         tags = bio(len(doc), spans)
+        self.out.write(self._lines(doc, sentences(doc, spans), tags).encode("utf-8"))
+
+    def _lines(self, doc: TokenLayer, sents: list[list[int]], tags: list[str]) -> str:
+        """The article's token lines: `FORM TAG _ BIO`, a blank line after each sentence."""
+        forms, pos_tags, has_ws = doc.forms, doc.tags, doc.has_whitespace
+        if any(has_ws[t] for sent in sents for t in sent):
+            forms = list(forms)
+            for sent in sents:
+                for t in sent:
+                    if has_ws[t]:
+                        forms[t] = _SPACE.sub("_", forms[t])
+                        self.ctx.counts["tokens_respelled"] += 1
         lines = [DOCSTART]
-        for sent in sentences(doc, spans):
-            for t in sent:
-                tok = doc[t]
-                form = tok.text
-                if _SPACE.search(form):
-                    form = _SPACE.sub("_", form)
-                    counts["tokens_respelled"] += 1
-                lines.append(f"{form} {tok.tag_ or '_'} _ {tags[t]}\n")
+        for sent in sents:
+            lines.extend([f"{forms[t]} {pos_tags[t] or '_'} _ {tags[t]}\n" for t in sent])
             lines.append("\n")
-        self.out.write("".join(lines).encode("utf-8"))
+        return "".join(lines)

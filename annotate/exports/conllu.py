@@ -17,6 +17,9 @@ else the majority over submitted annotations: `# stance.<target> = LABEL`, `# fr
 decided stance has no `stance.` comment, undecided frames no `# frames` comment. Provenance:
 `# spans_from = gold|majority|none` always, `# suggestions_from = model:NAME@VERSION|import`
 (distinct sources, `|`-joined) when suggestions were asked for and the article has any.
+The file opens with `# pipeline = <key>`, the pipeline every token of the export comes from (the
+conllu package reads it as metadata of the first sentence). Tokens, tags and sentences come
+from the stored token layer.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ import re
 from collections import Counter
 from dataclasses import replace
 from typing import Any
+
+from annotate.nlp.token_layer import TokenLayer
 
 from . import writer
 from .base import ExportRow, Writer
@@ -37,11 +42,18 @@ def _comment_value(value: str) -> str:
     return _WS.sub(" ", str(value)).strip()
 
 
+MISC_KEYS = ("NE", "Quote", "Speaker", "Suggestion", "SuggestedQuote", "SuggestedSpeaker")
+
+
 @writer("conllu.v1")
 class ConlluWriter(Writer):
     extension = "conllu"
     media_type = "text/plain; charset=utf-8"
     needs_doc = True
+
+    def __init__(self, out, ctx):
+        super().__init__(out, ctx)
+        self.started = False
 
     def _doc_comments(self, row: ExportRow) -> list[str]:
         out = [f"# newdoc id = {_comment_value(row.id)}\n"]
@@ -88,34 +100,33 @@ class ConlluWriter(Writer):
             counts["suggestions_exported"] += len(sug_ents) + len(sug_quotes) + len(sug_speakers)
         sg, sq, ss = bio(n, sug_ents), bio(n, sug_quotes), bio(n, sug_speakers)
         lines = self._doc_comments(row)
-        for k, sent in enumerate(sentences(doc, ents, quotes, speakers, sug_ents, sug_quotes, sug_speakers), start=1):
-            first, last = doc[sent[0]], doc[sent[-1]]
-            text = doc.text[first.idx:last.idx + len(last.text)]
-            if k > 1:
-                lines = []
-            lines.append(f"# sent_id = {_comment_value(row.id)}-{k}\n")
-            lines.append(f"# text = {_comment_value(text)}\n")
-            for i, t in enumerate(sent, start=1):
-                tok = doc[t]
-                misc = []
-                if ne[t] != "O":
-                    misc.append(f"NE={ne[t]}")
-                if qt[t] != "O":
-                    misc.append(f"Quote={qt[t]}")
-                if sp[t] != "O":
-                    misc.append(f"Speaker={sp[t]}")
-                if sg[t] != "O":
-                    misc.append(f"Suggestion={sg[t]}")
-                if sq[t] != "O":
-                    misc.append(f"SuggestedQuote={sq[t]}")
-                if ss[t] != "O":
-                    misc.append(f"SuggestedSpeaker={ss[t]}")
-                nxt = t + 1
-                if not tok.whitespace_ and nxt < n and not doc[nxt].is_space:
-                    misc.append("SpaceAfter=No")
-                feats = str(tok.morph) or "_"
-                form = tok.text.replace("\t", " ").replace("\n", " ")
-                lines.append(f"{i}\t{form}\t_\t{tok.pos_ or '_'}\t{tok.tag_ or '_'}\t{feats}\t_\t_\t_\t"
-                             f"{'|'.join(misc) or '_'}\n")
+        if not self.started:
+            self.started = True
+            lines.insert(0, f"# pipeline = {_comment_value(self.ctx.pipeline_name)}\n")
+        self.out.write(self._sentences(row, doc, sentences(doc, ents, quotes, speakers, sug_ents, sug_quotes, sug_speakers),
+                                       lines, (ne, qt, sp, sg, sq, ss)).encode("utf-8"))
+
+    def _sentences(self, row: ExportRow, doc: TokenLayer, sents: list[list[int]], lines: list[str],
+                   tags: tuple[list[str], ...]) -> str:
+        """The article's sentences: `# sent_id`, `# text`, then the ten columns per token.
+
+        Built column-wise (one string per token, MISC only where a label or SpaceAfter=No
+        applies): a token costs a few list operations, not a dozen attribute lookups."""
+        cols = doc.conllu_columns()
+        spaces, is_space = doc.spaces, doc.is_space
+        starts, ends, text = doc.starts, doc.ends, doc.text
+        n = len(doc)
+        misc = ["_" if spaces[t] or t + 1 >= n or is_space[t + 1] else "SpaceAfter=No" for t in range(n)]
+        labelled = {t for layer in tags for t, tag in enumerate(layer) if tag != "O"}
+        for t in labelled:
+            # MISC keys in a fixed order: the people's layers, then the suggestions' (own keys).
+            parts = [f"{key}={layer[t]}" for key, layer in zip(MISC_KEYS, tags, strict=True) if layer[t] != "O"]
+            if misc[t] != "_":
+                parts.append(misc[t])
+            misc[t] = "|".join(parts)
+        doc_id = _comment_value(row.id)
+        for k, sent in enumerate(sents, start=1):
+            lines.append(f"# sent_id = {doc_id}-{k}\n# text = {_comment_value(text[starts[sent[0]]:ends[sent[-1]]])}\n")
+            lines.extend([f"{i}{cols[t]}{misc[t]}\n" for i, t in enumerate(sent, start=1)])
             lines.append("\n")
-            self.out.write("".join(lines).encode("utf-8"))
+        return "".join(lines)

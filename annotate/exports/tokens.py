@@ -1,21 +1,33 @@
 """Tokens, sentences and tags for the token-level formats (CoNLL-2003, CoNLL-U, DocBin).
 
-Exports only need the tokenizer, sentence boundaries and POS tags, so the project's pipeline
-is loaded without the parser, NER and lemmatizer (its `senter` is switched on instead of the
-parser): ~4× faster than the full pipeline. Loaded once per process. When SPACY_MODEL cannot be
-loaded, `spacy.blank("en")` + sentencizer is used and the job records which pipeline it was.
+The writers read each article's stored token layer (annotate.nlp.token_layer, table
+TokenLayerRow), written by pre-annotation or `manage.py analyse`. `token_layers` pairs every
+row with its layer: a stored one when it was computed by the export's pipeline on this very
+text and decodes cleanly, else one analysed here, on the fly, and counted
+(`analysed_on_export`, plus the reason: `layer_missing`, `layer_other_pipeline`,
+`layer_text_changed`, `layer_corrupt`). The pipeline is loaded only for those articles: an
+export whose articles all have a layer loads none.
+
+The export pipeline is the project's pipeline without the parser, NER and lemmatizer (its
+`senter` is switched on instead of the parser), with `sp_graphemes` first: ~4× faster than the
+full pipeline. Loaded once per process. When SPACY_MODEL cannot be loaded, `spacy.blank("en")` +
+sentencizer is used, under its own pipeline key.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+from bisect import bisect_right
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from django.conf import settings
 
-from .base import QUOTE_LABEL, SPEAKER_LABEL, ExportRow
+from annotate.nlp.token_layer import LayerInvalid, TokenLayer, check_stored, layer_from_doc, pipeline_key
+
+from .base import QUOTE_LABEL, SPEAKER_LABEL, ExportContext, ExportRow
 
 logger = logging.getLogger("standpoint.exports")
 
@@ -47,6 +59,8 @@ def export_pipeline():
     """(nlp, description) for exports; cached per process (a worker loads it once)."""
     import spacy
 
+    from annotate.nlp import graphemes
+
     name = settings.SPACY_MODEL
     try:
         components = _components(name)
@@ -59,14 +73,91 @@ def export_pipeline():
             nlp.enable_pipe("senter")
         if not {"senter", "sentencizer", "parser"} & set(nlp.pipe_names):
             nlp.add_pipe("sentencizer")
-        desc = f"{nlp.meta.get('lang', 'xx')}_{nlp.meta.get('name', name)}-{nlp.meta.get('version', '?')}"
-        return nlp, f"{desc} ({','.join(nlp.pipe_names)})"
+        graphemes.add_to(nlp)
+        key = pipeline_key(f"{nlp.meta.get('lang', 'xx')}_{nlp.meta.get('name', name)}",
+                           str(nlp.meta.get("version", "")), True)
+        return nlp, key
     except Exception as exc:
         logger.warning("Exports cannot load SPACY_MODEL %r (%s); falling back to spacy.blank('en') + "
                        "sentencizer: no POS tags.", name, exc)
         nlp = spacy.blank("en")
         nlp.add_pipe("sentencizer")
-        return nlp, f"blank:en (sentencizer; {name!r} failed to load)"
+        graphemes.add_to(nlp)
+        return nlp, pipeline_key("", "", False)
+
+
+def expected_pipeline_key() -> str:
+    """The key of the pipeline an export of now would use, read from meta.json (loads nothing)."""
+    from annotate.nlp.loading import describe_configured_pipeline
+
+    info = describe_configured_pipeline()
+    return pipeline_key(info["name"] or "", str(info["version"] or ""), bool(info["trained"]))
+
+
+def analyse_texts(texts: list[str]) -> tuple[list[TokenLayer], str]:
+    """Layers for these texts with the export pipeline, and its key."""
+    nlp, key = export_pipeline()
+    layers = []
+    with nlp.memory_zone():
+        for doc in nlp.pipe(texts, batch_size=NLP_BATCH):
+            layers.append(layer_from_doc(doc))
+    return layers, key
+
+
+# Rows whose stored layers are read with one query: ~200 × 3 KB per round trip.
+LAYER_FETCH = 200
+
+
+def token_layers(rows: Iterable[ExportRow], ctx: ExportContext) -> Iterator[tuple[ExportRow, TokenLayer]]:
+    """Each row with its token layer (see the module docstring), in row order.
+
+    `ctx.pipeline_name` must hold the expected pipeline key. Every layer of one export comes
+    from that pipeline: if the pipeline that would analyse the missing ones loads as another
+    (SPACY_MODEL broken since the layers were stored), the export fails rather than mix them.
+    """
+    from annotate.models import TokenLayerRow
+
+    counts = ctx.counts
+    counts["analysed_on_export"] += 0  # always in a token export's counts, 0 when none
+    expected = ctx.pipeline_name
+    batch: list[ExportRow] = []
+
+    def flush() -> Iterator[tuple[ExportRow, TokenLayer]]:
+        stored = {aid: rest for aid, *rest in TokenLayerRow.objects.filter(
+            article_id__in=[r.article_id for r in batch]).values_list("article_id", "pipeline", "text_hash", "data")}
+        out: list[TokenLayer | None] = []
+        missing: list[int] = []
+        for n, row in enumerate(batch):
+            found = stored.get(row.article_id)
+            try:
+                if found is None:
+                    raise LayerInvalid("layer_missing")
+                out.append(check_stored(text=row.text, stored_key=found[0], stored_hash=found[1], data=found[2],
+                                        expected_key=expected))
+            except LayerInvalid as exc:
+                counts[exc.reason] += 1
+                if exc.reason != "layer_missing":
+                    logger.info("article %s: stored token layer not used (%s); analysing it", row.article_id, exc)
+                out.append(None)
+                missing.append(n)
+        if missing:
+            layers, key = analyse_texts([batch[n].text for n in missing])
+            if key != expected:
+                raise RuntimeError(f"the export's pipeline is {expected} but {key} loaded "
+                                   f"(SPACY_MODEL={settings.SPACY_MODEL!r}); not mixing two pipelines in one export")
+            for n, layer in zip(missing, layers, strict=True):
+                out[n] = layer
+            counts["analysed_on_export"] += len(missing)
+        for row, layer in zip(batch, out, strict=True):
+            yield row, layer
+        batch.clear()
+
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= LAYER_FETCH:
+            yield from flush()
+    if batch:
+        yield from flush()
 
 
 def layer_items(row: ExportRow, layer: str) -> list[tuple[int, int, str]]:
@@ -97,7 +188,28 @@ def layer_items(row: ExportRow, layer: str) -> list[tuple[int, int, str]]:
     return sorted([(s.start, s.end, QUOTE_LABEL) for s in row.spans if s.label == QUOTE_LABEL] + items)
 
 
-def align(doc, items: list[tuple[int, int, str]], counts: Counter) -> list[tuple[int, int, str]]:
+def _token_by_char(doc: TokenLayer, char: int) -> int:
+    """spaCy's `token_by_char`: the token whose text or trailing space holds `char`, else -1."""
+    i = bisect_right(doc.starts, char) - 1
+    if i < 0 or char >= doc.ends[i] + doc.spaces[i]:
+        return -1
+    return i
+
+
+def char_span(doc: TokenLayer, start: int, end: int, expand: bool = False) -> tuple[int, int] | None:
+    """Token range of `Doc.char_span(start, end, alignment_mode="strict"|"expand")`, same rules."""
+    i = _token_by_char(doc, start)
+    if i < 0 or (not expand and start != doc.starts[i]):
+        return None
+    j = _token_by_char(doc, end - 1)
+    if j < 0 or (not expand and end != doc.ends[j]):
+        return None
+    if expand and start == doc.ends[i]:
+        i += 1
+    return i, j + 1
+
+
+def align(doc: TokenLayer, items: list[tuple[int, int, str]], counts: Counter) -> list[tuple[int, int, str]]:
     """Token ranges (i, j, tag) for character spans, sorted and non-overlapping.
 
     A span off token boundaries is expanded to the tokens it touches (`spans_expanded`);
@@ -106,19 +218,20 @@ def align(doc, items: list[tuple[int, int, str]], counts: Counter) -> list[tuple
     counted in `spans_overlapping`. Nothing disappears without a count.
     """
     aligned = []
+    is_space = doc.is_space
     for start, end, tag in items:
-        span = doc.char_span(start, end)
+        span = char_span(doc, start, end)
         if span is None:
-            span = doc.char_span(start, end, alignment_mode="expand")
+            span = char_span(doc, start, end, expand=True)
             if span is not None:
                 counts["spans_expanded"] += 1
         if span is None:
             counts["spans_unalignable"] += 1
             continue
-        i, j = span.start, span.end
-        while i < j and doc[i].is_space:
+        i, j = span
+        while i < j and is_space[i]:
             i += 1
-        while j > i and doc[j - 1].is_space:
+        while j > i and is_space[j - 1]:
             j -= 1
         if i >= j:
             counts["spans_unalignable"] += 1
@@ -146,18 +259,19 @@ def bio(n: int, spans: list[tuple[int, int, str]]) -> list[str]:
     return tags
 
 
-def sentences(doc, *span_lists: list[tuple[int, int, str]]) -> list[list[int]]:
+def sentences(doc: TokenLayer, *span_lists: list[tuple[int, int, str]]) -> list[list[int]]:
     """Sentences as lists of non-space token indices. A sentence boundary that would cut a span
     is removed (the two sentences are joined), so no tag ever starts with I- in a new sentence."""
     inside = bytearray(len(doc) + 1)
     for spans in span_lists:
         for i, j, _ in spans:
             inside[i + 1:j] = b"\x01" * (j - i - 1)
-    starts = [s.start for s in doc.sents if not inside[s.start]]
+    starts = [s for s in doc.sentence_starts() if not inside[s]]
+    is_space = doc.is_space
     out = []
     for k, start in enumerate(starts):
         end = starts[k + 1] if k + 1 < len(starts) else len(doc)
-        toks = [t for t in range(start, end) if not doc[t].is_space]
+        toks = [t for t in range(start, end) if not is_space[t]]
         if toks:
             out.append(toks)
     return out

@@ -7,5 +7,6 @@ class Migration(migrations.Migration):
     dependencies = [
         ("annotate", "0006_gold_editable"),
         ("annotate", "0006_jobs_preannotation_heartbeat"),
+        ("annotate", "0006_tokens_token_layer"),
     ]
     operations = []

@@ -56,14 +56,22 @@ class LoadedPipeline:
     def label(self) -> str:
         return f"{self.name}@{self.version}"
 
+    @property
+    def layer_key(self) -> str:
+        """The key its token layers are stored under: the same as the export pipeline's."""
+        from .token_layer import pipeline_key
+
+        return pipeline_key(self.name, self.version, self.trained)
+
 
 _CACHE: dict[str, LoadedPipeline] = {}
 _LOCK = threading.Lock()
 
 
 def _add_standpoint_components(nlp: Language) -> None:
-    from . import quotes, speakers  # noqa: F401  (registers the factories)
+    from . import graphemes, quotes, speakers  # noqa: F401  (registers the factories)
 
+    graphemes.add_to(nlp)  # first: no token, entity or quote splits a grapheme cluster
     if "sp_paragraphs" not in nlp.pipe_names:
         # before the parser (it keeps preset sentence starts), else after the sentencizer
         anchor = next((n for n in ("parser", "senter") if n in nlp.pipe_names), None)

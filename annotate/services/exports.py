@@ -205,16 +205,15 @@ def _tracked(rows: Iterable[ExportRow], job: ExportJob, attempt: int, total: int
                 raise ExportSuperseded()
 
 
-def _feed(rows: Iterable[ExportRow], writer_for, needs_doc: bool) -> None:
+def _feed(rows: Iterable[ExportRow], writer_for, needs_doc: bool, ctx: ExportContext) -> None:
     if not needs_doc:
         for row in rows:
             writer_for(row).write(row)
         return
-    from annotate.exports.tokens import NLP_BATCH, export_pipeline
+    from annotate.exports.tokens import token_layers
 
-    nlp, _ = export_pipeline()
-    for doc, row in nlp.pipe(((r.text, r) for r in rows), as_tuples=True, batch_size=NLP_BATCH):
-        writer_for(row).write(row, doc)
+    for row, layer in token_layers(rows, ctx):
+        writer_for(row).write(row, layer)
 
 
 def _sha256(path: Path) -> str:
@@ -258,10 +257,11 @@ def _write_file(job: ExportJob, attempt: int, tmp: Path) -> ExportContext:
     writer_cls = get_writer(job.format)
     ctx = ExportContext(options=options, stance_labels=project.stance_labels, frames=project.frames)
     if writer_cls.needs_doc:
-        from annotate.exports.tokens import export_pipeline
+        from annotate.exports.tokens import expected_pipeline_key
 
-        ctx.pipeline_name = export_pipeline()[1]
-    total = export_articles(project=project, options=options).count()
+        # Named before any article is read: the stored layers are checked against it.
+        ctx.pipeline_name = expected_pipeline_key()
+    total = ctx.total = export_articles(project=project, options=options).count()
     _guarded(job, attempt).update(total=total, nlp_pipeline=ctx.pipeline_name)
     rows = _tracked(iter_rows(project=project, options=options, ctx=ctx), job, attempt, total)
 
@@ -269,7 +269,7 @@ def _write_file(job: ExportJob, attempt: int, tmp: Path) -> ExportContext:
         fh = tmp.open("wb")
         try:
             w = writer_cls(fh, ctx)
-            _feed(rows, lambda row: w, writer_cls.needs_doc)
+            _feed(rows, lambda row: w, writer_cls.needs_doc, ctx)
             w.close()
         finally:
             _fsync_close(fh)
@@ -280,7 +280,7 @@ def _write_file(job: ExportJob, attempt: int, tmp: Path) -> ExportContext:
     handles = {name: path.open("wb") for name, path in parts.items()}
     try:
         writers = {name: writer_cls(handles[name], ctx) for name in SPLIT_NAMES}
-        _feed(rows, lambda row: writers[row.split], writer_cls.needs_doc)
+        _feed(rows, lambda row: writers[row.split], writer_cls.needs_doc, ctx)
         for w in writers.values():
             w.close()
         for fh in handles.values():
@@ -303,11 +303,11 @@ def _write_file(job: ExportJob, attempt: int, tmp: Path) -> ExportContext:
     return ctx
 
 
-def _extension(job: ExportJob) -> str:
+def _extension(job: ExportJob, ctx: ExportContext) -> str:
     writer_cls = get_writer(job.format)
     if job.options.get("split") and not writer_cls.handles_split:
         return f"{writer_cls.extension}.zip"
-    return writer_cls.extension
+    return writer_cls.extension_for(ctx)
 
 
 def export_build(*, export_id: int) -> ExportJob | None:
@@ -326,7 +326,7 @@ def export_build(*, export_id: int) -> ExportJob | None:
     try:
         with _fewer_gc_passes(not get_writer(job.format).needs_doc):
             ctx = _write_file(job, attempt, tmp)
-        ext = _extension(job)
+        ext = _extension(job, ctx)
         final = directory / f"export-{job.pk}.{ext}"
         sha, size = _sha256(tmp), tmp.stat().st_size
         os.replace(tmp, final)

@@ -17,7 +17,7 @@ from django.db import reset_queries, transaction
 from annotate.errors import ImportRejected
 from annotate.importing.readers import FORMATS, LineError, detect_format, read_records, spool_upload
 from annotate.importing.validate import ArticleIn, validate_record
-from annotate.models import Article, Project, Span, text_hash
+from annotate.models import Article, Project, Span, TokenLayerRow, text_hash
 from annotate.services.queue import queue_statistics_refresh
 
 logger = logging.getLogger(__name__)
@@ -158,6 +158,8 @@ def _write_batch(project: Project, batch: list[ArticleIn], report: ImportReport)
     if retexted:
         # Suggestions were computed on the old text: their offsets are meaningless now.
         Span.objects.filter(article_id__in=retexted, annotation__isnull=True, gold__isnull=True).delete()
+        # …and so were their token layers (exports would also reject them by their text hash).
+        TokenLayerRow.objects.filter(article_id__in=retexted).delete()
     if to_create:
         Article.objects.bulk_create([a for a, _ in to_create], batch_size=WRITE_BATCH)
         report.created += len(to_create)

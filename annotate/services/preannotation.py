@@ -1,7 +1,9 @@
 """Pre-annotation: model suggestions (entities, quotations, speakers) for a project's articles.
 
 Queued in chunks of CHUNK_SIZE articles, one Celery task per chunk (queue `preannotate`); each
-chunk runs `nlp.pipe` over its texts and writes the suggestions with bulk inserts.
+chunk runs `nlp.pipe` over its texts and writes the suggestions with bulk inserts, and the
+article's token layer (annotate.nlp.token_layer) computed from the same Docs, so that exports
+never run spaCy again for it.
 
 Delivery: chunks are sent after the articles commit (G6); if the broker does not take them the
 import still succeeds (a warning is logged) and the articles stay `pending`. The periodic sweep
@@ -23,7 +25,7 @@ from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from annotate.models import Article, PreannotationRun, Project, Span
+from annotate.models import Article, PreannotationRun, Project, Span, TokenLayerRow, text_hash
 from annotate.nlp.extract import ArticleResult, process_texts
 from annotate.nlp.loading import LoadedPipeline, describe_configured_pipeline, get_pipeline
 
@@ -123,22 +125,31 @@ def preannotation_process_chunk(*, run_id: int, article_ids: Iterable[int], forc
     if not force:
         articles = articles.exclude(preannotation_status=Article.Preannotation.DONE)
     rows = list(articles.values_list("id", "text"))
+    texts = dict(rows)
     pipeline = get_pipeline()
     now = timezone.now()
     spans: list[Span] = []
+    layers: list[TokenLayerRow] = []
     done: list[int] = []
     failed: dict[int, str] = {}
+    snapped = 0
     # memory_zone frees the strings spaCy interns for these texts: a worker stays flat over 10k articles
     with pipeline.nlp.memory_zone():
-        for result in process_texts(pipeline, rows):
+        for result in process_texts(pipeline, rows, token_layers=True):
             if result.error:
                 failed[result.key] = result.error
             else:
                 done.append(result.key)
                 spans.extend(_spans_for(result.key, result, pipeline))
+                snapped += result.spans_snapped
+                if result.layer is not None:
+                    layers.append(TokenLayerRow(
+                        article_id=result.key, pipeline=pipeline.layer_key, text_hash=text_hash(texts[result.key]),
+                        data=result.layer, tokens=result.layer_tokens))
     with transaction.atomic():
         Span.objects.filter(article_id__in=done + list(failed), **MODEL_SUGGESTION).delete()
         Span.objects.bulk_create(spans, batch_size=SPAN_WRITE_BATCH)
+        token_layers_store(layers)
         Article.objects.filter(pk__in=done).update(
             preannotation_status=Article.Preannotation.DONE, preannotation_error="",
             preannotated_at=now, preannotation_model=pipeline.label)
@@ -158,7 +169,19 @@ def preannotation_process_chunk(*, run_id: int, article_ids: Iterable[int], forc
     reset_queries()  # DEBUG keeps every SQL statement; a long-running worker must not
     for key, reason in failed.items():
         logger.warning("pre-annotation of article %s failed: %s", key, reason)
-    return {"done": len(done), "failed": len(failed), "spans": len(spans)}
+    if snapped:
+        logger.info("pre-annotation run %s: %d quote/speaker boundaries snapped out of grapheme clusters",
+                    run_id, snapped)
+    return {"done": len(done), "failed": len(failed), "spans": len(spans), "spans_snapped": snapped,
+            "token_layers": len(layers)}
+
+
+def token_layers_store(layers: list[TokenLayerRow]) -> None:
+    """Insert or replace these articles' token layers (one row per article)."""
+    if layers:
+        TokenLayerRow.objects.bulk_create(
+            layers, batch_size=500, update_conflicts=True, unique_fields=["article"],
+            update_fields=["pipeline", "text_hash", "data", "tokens", "computed_at"])
 
 
 def _stale_runs(cutoff):

@@ -11,6 +11,15 @@ in a fresh process, through `export_request` + `export_build` (the code a Celery
 counting, streaming, writing, fsync, sha256, rename), so `peak_rss_mb` is that export's own
 peak; `rss_growth_mb` is peak minus the RSS just before the build (after spaCy is loaded for the
 token formats).
+
+Token formats read the stored token layer (issue 18). Pre-annotating 60k synthetic articles
+would take hours here, so `ensure_layers` stores layers built the cheap way: the export
+pipeline's own tokenizer (real token boundaries and spaces), tags looked up from what the
+tagger said on a sample of the same synthetic texts, a sentence start after each full stop;
+encoded and checked exactly as pre-annotation's (same size per article, same validity).
+`bare_cursor` is the reference: a bare psycopg cursor streaming the same article, span and
+annotation rows in the same 500-article chunks, building nothing. One line per run and format,
+then a table with each rate against JSONL and against the cursor of the same run.
 """
 
 from __future__ import annotations
@@ -124,6 +133,95 @@ def ensure_project(n: int):
     return project
 
 
+def ensure_layers(project) -> None:
+    """A valid stored token layer for every article of the project (see the module docstring)."""
+    from collections import Counter, defaultdict
+
+    from annotate.exports.tokens import export_pipeline
+    from annotate.models import TokenLayerRow, text_hash
+    from annotate.nlp.token_layer import TokenLayer, encode
+    from annotate.services.preannotation import token_layers_store
+
+    nlp, key = export_pipeline()
+    todo = project.articles.exclude(token_layer__pipeline=key).order_by("id")
+    if not todo.exists():
+        return
+    start = time.perf_counter()
+    sample = list(project.articles.order_by("id").values_list("text", flat=True)[:20])
+    seen: dict[str, Counter] = defaultdict(Counter)
+    for doc in nlp.pipe(sample):
+        for t in doc:
+            seen[t.text][(t.tag_, t.pos_, str(t.morph))] += 1
+    lookup = {form: c.most_common(1)[0][0] for form, c in seen.items()}
+    last = 0
+    while True:
+        chunk = list(todo.filter(id__gt=last).values_list("id", "text")[:1000])
+        if not chunk:
+            break
+        last = chunk[-1][0]
+        rows = []
+        for (aid, text), doc in zip(chunk, nlp.tokenizer.pipe(t for _, t in chunk), strict=True):
+            forms = [t.text for t in doc]
+            tags = [lookup.get(f, ("NN", "NOUN", "Number=Sing")) for f in forms]
+            layer = TokenLayer(
+                text, [t.idx for t in doc], [t.idx + len(t.text) for t in doc], [bool(t.whitespace_) for t in doc],
+                [1 if i == 0 or forms[i - 1] == "." else -1 for i in range(len(forms))],
+                [x[0] for x in tags], [x[1] for x in tags], [x[2] for x in tags], [""] * len(forms))
+            rows.append(TokenLayerRow(article_id=aid, pipeline=key, text_hash=text_hash(text), data=encode(layer),
+                                      tokens=len(layer)))
+        token_layers_store(rows)
+    print(f"# stored token layers for {project.slug} in {time.perf_counter() - start:.0f} s", flush=True)
+
+
+def layer_bytes(project) -> dict:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT avg(octet_length(l.data)), avg(octet_length(a.text)) FROM annotate_tokenlayerrow l "
+            "JOIN annotate_article a ON a.id = l.article_id WHERE a.project_id = %s", [project.pk])
+        stored, text = cursor.fetchone()
+    return {"layer_bytes_per_article": round(float(stored)), "text_bytes_per_article": round(float(text)),
+            "layer_to_text": round(float(stored) / float(text), 2)}
+
+
+def bare_cursor(n: int) -> None:
+    """The reference: psycopg alone streams the rows an export reads, in the same chunks."""
+    _setup_django()
+    import psycopg
+    from django.conf import settings
+
+    from annotate.models import Project
+
+    project = Project.objects.get(slug=f"bench-export-{n}")
+    db = settings.DATABASES["default"]
+    start = time.perf_counter()
+    count = 0
+    with psycopg.connect(host=db["HOST"], port=db["PORT"] or 5432, user=db["USER"], dbname=db["NAME"]) as conn:
+        cur = conn.cursor()
+        last = 0
+        while True:
+            cur.execute("SELECT id, external_id, title, source, url, published, meta::text, text FROM annotate_article "
+                        "WHERE project_id = %s AND id > %s ORDER BY id LIMIT 500", [project.pk, last])
+            rows = cur.fetchall()
+            if not rows:
+                break
+            ids = [r[0] for r in rows]
+            last = ids[-1]
+            cur.execute("SELECT article_id, annotation_id, gold_id, start, \"end\", label, attrs::text, origin "
+                        "FROM annotate_span WHERE article_id = ANY(%s) ORDER BY article_id, start, \"end\", label, id",
+                        [ids])
+            cur.fetchall()
+            cur.execute("SELECT an.id, s.article_id, s.annotator_id, an.stance::text, an.frames::text, an.primary_frame, "
+                        "an.notes, s.status, an.submitted_at FROM annotate_annotation an JOIN annotate_assignment s "
+                        "ON s.id = an.assignment_id WHERE s.article_id = ANY(%s) ORDER BY an.id", [ids])
+            cur.fetchall()
+            count += len(rows)
+    elapsed = time.perf_counter() - start
+    print(json.dumps({"format": "bare_cursor", "articles": count, "seconds": round(elapsed, 1),
+                      "articles_per_s": round(count / elapsed)}), flush=True)
+
+
 def _status_mb(key: str) -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith(key + ":"):
@@ -137,10 +235,9 @@ def run_one(n: int, fmt: str) -> None:
     from annotate.services.exports import export_build, export_request
 
     project = Project.objects.get(slug=f"bench-export-{n}")
-    if fmt != "jsonl":
-        from annotate.exports.tokens import export_pipeline
-
-        export_pipeline()  # loaded once per worker process: not part of one export's cost
+    if fmt == "bare_cursor":
+        bare_cursor(n)
+        return
     # ru_maxrss survives exec (it would report the parent's peak); VmHWM is this process's own,
     # and writing 5 to clear_refs resets it to the current RSS.
     Path("/proc/self/clear_refs").write_text("5")
@@ -161,14 +258,23 @@ def run_one(n: int, fmt: str) -> None:
         "cpu_seconds": round(cpu, 1), "articles_per_cpu_s": round(job.counts["articles"] / cpu),
         "peak_rss_mb": round(peak), "rss_before_mb": round(rss_before), "rss_growth_mb": round(peak - rss_before),
         "spans_expanded": job.counts.get("spans_expanded", 0),
+        "analysed_on_export": job.counts.get("analysed_on_export"),
+        "loaded_pipeline": bool(loaded_pipelines_after()),
     }), flush=True)
+
+
+def loaded_pipelines_after() -> bool:
+    from annotate.exports.tokens import export_pipeline
+
+    return export_pipeline.cache_info().currsize > 0
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000])
-    parser.add_argument("--formats", nargs="+", default=["jsonl", "conll2003", "conllu", "spacy"])
+    parser.add_argument("--formats", nargs="+", default=["bare_cursor", "jsonl", "conll2003", "conllu", "spacy"])
     parser.add_argument("--one", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--build-only", action="store_true", help="build the projects and their layers, export nothing")
     args = parser.parse_args()
     if args.one:
         run_one(int(args.one[0]), args.one[1])
@@ -177,15 +283,34 @@ def main() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    for n in args.sizes:
-        ensure_project(n)
+    projects = {n: ensure_project(n) for n in args.sizes}
+    for project in projects.values():
+        ensure_layers(project)
     from django.db import connection
 
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")  # fresh bulk loads: give the planner real row counts
-    for fmt in args.formats:
-        for n in args.sizes:
-            subprocess.run([sys.executable, __file__, "--one", str(n), fmt], check=True)
+    for n, project in projects.items():
+        print(json.dumps({"articles": n, **layer_bytes(project)}), flush=True)
+    if args.build_only:
+        return
+    print("# load before: " + os.popen("uptime").read().strip(), flush=True)
+    results: dict[tuple[int, str], dict] = {}
+    for n in args.sizes:
+        for fmt in args.formats:
+            out = subprocess.run([sys.executable, __file__, "--one", str(n), fmt], check=True, capture_output=True,
+                                 text=True).stdout
+            print(out, end="", flush=True)
+            results[(n, fmt)] = json.loads(out.strip().splitlines()[-1])
+    print("# load after: " + os.popen("uptime").read().strip(), flush=True)
+    print("\n| articles | format | articles/s | vs JSONL | vs bare cursor | peak RSS MB | RSS growth MB |")
+    print("|---:|---|---:|---:|---:|---:|---:|")
+    for (n, fmt), r in results.items():
+        jsonl = results.get((n, "jsonl"), {}).get("articles_per_s")
+        bare = results.get((n, "bare_cursor"), {}).get("articles_per_s")
+        rate = r["articles_per_s"]
+        print(f"| {n} | {fmt} | {rate} | {rate / jsonl:.0%} | {rate / bare:.0%} | {r.get('peak_rss_mb', '')} | "
+              f"{r.get('rss_growth_mb', '')} |" if jsonl and bare else f"| {n} | {fmt} | {rate} | | | | |")
 
 
 if __name__ == "__main__":
