@@ -12,7 +12,7 @@ from annotate.selectors.projects import project_members, project_targets, projec
 from annotate.services import memberships, projects
 from api.base import ApiMixin, ApiView, ProjectScopedMixin
 from api.pagination import IdCursorPagination
-from api.permissions import IsProjectAdmin, MemberReadAdminWrite, ReviewerReadAdminWrite
+from api.permissions import IsProjectAdmin, IsStaffToCreate, MemberReadAdminWrite, ReviewerReadAdminWrite
 
 from .serializers import (
     MemberIn,
@@ -40,7 +40,7 @@ class ProjectListView(ApiMixin, generics.ListAPIView):
     serializer_class = ProjectListOut
     pagination_class = IdCursorPagination
     filter_backends: list = []
-    permission_classes = [IsAuthenticated]
+    permission_classes = [IsAuthenticated & IsStaffToCreate]
 
     def get_queryset(self):
         return projects_with_role(user=self.request.user)
