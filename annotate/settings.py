@@ -219,6 +219,9 @@ AXES_LOCKOUT_PARAMETERS = [
     for group in env.list("LOGIN_LOCKOUT_BY", default=["username+ip_address"])
 ]
 AXES_RESET_ON_SUCCESS = True
+# Axes hides the username and address in its log lines by default; they are what an operator
+# needs to see there (the admin shows them anyway). Passwords are never logged.
+AXES_SENSITIVE_PARAMETERS = ["password"]
 AXES_CLIENT_IP_CALLABLE = "annotate.security.client_ip"
 AXES_LOCKOUT_TEMPLATE = "frontend/locked_out.html"
 
