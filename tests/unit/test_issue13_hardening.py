@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from axes.models import AccessAttempt
 from django.core.cache import cache
 from django.test import Client, RequestFactory, override_settings
 from django.views.debug import technical_500_response
@@ -173,6 +172,8 @@ def test_issue13_api_answers_are_not_stored_but_a_finished_export_stays_cacheabl
 @pytest.mark.parametrize("path", ["/login/", "/admin/login/"])
 @override_settings(AXES_FAILURE_LIMIT=10)
 def test_issue13_ten_wrong_passwords_lock_that_username_from_that_address(path, caplog):
+    from axes.models import AccessAttempt
+
     user = UserFactory(username="target", is_staff=True)
     attacker = Client(REMOTE_ADDR="203.0.113.9")
     with caplog.at_level(logging.WARNING):
@@ -193,6 +194,8 @@ def test_issue13_ten_wrong_passwords_lock_that_username_from_that_address(path, 
 
 @pytest.mark.django_db
 def test_issue13_lockouts_are_listed_in_the_admin():
+    from axes.models import AccessAttempt
+
     root = UserFactory(is_superuser=True, is_staff=True)
     AccessAttempt.objects.create(username="target", ip_address="203.0.113.9", failures_since_start=10,
                                  user_agent="x", path_info="/login/", get_data="", post_data="")
