@@ -203,7 +203,7 @@ CONTENT_SECURITY_POLICY = {
 }
 # Nothing here needs a camera, a microphone, a location, payments or USB: deny them to every frame.
 PERMISSIONS_POLICY = ("accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
-                      "microphone=(), payment=(), usb=(), interest-cohort=()")
+                      "microphone=(), payment=(), usb=()")
 
 # --- Anti-automation (django-axes): /login/ and /admin/login/ ---
 # LOGIN_FAILURE_LIMIT failures of one username from one IP address (LOGIN_LOCKOUT_BY) within

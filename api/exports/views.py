@@ -70,7 +70,9 @@ class ExportDetailView(ApiMixin, generics.RetrieveAPIView):
 class ExportDownloadView(ExportDetailView):
     """Streamed, with its sha256 as ETag (If-None-Match gives 304); 409 while the export is not done."""
 
-    @extend_schema(responses={(200, "application/octet-stream"): bytes, 304: None,
+    # One media type per format (jsonl; conll2003 and conllu are text; spaCy DocBin is a zip).
+    @extend_schema(responses={(200, "application/jsonl"): bytes, (200, "text/plain"): bytes,
+                              (200, "application/zip"): bytes, 304: None,
                               409: OpenApiResponse(description="not done yet")})
     def get(self, request, pk: int):
         job = self.get_object()
