@@ -291,3 +291,18 @@ def test_issue13_the_schema_says_the_adjudication_queue_is_paginated():
     assert component["type"] == "object"
     assert {"count", "next", "previous", "results"} <= set(component["properties"])
     assert component["properties"]["results"]["type"] == "array"
+
+
+@pytest.mark.django_db
+def test_issue13_page_size_outside_the_schema_is_a_400_not_silently_the_default():
+    w = make_world(articles=2)
+    client = w.client("admin")
+    url = f"/api/v1/projects/{w.project.pk}/articles/"
+    for bad in ("null", "0", "-1", "1.5"):
+        r = client.get(url, {"page_size": bad})
+        assert r.status_code == 400 and "page_size" in r.json()["error"]["details"], bad
+    assert len(client.get(url, {"page_size": "1"}).json()["results"]) == 1
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    params = {p["name"]: p for p in schema["paths"]["/api/v1/projects/{project_id}/assignments/"]["get"]["parameters"]}
+    assert params["page_size"]["schema"]["minimum"] == 1 and params["annotator"]["schema"]["minimum"] == 1
+    assert "400" in schema["paths"]["/api/v1/projects/{project_id}/assignments/"]["get"]["responses"]
