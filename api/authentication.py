@@ -68,8 +68,8 @@ def _refuse_if_locked_out(ip: str | None) -> None:
     if until <= now:
         _locked_out.pop(ip, None)
         return
-    raise exceptions.Throttled(wait=math.ceil(until - now), detail="Too many failed token authentications from "
-                                                       "your address; try again later.")
+    raise exceptions.Throttled(wait=math.ceil(until - now),
+                               detail="Too many failed token authentications from your address; try again later.")
 
 
 def _count_failure(ip: str | None) -> None:
@@ -141,21 +141,21 @@ class FastTokenAuthentication(CallerContext, TokenAuthentication):
     """DRF's TokenAuthentication (`Authorization: Token <key>`, same errors), looked up with
     one hand-written statement instead of the ORM."""
 
-    ip: str | None = None
+    django_request = None
 
     def authenticate(self, request):
         self.read_context(request)
-        self.ip = client_ip(request._request)
+        self.django_request = request._request  # its address is read only on a failure or a lockout
         try:
             return super().authenticate(request)
         except exceptions.AuthenticationFailed:
             # Malformed headers ("Token a b") count as failures too; a locked-out IP gets 429.
-            _count_failure(self.ip)
+            _count_failure(client_ip(self.django_request))
             raise
 
     def authenticate_credentials(self, key):
-        if _locked_out:
-            _refuse_if_locked_out(self.ip)
+        if _locked_out and self.django_request is not None:
+            _refuse_if_locked_out(client_ip(self.django_request))
         ttl = settings.API_TOKEN_CACHE_SECONDS
         if self.project_id is None and ttl > 0:
             hit = _recent.get(key)
