@@ -51,6 +51,7 @@ def celery_worker(transactional_db, settings, tmp_path):
         **os.environ,
         "DATABASE_URL": url,
         "CELERY_TASK_ALWAYS_EAGER": "false",
+        "SECRET_KEY": settings.SECRET_KEY,  # the worker is not under pytest: DEBUG off needs a key
         "EXPORT_ROOT": str(settings.EXPORT_ROOT),
         "PYTHONUNBUFFERED": "1",
     }
