@@ -9,6 +9,11 @@ PORT ?= 8000
 # The suite runs against PostgreSQL (pytest creates and drops test_<name>), then the SQLite default.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/standpoint
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/1
+# DEBUG is off here as in production (no debug pages, manifest static files): Django then needs a
+# SECRET_KEY; local commands read one generated once under var/ (unless SECRET_KEY is set).
+VAR_DIR := $(or $(STANDPOINT_VAR_DIR),var)
+DEV_SECRET_KEY := $(VAR_DIR)/secret_key
+export SECRET_KEY_FILE ?= $(abspath $(DEV_SECRET_KEY))
 
 .PHONY: run test install frontend chromium lint services check clean
 
@@ -22,6 +27,10 @@ $(VENV)/.installed: pyproject.toml requirements-model.txt
 
 install: $(VENV)/.installed
 
+$(DEV_SECRET_KEY):
+	mkdir -p $(VAR_DIR)
+	umask 077 && $(PYTHON) -c "import secrets; print(secrets.token_urlsafe(50))" > $@
+
 frontend/dist/.vite/manifest.json: $(shell test -d frontend/src && find frontend/src -type f) frontend/package.json frontend/package-lock.json
 	cd frontend && npm ci --no-audit --no-fund && npm run build
 
@@ -34,12 +43,14 @@ chromium:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi; }
 
-run: install frontend
+run: install frontend $(DEV_SECRET_KEY)
+	@# With DEBUG off whitenoise serves the collected, hashed files (manifest storage).
+	$(PY) manage.py collectstatic --noinput >/dev/null
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py demo
 	HOST=$(HOST) PORT=$(PORT) PY=$(PY) scripts/run-demo.sh
 
-test: install frontend chromium
+test: install frontend chromium $(DEV_SECRET_KEY)
 	@if [ -f frontend/package.json ]; then cd frontend && npm test; fi
 	$(VENV)/bin/ruff check .
 	$(PY) manage.py makemigrations --check --dry-run >/dev/null || { echo "Model changes without a migration"; exit 1; }

@@ -1,9 +1,10 @@
 """Standpoint settings, all driven by the environment (django-environ).
 
 Embedded default: SQLite under var/, Celery eager when no Redis answers.
-Production: DEBUG=False, which requires SECRET_KEY and turns on the HTTPS hardening.
+DEBUG is off unless DEBUG=True is set; without DEBUG a SECRET_KEY (or SECRET_KEY_FILE) is required.
 """
 
+import datetime as dt
 import secrets
 import sys
 from pathlib import Path
@@ -16,7 +17,8 @@ VAR_DIR = Path(environ.Env().str("STANDPOINT_VAR_DIR", default=str(BASE_DIR / "v
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 env = environ.Env(
-    DEBUG=(bool, True),
+    # Off unless asked for: a deployment that forgets to set it must not serve debug pages.
+    DEBUG=(bool, False),
     ALLOWED_HOSTS=(list, ["127.0.0.1", "localhost", "[::1]", "testserver"]),
     CSRF_TRUSTED_ORIGINS=(list, []),
     SECURE_SSL_REDIRECT=(bool, False),
@@ -34,10 +36,19 @@ def _secret_key() -> str:
     key = env.str("SECRET_KEY", default="")
     if key:
         return key
-    if not DEBUG:
+    key_file = env.str("SECRET_KEY_FILE", default="")
+    if key_file:  # e.g. a Docker secret, or the dev key `make run` keeps under var/
+        try:
+            key = Path(key_file).read_text().strip()
+        except OSError as exc:
+            raise ImproperlyConfigured(f"SECRET_KEY_FILE {key_file}: {exc.strerror}") from None
+        if not key:
+            raise ImproperlyConfigured(f"SECRET_KEY_FILE {key_file} is empty.")
+        return key
+    if not (DEBUG or TESTING):
         raise ImproperlyConfigured(
-            "SECRET_KEY is not set. Production (DEBUG=False) refuses to start without one: "
-            "set SECRET_KEY to a long random string."
+            "SECRET_KEY is not set. Standpoint refuses to start without one unless DEBUG=True: "
+            "set SECRET_KEY (or SECRET_KEY_FILE) to a long random string."
         )
     # A dev key kept under var/ so sessions survive restarts of the local demo.
     path = VAR_DIR / "secret_key"
@@ -64,6 +75,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "annotate",
     "api",
     "frontend",
@@ -71,6 +83,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "api.middleware.SecurityHeadersMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -78,6 +92,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "api.middleware.MessageMiddlewareExceptApi",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its 429 answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "annotate.urls"
@@ -116,6 +132,11 @@ if TESTING:
     # Tests create hundreds of users; PBKDF2's deliberate slowness would dominate the suite.
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out username/IP before any password is checked.
+    "annotate.lockout.LoginLockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
@@ -155,6 +176,61 @@ CSRF_COOKIE_SECURE = env("CSRF_COOKIE_SECURE")
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_PROXY", False) else None
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+
+# Error pages, DEBUG or not, never show a credential: every URL-shaped value (REDIS_URL,
+# CELERY_BROKER_URL, DATABASE_URL, CACHE_URL, …, in settings, request.META and frame variables)
+# loses its password (annotate.security).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "annotate.security.CredentialMaskingFilter"
+DEFAULT_EXCEPTION_REPORTER = "annotate.security.CredentialMaskingReporter"
+
+# Content-Security-Policy (django-csp): our pages load only our own scripts and stylesheets (the
+# Vite build, the admin's, the Swagger UI sidecar's); no inline script or style anywhere. data:
+# images are the favicon and the Swagger UI's icons. Styles set through the DOM (the UI's
+# element.style) are not inline styles and stay allowed.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+# Nothing here needs a camera, a microphone, a location, payments or USB: deny them to every frame.
+PERMISSIONS_POLICY = ("accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
+                      "microphone=(), payment=(), usb=()")
+
+# --- Anti-automation (django-axes): /login/ and /admin/login/ ---
+# LOGIN_FAILURE_LIMIT failures of one username from one IP address (LOGIN_LOCKOUT_BY) within
+# LOGIN_LOCKOUT_MINUTES lock that pair out for LOGIN_LOCKOUT_MINUTES after the last failure (429,
+# even with the right password). Attempts and lockouts are in the admin (Axes) and the log.
+AXES_ENABLED = env.bool("LOGIN_LOCKOUT_ENABLED", default=True)
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env.float("LOGIN_LOCKOUT_MINUTES", default=15))
+# "username+ip_address" = per pair (one attacker cannot lock a user out everywhere);
+# "username,ip_address" = per username and, separately, per IP address.
+AXES_LOCKOUT_PARAMETERS = [
+    group.split("+") if "+" in group else group
+    for group in env.list("LOGIN_LOCKOUT_BY", default=["username+ip_address"])
+]
+AXES_RESET_ON_SUCCESS = True
+# Axes hides the username and address in its log lines by default; they are what an operator
+# needs to see there (the admin shows them anyway). Passwords are never logged.
+AXES_SENSITIVE_PARAMETERS = ["password"]
+AXES_CLIENT_IP_CALLABLE = "annotate.security.client_ip"
+AXES_LOCKOUT_TEMPLATE = "frontend/locked_out.html"
+
+# --- Anti-automation: failed API token authentication, per client IP (api.authentication) ---
+# More than API_TOKEN_FAILURE_LIMIT invalid tokens from one IP within API_TOKEN_FAILURE_WINDOW
+# seconds: that IP gets 429 (with Retry-After) on token requests until the window ends. Counted in
+# the cache (CACHE_URL: shared between web processes); successful requests never touch it.
+API_TOKEN_FAILURE_LIMIT = env.int("API_TOKEN_FAILURE_LIMIT", default=20)
+API_TOKEN_FAILURE_WINDOW = env.int("API_TOKEN_FAILURE_WINDOW", default=60)
 
 # Local memory by default (embedded); set CACHE_URL=redis://…/1 when several processes serve the site,
 # so that the agreement report cache and the API throttle are shared between them.

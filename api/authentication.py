@@ -8,15 +8,24 @@ the project, which the permission check and the view need next (one round trip i
 Elsewhere (autosave, submit: most requests) a token seen in the last API_TOKEN_CACHE_SECONDS
 is not looked up again by this process: one database round trip fewer per request. The price: a
 deleted token or a deactivated user keeps working for at most that long in each web process.
-The default, 0, turns the cache off."""
+The default, 0, turns the cache off.
+
+Failed token authentications are counted per client IP in the cache (API_TOKEN_FAILURE_LIMIT per
+API_TOKEN_FAILURE_WINDOW seconds); past the limit that IP gets 429 on token requests, valid token
+or not, until the window ends, so a token cannot be guessed at speed. A successful request costs
+one look at a per-process dict that is empty unless some IP is locked out."""
 
 from __future__ import annotations
 
 import copy
+import logging
+import math
+import time
 from time import monotonic
 
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+from django.core.cache import cache
 from django.db import connection
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext_lazy as _
@@ -26,7 +35,10 @@ from rest_framework.authtoken.models import Token
 
 from annotate.hotsql import Columns, fetch_one
 from annotate.models import Membership, Project
+from annotate.security import client_ip
 from annotate.selectors.membership import PROJECT_COLUMNS, remember_role
+
+log = logging.getLogger("standpoint.security")
 
 _T = Columns(Token, "t")
 _U = Columns(get_user_model(), "u")
@@ -37,9 +49,54 @@ MAX_ID = 2**62
 _recent: dict[str, tuple[float, Token, object]] = {}
 
 
+# ip -> locked until (time.time()). Per process, filled when this process sees a failure past the
+# limit (the count itself is in the shared cache); empty in normal operation.
+_locked_out: dict[str, float] = {}
+
+
 def forget_tokens() -> None:
-    """Empty this process's token cache (tests; a deployment waits API_TOKEN_CACHE_SECONDS)."""
+    """Empty this process's token cache and lockouts (tests; a deployment waits them out)."""
     _recent.clear()
+    _locked_out.clear()
+
+
+def _refuse_if_locked_out(ip: str | None) -> None:
+    until = _locked_out.get(ip)
+    if until is None:
+        return
+    now = time.time()
+    if until <= now:
+        _locked_out.pop(ip, None)
+        return
+    raise exceptions.Throttled(wait=math.ceil(until - now),
+                               detail="Too many failed token authentications from your address; try again later.")
+
+
+def _count_failure(ip: str | None) -> None:
+    """One more failed token from `ip` in this window (fixed windows, like api.throttling); past
+    the limit, lock `ip` out in this process until the window ends and answer 429."""
+    limit, window = settings.API_TOKEN_FAILURE_LIMIT, settings.API_TOKEN_FAILURE_WINDOW
+    if ip is None or limit <= 0 or window <= 0:
+        return
+    now = time.time()
+    slot = int(now // window)
+    key = f"token-failures:{ip}:{slot}"
+    cache.add(key, 0, timeout=window + 1)
+    try:
+        failures = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=window + 1)
+        failures = 1
+    if failures <= limit:
+        return
+    if len(_locked_out) > 10_000:  # a botnet's worth of addresses: never grow without bound
+        _locked_out.clear()
+    first = ip not in _locked_out
+    _locked_out[ip] = (slot + 1) * window
+    if first:
+        log.warning("token authentication: %d failures from %s within %ds; refused until the window ends",
+                    failures, ip, window)
+    _refuse_if_locked_out(ip)
 
 
 class CallerContext:
@@ -84,11 +141,21 @@ class FastTokenAuthentication(CallerContext, TokenAuthentication):
     """DRF's TokenAuthentication (`Authorization: Token <key>`, same errors), looked up with
     one hand-written statement instead of the ORM."""
 
+    django_request = None
+
     def authenticate(self, request):
         self.read_context(request)
-        return super().authenticate(request)
+        self.django_request = request._request  # its address is read only on a failure or a lockout
+        try:
+            return super().authenticate(request)
+        except exceptions.AuthenticationFailed:
+            # Malformed headers ("Token a b") count as failures too; a locked-out IP gets 429.
+            _count_failure(client_ip(self.django_request))
+            raise
 
     def authenticate_credentials(self, key):
+        if _locked_out and self.django_request is not None:
+            _refuse_if_locked_out(client_ip(self.django_request))
         ttl = settings.API_TOKEN_CACHE_SECONDS
         if self.project_id is None and ttl > 0:
             hit = _recent.get(key)

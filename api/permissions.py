@@ -87,6 +87,19 @@ class IsProjectMember(ProjectRole):
     roles = frozenset(Role.values)
 
 
+class IsStaffToCreate(BasePermission):
+    """Reads for anyone the other classes let in; POST (create a project) for staff users only,
+    checked before the body is validated, so others learn nothing from field errors."""
+
+    message = "Only staff users may create projects."
+
+    def has_permission(self, request, view) -> bool:
+        if request.method != "POST":
+            return True
+        user = request.user
+        return bool(user and user.is_authenticated and (user.is_staff or user.is_superuser))
+
+
 class ReadWrite(BasePermission):
     """`read` for safe methods, `write` otherwise. Subclass and set both, e.g.
     `class ProjectRead_AdminWrite(ReadWrite): read, write = IsProjectMember, IsProjectAdmin`."""

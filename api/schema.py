@@ -94,12 +94,28 @@ class StandpointAutoSchema(AutoSchema):
         if operation is not None:  # (after extend_schema's own description, which replaces get_description)
             who = f"**Who may call:** {who_may_call(self.view, self.method)}"
             operation["description"] = "\n\n".join(p for p in (operation.get("description"), who) if p)
+            self._document_filter_bounds(operation)
         return operation
+
+    def _document_filter_bounds(self, operation) -> None:
+        """django-filter's min_value/max_value (checked: 400 below or above them) as the
+        parameters' minimum/maximum, so the schema says which values the code refuses."""
+        filterset = getattr(self.view, "filterset_class", None)
+        if filterset is None:
+            return
+        for parameter in operation.get("parameters", []):
+            declared = filterset.base_filters.get(parameter["name"]) if parameter.get("in") == "query" else None
+            if declared is None:
+                continue
+            for bound, key in (("min_value", "minimum"), ("max_value", "maximum")):
+                if declared.extra.get(bound) is not None:
+                    parameter.setdefault("schema", {})[key] = declared.extra[bound]
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
         codes = SAFE_ERRORS if self.method in ("GET", "HEAD") else (*SAFE_ERRORS, "400", "409", "415")
-        if self.method in ("GET", "HEAD") and getattr(self.view, "documents_400_on_get", False):
+        paginated = self._is_list_view() and getattr(self.view, "pagination_class", None) is not None
+        if self.method in ("GET", "HEAD") and (getattr(self.view, "documents_400_on_get", False) or paginated):
             codes = (*codes, "400")
         for code in codes:
             if code not in responses:

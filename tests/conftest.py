@@ -56,6 +56,7 @@ def _worker(settings, tmp_path, extra_env: dict | None = None, concurrency: int 
         **os.environ,
         "DATABASE_URL": url,
         "CELERY_TASK_ALWAYS_EAGER": "false",
+        "SECRET_KEY": settings.SECRET_KEY,  # the worker is not under pytest: DEBUG off needs a key
         "EXPORT_ROOT": str(settings.EXPORT_ROOT),
         "PYTHONUNBUFFERED": "1",
         **(extra_env or {}),

@@ -19,7 +19,7 @@ def exports_for_project(*, project_id: int) -> QuerySet[ExportJob]:
 def export_get(*, export_id: int) -> ExportJob:
     job = ExportJob.objects.select_related("requested_by", "project").filter(pk=export_id).first()
     if job is None:
-        raise NotFound("No such export.")
+        raise NotFound("Not found.")  # the same answer as for an export of a project you are not in
     return job
 
 

@@ -4,8 +4,8 @@ bulk acceptance of unanimous articles and (re)computing majority gold."""
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import status
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 
@@ -46,7 +46,13 @@ class QueueView(ProjectScopedMixin, ApiView):
 
     @extend_schema(
         parameters=[QueueParamsIn, OpenApiParameter("limit", int), OpenApiParameter("offset", int)],
-        responses=QueueItemOut(many=True),
+        # What get_paginated_response answers: LimitOffsetPagination's envelope, not a bare list.
+        responses=inline_serializer("PaginatedQueueItemList", fields={
+            "count": serializers.IntegerField(),
+            "next": serializers.URLField(allow_null=True),
+            "previous": serializers.URLField(allow_null=True),
+            "results": QueueItemOut(many=True),
+        }),
         summary="Articles to adjudicate (open: annotators disagree, no reviewer decision yet)",
     )
     def get(self, request, project_id):

@@ -17,6 +17,10 @@ from api.permissions import IsProjectExporter
 
 from .serializers import ExportCreateIn, ExportOut
 
+# A finished export never changes (a dataset version): the requester's browser may keep it, no
+# shared cache may (the API's other answers are no-store: api.middleware).
+DOWNLOAD_CACHE_CONTROL = "private, max-age=31536000, immutable"
+
 
 @extend_schema_view(get=extend_schema(summary="The project's exports, newest first"))
 class ProjectExportsView(ApiMixin, ProjectScopedMixin, generics.ListAPIView):
@@ -65,17 +69,21 @@ class ExportDetailView(ApiMixin, generics.RetrieveAPIView):
 class ExportDownloadView(ExportDetailView):
     """Streamed, with its sha256 as ETag (If-None-Match gives 304); 409 while the export is not done."""
 
-    @extend_schema(responses={(200, "application/octet-stream"): bytes, 304: None,
+    # One media type per format (jsonl; conll2003 and conllu are text; spaCy DocBin is a zip).
+    @extend_schema(responses={(200, "application/jsonl"): bytes, (200, "text/plain"): bytes,
+                              (200, "application/zip"): bytes, 304: None,
                               409: OpenApiResponse(description="not done yet")})
     def get(self, request, pk: int):
         job = self.get_object()
         path = export_download_path(job=job)
         etag = f'"{job.sha256}"'
         if etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
-            return HttpResponseNotModified(headers={"ETag": etag})
+            # The same Cache-Control as the 200 (else the API's default no-store would tell the
+            # browser to drop the copy it just revalidated).
+            return HttpResponseNotModified(headers={"ETag": etag, "Cache-Control": DOWNLOAD_CACHE_CONTROL})
         response = FileResponse(path.open("rb"), as_attachment=True, filename=job.file_name,
                                 content_type=get_writer(job.format).media_type if not path.name.endswith(".zip")
                                 else "application/zip")
         response["ETag"] = etag
-        response["Cache-Control"] = "private, max-age=31536000, immutable"
+        response["Cache-Control"] = DOWNLOAD_CACHE_CONTROL
         return response

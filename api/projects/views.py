@@ -13,7 +13,7 @@ from annotate.services import memberships, projects
 from annotate.services.codebook import codebook_plan, merge_patch
 from api.base import ApiMixin, ApiView, ProjectScopedMixin
 from api.pagination import IdCursorPagination
-from api.permissions import IsProjectAdmin, MemberReadAdminWrite, ReviewerReadAdminWrite
+from api.permissions import IsProjectAdmin, IsStaffToCreate, MemberReadAdminWrite, ReviewerReadAdminWrite
 
 from .serializers import (
     CodebookPreviewIn,
@@ -44,7 +44,7 @@ class ProjectListView(ApiMixin, generics.ListAPIView):
     serializer_class = ProjectListOut
     pagination_class = IdCursorPagination
     filter_backends: list = []
-    permission_classes = [IsAuthenticated]
+    permission_classes = [IsAuthenticated & IsStaffToCreate]
 
     def get_queryset(self):
         return projects_with_role(user=self.request.user)

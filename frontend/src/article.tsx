@@ -52,17 +52,31 @@ function segStyle(cover: number[], placed: Placed[], colors: Map<string, string>
 export const lookClasses = new Map<string, string>();
 let sheet: CSSStyleSheet | null = null;
 
+/** The sheet the generated rules go into: a constructed stylesheet adopted by the document,
+ * which the Content-Security-Policy (style-src 'self', no inline styles) allows, unlike a
+ * <style> element written by script. A <style> element only where constructed sheets are missing. */
+function looksSheet(): CSSStyleSheet | null {
+  if (typeof CSSStyleSheet === "function" && "adoptedStyleSheets" in document) {
+    try {
+      const constructed = new CSSStyleSheet();
+      document.adoptedStyleSheets = [...document.adoptedStyleSheets, constructed];
+      return constructed;
+    } catch {
+      // an older engine without constructable stylesheets: fall through
+    }
+  }
+  const el = document.createElement("style");
+  el.dataset.standpoint = "looks";
+  document.head.append(el);
+  return el.sheet;
+}
+
 function classFor(css: string): string {
   let name = lookClasses.get(css);
   if (!name) {
     name = `hx${lookClasses.size}`;
     lookClasses.set(css, name);
-    if (!sheet) {
-      const el = document.createElement("style");
-      el.dataset.standpoint = "looks";
-      document.head.append(el);
-      sheet = el.sheet;
-    }
+    if (!sheet) sheet = looksSheet();
     sheet?.insertRule(`.article-text .${name}{${css}}`, sheet.cssRules.length);
   }
   return name;

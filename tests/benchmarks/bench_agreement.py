@@ -29,6 +29,7 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="print the top functions of the agreement report")
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "annotate.settings")
+    os.environ.setdefault("SECRET_KEY", "benchmark-only-" + "x" * 50)  # DEBUG is off by default: a key is required
     sys.path.insert(0, str(ROOT))
     import django
 

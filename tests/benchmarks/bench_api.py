@@ -40,6 +40,7 @@ WORDS = ("government troops minister said warned Ukraine Europe talks ceasefire 
 
 def setup_django():
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "annotate.settings")
+    os.environ.setdefault("SECRET_KEY", "benchmark-only-" + "x" * 50)  # DEBUG is off by default: a key is required
     sys.path.insert(0, str(ROOT))
     import django
 

@@ -45,6 +45,7 @@ QUOTES_PER_ARTICLE = 3
 
 def _setup_django() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "annotate.settings")
+    os.environ.setdefault("SECRET_KEY", "benchmark-only-" + "x" * 50)  # DEBUG is off by default: a key is required
     sys.path.insert(0, str(ROOT))
     import django
 

@@ -42,6 +42,7 @@ def make_file(path: Path, n: int, chars: int = 3500) -> None:
 
 def run_one(path: str, n: int) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "annotate.settings")
+    os.environ.setdefault("SECRET_KEY", "benchmark-only-" + "x" * 50)  # DEBUG is off by default: a key is required
     sys.path.insert(0, str(ROOT))
     import django
 

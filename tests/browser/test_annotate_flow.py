@@ -131,7 +131,8 @@ def test_annotator_day_end_to_end(live_server, page, world):
 
     # Enter = submit and next.
     page.keyboard.press("Enter")
-    page.wait_for_function("document.querySelector('.article-title')?.textContent === 'NATO ministers meet'")
+    # A function, not an expression: the page's CSP (no unsafe-eval) refuses to eval a string.
+    page.wait_for_function("() => document.querySelector('.article-title')?.textContent === 'NATO ministers meet'")
     assert f"/assignments/{assignment.pk}/" not in page.url
     shot("next_article")
     assert page.errors == []
