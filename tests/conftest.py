@@ -151,10 +151,15 @@ class RedisServer:
 
 
 def _use_broker(url: str | None) -> None:
-    """Point this process's Celery app at another broker (its connection pools are rebuilt)."""
-    if celery_app._pool is not None:
-        celery_app._pool.force_close_all()
-        celery_app._pool = None
+    """Point this process's Celery app at another broker (its connection pools are rebuilt).
+
+    Celery takes its pool from kombu's process-wide registry, keyed by broker URL: closing only the
+    app's pool would leave a closed pool there, handed back to the next user of the same URL (the
+    shared Redis afterwards, or the next private server on the same port): "Acquire on closed pool"."""
+    from kombu import pools
+
+    pools.reset()
+    celery_app._pool = None
     amqp = celery_app.__dict__.get("amqp")
     if amqp is not None:
         amqp._producer_pool = None

@@ -89,7 +89,7 @@ class CodebookPlan:
                 "label_schema": self.schema}
 
 
-def _validated(value: Any) -> dict:
+def schema_validated(value: Any) -> dict:
     """The schema validated, errors under `label_schema.<field>` (as the project API names them)."""
     try:
         return label_schema_validate(value)
@@ -171,7 +171,7 @@ def codebook_plan(*, project: Project, schema: Any, mappings: Any = None) -> Cod
                 "Reload the project and make the change again.",
                 details={"label_schema.version": [f"is {version}, not {given!r}"], "current": old})
         proposed["version"] = 1  # validated as the schema format; the codebook version is set below
-    new = _validated(proposed)
+    new = schema_validated(proposed)
     new["version"] = version
     clean = _check_mappings(mappings, old, new)
     plan = CodebookPlan(version=version, next_version=version, schema=new, mappings=clean)

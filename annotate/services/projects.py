@@ -5,23 +5,12 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 
 from annotate.errors import Conflict, PermissionDeniedError, ValidationFailed
-from annotate.label_schema import label_schema_validate
 from annotate.models import Membership, Project, Target
 from annotate.services.audit import audit_record
-from annotate.services.codebook import codebook_change, merge_patch
+from annotate.services.codebook import codebook_change, merge_patch, schema_validated
 
 PROJECT_FIELDS = ("name", "slug", "description", "guidelines", "label_schema", "overlap", "assignment_timeout_minutes")
 TARGET_FIELDS = ("key", "name", "description", "position")
-
-
-def _schema(value) -> dict:
-    """Validated label schema, errors reported under `label_schema.<field>`."""
-    try:
-        return label_schema_validate(value)
-    except ValidationFailed as exc:
-        details = {k if k == "label_schema" else f"label_schema.{k}": v for k, v in (exc.details or {}).items()}
-        first = next(iter(details), "label_schema")
-        raise ValidationFailed(f"{first}: {details[first][0]}" if details else exc.message, details=details) from None
 
 
 def project_create(*, by, name: str, slug: str, targets: list[dict] | None = None, **fields) -> Project:
@@ -29,7 +18,7 @@ def project_create(*, by, name: str, slug: str, targets: list[dict] | None = Non
     if not (by.is_staff or by.is_superuser):
         raise PermissionDeniedError("Only staff users may create projects.")
     if "label_schema" in fields:
-        fields["label_schema"] = _schema(fields["label_schema"])
+        fields["label_schema"] = schema_validated(fields["label_schema"])
     with transaction.atomic():
         if Project.objects.filter(slug=slug).exists():
             raise Conflict(f"slug: a project with slug {slug!r} already exists",

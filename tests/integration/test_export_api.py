@@ -55,7 +55,8 @@ def test_start_poll_download(django_capture_on_commit_callbacks):
     assert hashlib.sha256(data).hexdigest() == status["sha256"] and len(data) == status["size_bytes"]
     assert download["ETag"] == f'"{status["sha256"]}"'
     assert f'filename="{status["file_name"]}"' in download["Content-Disposition"]
-    assert data.startswith(b"# newdoc id = ex-0\n")
+    # The file names the pipeline its tokens come from, then the first article.
+    assert data.startswith(b"# pipeline = ") and data.split(b"\n")[1] == b"# newdoc id = ex-0"
     again = client.get(f"/api/v1/exports/{body['id']}/download/", HTTP_IF_NONE_MATCH=download["ETag"])
     assert again.status_code == 304
     listing = client.get(f"/api/v1/projects/{demo.project.pk}/exports/").json()

@@ -78,8 +78,8 @@ def test_articles_are_queued_in_chunks(django_capture_on_commit_callbacks, monke
     project = ProjectFactory()
     ArticleFactory.create_batch(5, project=project, text="Plain text without quotes.")
     sent = []
-    monkeypatch.setattr("annotate.tasks.preannotation.preannotate_chunk.delay",
-                        lambda **kw: sent.append(kw["article_ids"]))
+    monkeypatch.setattr("annotate.tasks.preannotation.preannotate_chunk.apply_async",
+                        lambda args=(), kwargs=None, **options: sent.append(kwargs["article_ids"]))
     run = run_queue(django_capture_on_commit_callbacks, project=project)
     assert run.chunks_total == 3 and [len(c) for c in sent] == [2, 2, 1]
 
