@@ -366,6 +366,10 @@ SPECTACULAR_SETTINGS = {
         "ExportStatusEnum": "annotate.models.ExportJob.Status",
         "MembershipRoleEnum": "annotate.models.Membership.Role",
     },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.closed_objects_hook",
+    ],
 }
 
 LOGGING = {

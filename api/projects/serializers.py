@@ -59,7 +59,7 @@ class ProjectIn(serializers.Serializer):
     # Not trimmed: Markdown's whitespace can matter, and an unchanged text must compare equal
     # (a Setup save that changes nothing records no project.update).
     guidelines = serializers.CharField(required=False, allow_blank=True, max_length=200_000, trim_whitespace=False)
-    label_schema = serializers.JSONField(required=False)
+    label_schema = serializers.DictField(required=False)
     overlap = serializers.IntegerField(required=False, min_value=1, max_value=100)
     # A week: longer leases would let a closed tab hold an article for good.
     assignment_timeout_minutes = serializers.IntegerField(required=False, min_value=1, max_value=7 * 24 * 60)
@@ -73,11 +73,11 @@ MAPPINGS_HELP = ("Per kind (stance_labels, frames, span_labels): {old label: new
 
 class ProjectPatchIn(ProjectIn):
     targets = None
-    label_schema = serializers.JSONField(
+    label_schema = serializers.DictField(
         required=False, help_text="An RFC 7396 JSON merge patch of the current label schema: keys not given "
                                   "keep their value, lists replace. `version`, if given, must be the current "
                                   "codebook version (409 stale_codebook otherwise).")
-    mappings = serializers.JSONField(required=False, help_text=MAPPINGS_HELP)
+    mappings = serializers.DictField(required=False, help_text=MAPPINGS_HELP)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, partial=True, **kwargs)
@@ -87,13 +87,13 @@ class ProjectPutIn(ProjectIn):
     """A full replace: fields not given take their defaults (the label schema's missing keys too)."""
 
     targets = None
-    label_schema = serializers.JSONField(help_text="The whole label schema (missing keys take the defaults).")
-    mappings = serializers.JSONField(required=False, help_text=MAPPINGS_HELP)
+    label_schema = serializers.DictField(help_text="The whole label schema (missing keys take the defaults).")
+    mappings = serializers.DictField(required=False, help_text=MAPPINGS_HELP)
 
 
 class CodebookPreviewIn(serializers.Serializer):
-    label_schema = serializers.JSONField(help_text="As in PATCH (a merge patch) or, with replace, as in PUT.")
-    mappings = serializers.JSONField(required=False, help_text=MAPPINGS_HELP)
+    label_schema = serializers.DictField(help_text="As in PATCH (a merge patch) or, with replace, as in PUT.")
+    mappings = serializers.DictField(required=False, help_text=MAPPINGS_HELP)
     replace = serializers.BooleanField(required=False, default=False)
 
 
@@ -139,4 +139,5 @@ class MemberIn(serializers.Serializer):
 
 
 class MemberPatchIn(serializers.Serializer):
-    role = serializers.ChoiceField(choices=Membership.Role.choices)
+    role = serializers.ChoiceField(choices=Membership.Role.choices, required=False,
+                                   help_text="The new role; leave out to change nothing.")

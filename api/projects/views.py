@@ -181,6 +181,8 @@ class MemberDetailView(ProjectScopedMixin, ApiView):
         membership = self.get_membership(membership_id)
         data = MemberPatchIn(data=request.data)
         data.is_valid(raise_exception=True)
+        if "role" not in data.validated_data:  # a PATCH that changes nothing (RFC 5789 allows it)
+            return Response(MemberOut(membership).data)
         return Response(MemberOut(memberships.membership_update(
             membership=membership, role=data.validated_data["role"], by=request.user)).data)
 
