@@ -31,19 +31,9 @@ MAX_NOTES_CHARS = 100_000
 MAX_ID = 2**62  # ids beyond this cannot exist; refusing them early keeps database errors out
 
 
-class Errors:
-    """Collects field-path errors; raises one ValidationFailed whose message names the first."""
-
-    def __init__(self) -> None:
-        self.items: dict[str, list[str]] = {}
-
-    def add(self, path: str, message: str) -> None:
-        self.items.setdefault(path, []).append(message)
-
-    def raise_if_any(self, code_cls=ValidationFailed) -> None:
-        if self.items:
-            path, messages = next(iter(self.items.items()))
-            raise code_cls(f"{path}: {messages[0]}", details=self.items)
+# One error collector for every span and document rule (annotate.spanrules), re-exported here for
+# the callers that import it from this module.
+Errors = spanrules.Errors
 
 
 class Incomplete(ValidationFailed):
