@@ -60,3 +60,36 @@ def wait_saved(page) -> None:
 def span_titles(page) -> set[str]:
     """Which labels (and whether suggested) the rendered text shows."""
     return set(page.eval_on_selector_all(".article-text .hl", "els => els.map(e => e.title)"))
+
+
+_AXE_SOURCE: str | None = None
+
+
+def axe_violations(page, impacts=("serious", "critical"), context: str | None = None) -> list[dict]:
+    """Run axe-core (the npm devDependency, so the version is pinned in package-lock.json) on the
+    current page and return the violations of the given impacts, each as
+    {"id", "impact", "help", "targets"}. Evaluated over CDP, so the page's CSP does not block it."""
+    global _AXE_SOURCE
+    if _AXE_SOURCE is None:
+        from pathlib import Path
+
+        path = Path(__file__).resolve().parents[2] / "frontend/node_modules/axe-core/axe.min.js"
+        _AXE_SOURCE = path.read_text(encoding="utf-8")
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.evaluate(f"() => {{ {_AXE_SOURCE}\n; window.axe = axe; }}")
+    found = page.evaluate(
+        """async ([context]) => {
+            const r = await window.axe.run(context ? document.querySelector(context) : document,
+                                           {resultTypes: ['violations']});
+            return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                                           targets: v.nodes.map(n => n.target.join(' ')).slice(0, 5)}));
+        }""",
+        [context],
+    )
+    return [v for v in found if v["impact"] in impacts]
+
+
+def assert_accessible(page, context: str | None = None) -> None:
+    """0 serious or critical axe-core violations on the current screen."""
+    bad = axe_violations(page, context=context)
+    assert not bad, "axe-core: " + "; ".join(f"{v['id']} ({v['impact']}): {v['help']} at {v['targets']}" for v in bad)
