@@ -32,6 +32,18 @@ class Project(models.Model):
         default=60, validators=[MinValueValidator(1)],
         help_text="An assignment idle longer than this goes back to the queue.",
     )
+    # Nullable, no default, None meaning the default (REOPEN_WINDOW_HOURS, UNREVIEWED_ASK): adding a
+    # column with a default would make SQLite rebuild the table (COMMON.md on migrations).
+    reopen_window_hours = models.PositiveIntegerField(
+        null=True, blank=True,
+        help_text="How long after submitting annotators may reopen their own submission (hours; "
+                  "0 = only reviewers may reopen). Empty = 24.",
+    )
+    unreviewed_suggestions = models.CharField(
+        max_length=8, null=True, blank=True, choices=[("ask", "Ask once"), ("block", "Refuse"), ("allow", "Allow")],
+        help_text="Submitting with suggestions neither accepted nor rejected: ask once (default), "
+                  "block (refused), or allow silently.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -41,6 +53,18 @@ class Project(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    REOPEN_WINDOW_HOURS = 24
+    UNREVIEWED_ASK = "ask"
+
+    @property
+    def reopen_window(self) -> int:
+        """Hours after submitting during which the annotator may reopen it themselves (0: never)."""
+        return self.REOPEN_WINDOW_HOURS if self.reopen_window_hours is None else self.reopen_window_hours
+
+    @property
+    def unreviewed_policy(self) -> str:
+        return self.unreviewed_suggestions or self.UNREVIEWED_ASK
 
     @property
     def stance_labels(self) -> list[str]:

@@ -15,6 +15,7 @@ v1 = [
     path("", include("api.agreement.urls")),
     path("", include("api.adjudication.urls")),
     path("", include("api.me.urls")),
+    path("", include("api.mywork.urls")),
     path("", include("api.projects.urls")),
     path("", include("api.articles.urls")),
     path("", include("api.stats.urls")),

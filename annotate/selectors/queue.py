@@ -58,7 +58,8 @@ def assignment_detail(*, assignment_id: int | None = None, assignment: Assignmen
     rows = getattr(assignment, "screen_rows", False)  # brought along by the queue's statements
     spans, suggestions = (split_span_rows(rows) if rows is not False
                           else spans_and_suggestions(article_id=art.pk, annotation_id=annotation.pk))
-    shown = shown_suggestions(suggestions, span_labels=_project_of(a).span_labels)
+    span_labels = _project_of(a).span_labels
+    shown = shown_suggestions(suggestions, span_labels=span_labels)
     return {
         "id": a.pk, "project": a.project_id, "status": a.status, "skip_reason": a.skip_reason,
         "annotator": {"id": a.annotator_id, "username": a.annotator.get_username()},
@@ -68,17 +69,49 @@ def assignment_detail(*, assignment_id: int | None = None, assignment: Assignmen
                     "url": art.url, "published": art.published, "meta": art.meta, "text": art.text},
         "annotation": annotation_document(annotation, spans=spans),
         "suggestions": shown,
-        "hidden_suggestions": len(suggestions) - len(shown),
+        "hidden_suggestions": sum(1 for s in suggestions if s["label"] not in set(span_labels)),
     }
 
 
+# Which of several identical suggestions (same start, end, label) is shown: an imported span was
+# chosen by a person, so it wins over a model's; then the oldest.
+_ORIGIN_RANK = {"import": 0, "human": 1, "model": 2}
+
+
+def _get(s, name):
+    return s[name] if isinstance(s, dict) else getattr(s, name)
+
+
 def shown_suggestions(suggestions: list, *, span_labels) -> list:
-    """The suggestions an annotator is shown: those whose label is a span label of the project.
-    The others (a model's DATE in a project without DATE, a label a codebook change removed) stay
-    stored and are only counted (`hidden_suggestions`). Filtered here, after the queue's and the
-    lock's statements read them, so those hot statements stay as they are."""
+    """The suggestions an annotator is shown: those whose label is a span label of the project,
+    each (start, end, label) once (an imported span equal to a model's span is one decision, not
+    two). The others (a model's DATE in a project without DATE, a label a codebook change
+    removed) stay stored and are only counted (`hidden_suggestions`). Filtered here, after the
+    queue's and the lock's statements read them, so those hot statements stay as they are."""
     labels = set(span_labels)
-    return [s for s in suggestions if (s["label"] if isinstance(s, dict) else s.label) in labels]
+    best: dict[tuple, object] = {}
+    for s in suggestions:
+        label = _get(s, "label")
+        if label not in labels:
+            continue
+        key = (_get(s, "start"), _get(s, "end"), label)
+        rank = (_ORIGIN_RANK.get(_get(s, "origin"), 3), _get(s, "id"))
+        cur = best.get(key)
+        if cur is None or rank < (_ORIGIN_RANK.get(_get(cur, "origin"), 3), _get(cur, "id")):
+            best[key] = s
+    keep = {id(s) for s in best.values()}
+    return [s for s in suggestions if id(s) in keep]
+
+
+def unreviewed_suggestions(*, spans: list[dict], suggestions: list, rejected, span_labels) -> list:
+    """The shown suggestions the annotation has neither accepted (a span made from it, or one
+    with the same start, end and label) nor rejected."""
+    rejected = set(rejected or [])
+    used = {s["suggestion"] for s in spans if s.get("suggestion") is not None}
+    keys = {(s["start"], s["end"], s["label"]) for s in spans}
+    return [s for s in shown_suggestions(suggestions, span_labels=span_labels)
+            if _get(s, "id") not in rejected and _get(s, "id") not in used
+            and (_get(s, "start"), _get(s, "end"), _get(s, "label")) not in keys]
 
 
 def _project_of(assignment: Assignment) -> Project:

@@ -23,7 +23,8 @@ from annotate import spanrules
 from annotate.errors import AssignmentClosed, StaleWrite, ValidationFailed
 from annotate.hotsql import save_fields
 from annotate.models import Annotation, Article, Assignment, Span
-from annotate.selectors.annotations import annotation_document, suggestions_for
+from annotate.selectors.annotations import annotation_document, split_span_rows, suggestions_for
+from annotate.selectors.queue import unreviewed_suggestions
 from annotate.services.queue import OPEN, TOUCHED_FIELDS, assignment_lock_for, assignment_touch
 
 DOC_FIELDS = ("stance", "frames", "primary_frame", "notes", "spans", "rejected_suggestions")
@@ -319,6 +320,14 @@ def annotation_submit(*, assignment: Assignment | int, by, version) -> Assignmen
             errors.add("primary_frame", "missing: choose the primary frame")
         if annotation.primary_frame and annotation.primary_frame not in annotation.frames:
             errors.add("primary_frame", f"{annotation.primary_frame!r} is not among the chosen frames")
+        if locked.project.unreviewed_policy == "block":
+            spans, suggestions = split_span_rows(locked.screen_rows)
+            left = unreviewed_suggestions(spans=spans, suggestions=suggestions,
+                                          rejected=annotation.rejected_suggestions,
+                                          span_labels=locked.project.span_labels)
+            if left:
+                errors.add("suggestions", f"{len(left)} suggestion{'s' if len(left) != 1 else ''} not yet "
+                                          "reviewed: accept or reject each (this project requires it)")
         errors.raise_if_any(Incomplete)
         now = timezone.now()
         annotation.submitted_at = now

@@ -9,7 +9,8 @@ from annotate.models import Membership, Project, Target
 from annotate.services.audit import audit_record
 from annotate.services.codebook import codebook_change, merge_patch, schema_validated
 
-PROJECT_FIELDS = ("name", "slug", "description", "guidelines", "label_schema", "overlap", "assignment_timeout_minutes")
+PROJECT_FIELDS = ("name", "slug", "description", "guidelines", "label_schema", "overlap", "assignment_timeout_minutes",
+                  "reopen_window_hours", "unreviewed_suggestions")
 TARGET_FIELDS = ("key", "name", "description", "position")
 
 

@@ -19,7 +19,14 @@ from django.db import connection, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from annotate.errors import AssignmentClosed, Conflict, NotAssigned, NotFound, ValidationFailed
+from annotate.errors import (
+    AssignmentClosed,
+    Conflict,
+    NotAssigned,
+    NotFound,
+    PermissionDeniedError,
+    ValidationFailed,
+)
 from annotate.hotsql import (
     Columns,
     column_list,
@@ -504,12 +511,37 @@ def assignment_skip(*, assignment: Assignment, reason: str, by) -> Assignment:
     return locked
 
 
+def reopen_refusal(*, assignment: Assignment, by, now=None) -> str | None:
+    """Why `by` may not reopen this assignment, or None when they may. Reviewers and admins of
+    the project may reopen anything closed; its annotator only their own submission (not a skip:
+    the slot went to someone else), and only within the project's `reopen_window_hours` of
+    submitting. The reason is what the annotator is told (403)."""
+    if project_role(user=by, project=assignment.project_id) in (Membership.Role.REVIEWER, Membership.Role.ADMIN):
+        return None
+    if assignment.annotator_id != getattr(by, "pk", None):
+        return "Only reviewers and admins of the project may reopen this assignment."
+    hours = assignment.project.reopen_window
+    if hours == 0:
+        return "In this project only reviewers may reopen a submission; ask a reviewer."
+    if assignment.status != Status.SUBMITTED:
+        return "Only a reviewer can reopen a skipped article."
+    if assignment.submitted_at is None:
+        return "When this was submitted is not known; ask a reviewer to reopen it."
+    closes = assignment.submitted_at + timedelta(hours=hours)
+    if (now or timezone.now()) > closes:
+        return (f"You can reopen your own submission for {hours} h after submitting; this one was "
+                f"submitted on {assignment.submitted_at:%Y-%m-%d %H:%M} UTC. Ask a reviewer to reopen it.")
+    return None
+
+
 def assignment_reopen(*, assignment: Assignment, by) -> Assignment:
-    """Reopen a submitted or skipped assignment (reviewers): back to in_progress, annotation kept,
-    its version bumped so a tab still open on the old state cannot overwrite it unknowingly (the
+    """Reopen a submitted or skipped assignment: back to in_progress, annotation kept, its
+    version bumped so a tab still open on the old state cannot overwrite it unknowingly (the
     bump is a versioned write like any other: under the annotation's row lock, guarded by the
-    version read there). Reopening a skip may put the article one above `overlap`: the
-    reviewer asked for it. Audited (`assignment.reopen`)."""
+    version read there). Reviewers and admins may reopen any; the annotator their own
+    submission within the project's window (`reopen_refusal`, 403 otherwise). Reopening a skip
+    may put the article one above `overlap`: the reviewer asked for it. Audited
+    (`assignment.reopen`, with who asked)."""
     now = timezone.now()
     with transaction.atomic():
         locked = assignment_lock(assignment.pk)
@@ -517,6 +549,10 @@ def assignment_reopen(*, assignment: Assignment, by) -> Assignment:
             raise NotFound("Not found.")
         if locked.status in OPEN:
             raise AssignmentClosed(f"Assignment {locked.pk} is already open ({locked.status}).")
+        # Checked under the lock: the submission time read is the one this reopen replaces.
+        refusal = reopen_refusal(assignment=locked, by=by, now=now)
+        if refusal:
+            raise PermissionDeniedError(refusal, details={"reason": refusal})
         before = _audit_state(locked)
         locked.status = Status.IN_PROGRESS
         locked.submitted_at = None

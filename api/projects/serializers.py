@@ -4,7 +4,9 @@ import markdown
 import nh3
 from rest_framework import serializers
 
-from annotate.models import Membership
+from annotate.models import Membership, Project
+
+UNREVIEWED_CHOICES = [c for c, _ in Project._meta.get_field("unreviewed_suggestions").choices]
 
 
 class TargetOut(serializers.Serializer):
@@ -34,6 +36,12 @@ class ProjectOut(serializers.Serializer):
     targets = TargetOut(many=True, source="targets.all")
     overlap = serializers.IntegerField()
     assignment_timeout_minutes = serializers.IntegerField()
+    reopen_window_hours = serializers.IntegerField(
+        source="reopen_window", help_text="Hours after submitting during which annotators may reopen their own "
+                                          "submission; 0 = only reviewers may.")
+    unreviewed_suggestions = serializers.ChoiceField(
+        source="unreviewed_policy", choices=UNREVIEWED_CHOICES,
+        help_text="Submitting with suggestions neither accepted nor rejected: ask once, block, or allow.")
     role = serializers.ChoiceField(choices=Membership.Role.choices)
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
@@ -63,6 +71,11 @@ class ProjectIn(serializers.Serializer):
     overlap = serializers.IntegerField(required=False, min_value=1, max_value=100)
     # A week: longer leases would let a closed tab hold an article for good.
     assignment_timeout_minutes = serializers.IntegerField(required=False, min_value=1, max_value=7 * 24 * 60)
+    # null: back to the default (24 h; ask).
+    reopen_window_hours = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=24 * 365,
+                                                   help_text="0 = only reviewers may reopen; null = the default, 24.")
+    unreviewed_suggestions = serializers.ChoiceField(choices=UNREVIEWED_CHOICES, required=False, allow_null=True,
+                                                     help_text="ask (default), block or allow; null = the default.")
     targets = TargetIn(many=True, required=False)
 
 

@@ -93,7 +93,8 @@ class ProjectDetailView(ProjectScopedMixin, ApiView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-PUT_DEFAULTS = {"description": "", "guidelines": "", "overlap": 2, "assignment_timeout_minutes": 60}
+PUT_DEFAULTS = {"description": "", "guidelines": "", "overlap": 2, "assignment_timeout_minutes": 60,
+                "reopen_window_hours": None, "unreviewed_suggestions": None}
 
 
 class CodebookPreviewView(ProjectScopedMixin, ApiView):

@@ -165,14 +165,18 @@ class SubmitView(AssignmentMixin, ApiView):
 
 
 class ReopenView(AssignmentMixin, ApiView):
-    """The annotator gets it back first from `next`, with their work as it was."""
+    """The annotator gets it back first from `next`, with their work as it was. Its annotator may
+    reopen their own submission within the project's `reopen_window_hours` of submitting
+    (default 24; 0: only reviewers may); otherwise 403 `permission_denied` with the reason in
+    `message` and `details.reason`."""
 
-    who = ("reviewers and admins of its project (site superusers too). Its annotator gets 403; anyone "
-           "else gets 404.")
+    who = ("its annotator, or a reviewer or admin of its project (site superusers too): reviewers and "
+           "admins any submitted or skipped assignment, its annotator only their own submission within the "
+           "project's reopen window (403 with the reason outside it); anyone else gets 404.")
 
     @extend_schema(request=None, responses=AssignmentDetailOut, summary="Reopen a submitted/skipped assignment")
     def post(self, request, assignment_id):
         assignment = self.get_assignment()
-        self.require_reviewer(assignment)
+        # Who may, and until when, is the service's decision (the same for reviewers and annotators).
         queue.assignment_reopen(assignment=assignment, by=request.user)
         return detail_response(assignment.pk)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from annotate.models import Annotation, Assignment, Membership
 from annotate.services.annotations import annotation_update
@@ -132,7 +133,8 @@ ENDPOINTS = [
     ("assignment submit", "post", lambda w: f"/api/v1/assignments/{w.assignment.pk}/submit/",
      lambda w: {"version": V(w)}, own_write()),
     ("assignment reopen", "post", lambda w: f"/api/v1/assignments/{w.submitted.pk}/reopen/", None,
-     expect(200, allowed=("admin", "reviewer", "superuser"), hidden=NOT_VISIBLE)),
+     expect(200, allowed=("annotator", "admin", "reviewer", "superuser"), hidden=NOT_VISIBLE)),
+    ("my work", "get", lambda w: "/api/v1/me/work/", None, expect(200, allowed=CALLERS[1:])),
     ("project annotations", "get", lambda w: f"/api/v1/projects/{w.project.pk}/annotations/", None,
      expect(200, allowed=READERS)),
     ("project stats", "get", lambda w: f"/api/v1/projects/{w.project.pk}/stats/", None,
@@ -167,7 +169,7 @@ def build():
         "primary_frame": "Political", "spans": [{"start": 0, "end": 14, "label": "PERSON"}]})
     w.span = w.assignment.annotation.spans.get()
     w.submitted = Assignment.objects.create(project=w.project, article=w.articles[1], annotator=owner,
-                                            status=Assignment.Status.SUBMITTED)
+                                            status=Assignment.Status.SUBMITTED, submitted_at=timezone.now())
     Annotation.objects.create(assignment=w.submitted)
     w.membership2 = Membership.objects.get(project=w.project, user=w.users["annotator2"])
     gold = gold_edit(article=w.articles[2], by=w.users["reviewer"], stance={}, frames=[],
@@ -196,7 +198,7 @@ def test_matrix_covers_every_v1_route_of_this_module():
     from django.urls import get_resolver
 
     mine = ("api.me", "api.projects", "api.articles", "api.tasks", "api.annotations", "api.stats", "api.adjudication",
-            "api.audit")
+            "api.audit", "api.mywork")
     routes = set()
 
     def walk(patterns, prefix=""):
@@ -214,7 +216,7 @@ def test_matrix_covers_every_v1_route_of_this_module():
                "project-annotations", "project-stats", "adjudication-queue", "adjudication-article",
                "adjudication-decide", "adjudication-gold", "adjudication-gold-spans", "adjudication-gold-span",
                "adjudication-accept-unanimous", "adjudication-majority",
-               "codebook-preview", "audit-list"}
+               "codebook-preview", "audit-list", "me-work"}
     assert routes == covered
 
 

@@ -10,7 +10,7 @@ from annotate.errors import AssignmentClosed, ValidationFailed
 from annotate.models import Annotation, Assignment
 from annotate.services.annotations import annotation_update
 from annotate.services.queue import assignment_next, assignment_reopen, assignment_skip
-from tests.factories import ArticleFactory, ProjectFactory, UserFactory
+from tests.factories import ArticleFactory, MembershipFactory, ProjectFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -113,7 +113,8 @@ def test_reopen_a_submitted_assignment_keeps_the_annotation_and_bumps_version(pr
     a = assignment_next(project=project, user=user)
     annotation_update(assignment=a, by=user, version=1, fields={"notes": "x"}, replace=False)
     Assignment.objects.filter(pk=a.pk).update(status=Assignment.Status.SUBMITTED)
-    reopened = assignment_reopen(assignment=a, by=UserFactory())
+    reviewer = MembershipFactory(project=project, role="reviewer").user
+    reopened = assignment_reopen(assignment=a, by=reviewer)
     assert reopened.status == Assignment.Status.IN_PROGRESS
     ann = Annotation.objects.get(assignment=a)
     assert (ann.notes, ann.version) == ("x", 3)
@@ -172,7 +173,7 @@ def test_issue13_skip_and_reopen_are_audited_with_who_and_status(project):
     from annotate.selectors.audit import audit_events_for
 
     ArticleFactory(project=project)
-    user, reviewer = UserFactory(), UserFactory()
+    user, reviewer = UserFactory(), MembershipFactory(project=project, role="reviewer").user
     a = assignment_next(project=project, user=user)
     assignment_skip(assignment=a, reason="off topic", by=user)
     assignment_reopen(assignment=a, by=reviewer)
