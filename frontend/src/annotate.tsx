@@ -6,7 +6,8 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { ApiError, NetworkError, api, type AnnotationDoc, type AssignmentDoc, type Project } from "./api";
 import { Header, openNextTask } from "./app";
-import { ArticleText, readSelection } from "./article";
+import { ArticleText, readSelection, selectRange } from "./article";
+import { type Caret, caretFor, caretRange, moveCaret, resizeRange, tokenAt, tokensOf } from "./caret";
 import { assignLabelKeys, labelColors } from "./labels";
 import { safeHref } from "./links";
 import { layoutSpans, type Item } from "./layout";
@@ -15,9 +16,10 @@ import { navigate } from "./router";
 import { AutoSaver, draftFromDoc, type SaveState } from "./saver";
 import { isBlank, snapToGraphemes, snapToTokens } from "./snap";
 import {
-  type Draft, type History, type Span, type Suggestion, acceptAllWithLabel, acceptSuggestion, addSpan, historyOf,
-  pendingSuggestions, record, redo, rejectSuggestion, relabelSpan, removeSpan, setNotes, setPrimaryFrame, setSpeaker,
-  setStance, toggleFrame, undo,
+  QUOTE_KINDS, type Draft, type History, type QuoteKind, type Span, type Suggestion, acceptAllWithLabel,
+  acceptSuggestion, addSpan, historyOf, nextQuoteKind, pendingSuggestions, quoteKindOf, record, redo,
+  rejectSuggestion, relabelSpan, removeSpan, resizeSpan, setNotes, setPrimaryFrame, setQuoteKind, setSpeaker,
+  setStance, speakerSuggestionOf, toggleFrame, undo,
 } from "./state";
 
 type Selected = { kind: "span"; key: string } | { kind: "sugg"; id: number } | null;
@@ -62,7 +64,11 @@ export function AnnotateScreen({ id }: { id: number }) {
       </>
     );
   }
-  return <Annotator a={loaded.a} project={loaded.project} />;
+  // Keyed by status and version: a reopen starts a fresh editor on the reopened annotation.
+  return (
+    <Annotator key={`${loaded.a.status}:${loaded.a.annotation.version}`} a={loaded.a} project={loaded.project}
+      onReopened={(a) => setLoaded({ a, project: loaded.project })} />
+  );
 }
 
 const MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
@@ -93,7 +99,15 @@ function StatusPill({ s }: { s: SaveState }) {
   );
 }
 
-export function Annotator({ a, project }: { a: AssignmentDoc; project: Project }) {
+/** Which element a key press belongs to when it is not the screen's: form controls, links and
+ * dialogs keep Enter, arrows and letters for themselves. */
+function ownKeys(t: EventTarget | null): HTMLElement | null {
+  return t instanceof HTMLElement ? t.closest("input, select, textarea, button, a[href], [contenteditable=true], [role=dialog]") : null;
+}
+
+export function Annotator({ a, project, onReopened }: {
+  a: AssignmentDoc; project: Project; onReopened?: (a: AssignmentDoc) => void;
+}) {
   const schema = project.label_schema;
   const text = a.article.text;
   const index = useMemo(() => new TextIndex(text), [text]);
@@ -156,6 +170,8 @@ export function Annotator({ a, project }: { a: AssignmentDoc; project: Project }
     [draft.spans, pending],
   );
   const layout = useMemo(() => layoutSpans(index, items), [index, items]);
+  const tokens = useMemo(() => tokensOf(text), [text]);
+  const caretRef = useRef<Caret | null>(null);
   const segmentAt = useMemo(() => new Map(layout.segments.map((s) => [s.start, s])), [layout]);
   const order = useMemo(() => [...items].sort((x, y) => x.start - y.start || y.end - x.end), [items]);
 
@@ -163,7 +179,7 @@ export function Annotator({ a, project }: { a: AssignmentDoc; project: Project }
   const [hasTextSel, setHasTextSel] = useState(false);
   const [picking, setPicking] = useState(false);
   const [activeTarget, setActiveTarget] = useState(0);
-  const [overlay, setOverlay] = useState<null | "help" | "skip">(null);
+  const [overlay, setOverlay] = useState<null | "help" | "skip" | "unreviewed">(null);
   const [guidelines, setGuidelines] = useState(false);
   const [message, setMessage] = useState<{ kind: "error" | "info"; text: string } | null>(null);
   const [missing, setMissing] = useState<Set<string>>(new Set());
@@ -172,6 +188,7 @@ export function Annotator({ a, project }: { a: AssignmentDoc; project: Project }
 
   const selSpan: Span | undefined = selected?.kind === "span" ? draft.spans.find((s) => s.key === selected.key) : undefined;
   const selSugg: Suggestion | undefined = selected?.kind === "sugg" ? pending.find((s) => s.id === selected.id) : undefined;
+  const cur = selSpan ?? selSugg;
   // A selection that disappeared (undo, relabel) is dropped rather than pointing at nothing.
   useEffect(() => {
     if (selected && !selSpan && !selSugg) setSelected(null);
@@ -191,6 +208,24 @@ export function Annotator({ a, project }: { a: AssignmentDoc; project: Project }
   }, [draft.spans, pending]);
   const selAttrs = (selSpan ?? selSugg)?.attrs;
   const speakerSpan = (selAttrs?.speaker_span as { start: number; end: number } | null | undefined) ?? null;
+
+  // What a screen reader says about each span (its text is read as the article's).
+  const describe = useMemo(() => {
+    const m = new Map<string, string>();
+    const say = (id: string, label: string, state: string, attrs: Record<string, unknown> | undefined) => {
+      const parts = [label, state];
+      if (label === "QUOTE") {
+        const kind = quoteKindOf(attrs);
+        if (kind) parts.push(`${kind} quote`);
+        if (typeof attrs?.speaker === "string" && attrs.speaker) parts.push(`speaker: ${attrs.speaker}`);
+      }
+      if (id === idOf(selected)) parts.push("selected");
+      m.set(id, parts.join(", "));
+    };
+    for (const s of draft.spans) say(s.key, s.label, "confirmed", s.attrs);
+    for (const s of pending) say(`sugg:${s.id}`, s.label, `suggestion from ${s.origin === "import" ? "the import" : s.origin === "model" ? "the model" : s.origin}`, s.attrs);
+    return m;
+  }, [draft.spans, pending, selected]);
 
   const select = useCallback((s: Selected) => {
     setSelected(s);
@@ -225,9 +260,11 @@ export function Annotator({ a, project }: { a: AssignmentDoc; project: Project }
   const acceptSelected = (label?: string) => {
     if (!selSugg) return;
     const s = selSugg;
-    edit((d) => acceptSuggestion(d, s, label));
+    edit((d) => acceptSuggestion(d, s, label, suggestions));
     // Keep the flow: move on to the next suggestion after the one just accepted.
-    const nextSugg = order.find((x) => x.suggested && x.id !== `sugg:${s.id}` && (x.start > s.start || (x.start === s.start && x.end < s.end)));
+    const alsoAccepted = (label ?? s.label) === "QUOTE" ? speakerSuggestionOf(s, pending) : undefined;
+    const nextSugg = order.find((x) => x.suggested && x.id !== `sugg:${s.id}` && x.id !== `sugg:${alsoAccepted?.id}`
+      && (x.start > s.start || (x.start === s.start && x.end < s.end)));
     if (nextSugg) select(itemToSelected(nextSugg));
     else select({ kind: "span", key: `${s.start}:${s.end}:${label ?? s.label}` });
   };
@@ -252,6 +289,7 @@ export function Annotator({ a, project }: { a: AssignmentDoc; project: Project }
       if (isBlank(text, r)) return;
       const cp = { start: index.toCodePoint(r.start, "floor"), end: index.toCodePoint(r.end, "ceil") };
       edit((d) => addSpan(d, cp, label, suggestions));
+      caretRef.current = null;
       window.getSelection()?.removeAllRanges();
       setHasTextSel(false);
       setSelected({ kind: "span", key: `${cp.start}:${cp.end}:${label}` });
@@ -288,8 +326,21 @@ export function Annotator({ a, project }: { a: AssignmentDoc; project: Project }
     }
   };
 
-  const submit = async () => {
+  const policy = project.unreviewed_suggestions ?? "ask";
+  // Asked once per article: after "submit anyway", a retry (say, after a missing stance) does not ask again.
+  const unreviewedOk = useRef(false);
+  const submit = async (confirmed = false) => {
     if (busy || readOnly) return;
+    if (confirmed) unreviewedOk.current = true;
+    if (pending.length && !unreviewedOk.current && policy !== "allow") {
+      if (policy === "block") {
+        setMessage({ kind: "error", text: `${pending.length} suggestion${pending.length === 1 ? " is" : "s are"} not yet reviewed: accept (a) or reject (x) each before submitting.` });
+        const first = order.find((x) => x.suggested);
+        if (first) select(itemToSelected(first));
+      } else setOverlay("unreviewed");
+      return;
+    }
+    setOverlay(null);
     setBusy(true);
     setMessage(null);
     try {
@@ -311,6 +362,72 @@ export function Annotator({ a, project }: { a: AssignmentDoc; project: Project }
       }
     } finally {
       setBusy(false);
+    }
+  };
+
+  const reopen = async () => {
+    setBusy(true);
+    try {
+      onReopened?.(await api<AssignmentDoc>("POST", `assignments/${a.id}/reopen/`));
+    } catch (e) {
+      setMessage({ kind: "error", text: e instanceof Error ? e.message : String(e) });
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  // ---------------------------------------------------------------- keyboard caret and resizing
+  /** Arrows: the caret goes a token right or left; with Shift its far end moves (extend, shrink). */
+  const moveKeyboardCaret = (dir: 1 | -1, extend: boolean) => {
+    if (!tokens.length) return;
+    const u16 = (cp: number) => index.toUtf16(cp);
+    let c = caretRef.current;
+    const onPage = readSelection(articleRef.current);
+    if (onPage) {
+      // The selection was changed by the mouse meanwhile: carry on from it.
+      const r = c ? caretRange(tokens, c) : null;
+      if (!r || r.start !== onPage.start || r.end !== onPage.end) c = caretFor(tokens, onPage);
+    } else if (cur) {
+      // From the selected span: the token after it (or before it), or the span itself to extend.
+      const r = { start: u16(cur.start), end: u16(cur.end) };
+      c = extend ? caretFor(tokens, r) : { anchor: tokenAt(tokens, r.start), focus: tokenAt(tokens, r.end - 1) };
+    }
+    const next = moveCaret(tokens, c, dir, extend, 0);
+    if (!next) return;
+    caretRef.current = next;
+    const r = caretRange(tokens, next);
+    if (selectRange(articleRef.current, r.start, r.end)) {
+      setSelected(null);
+      setHasTextSel(true);
+      window.getSelection()?.focusNode?.parentElement?.scrollIntoView({ block: "nearest" });
+    }
+  };
+
+  /** [ and ]: the selected span's start or end a token outwards; with Shift inwards. */
+  const resizeSelected = (edge: "start" | "end", grow: boolean) => {
+    if (!cur) return;
+    const r16 = resizeRange(tokens, { start: index.toUtf16(cur.start), end: index.toUtf16(cur.end) }, edge, grow);
+    const cp = { start: index.toCodePoint(r16.start, "floor"), end: index.toCodePoint(r16.end, "ceil") };
+    if (cp.start === cur.start && cp.end === cur.end) return;
+    if (selSugg) {
+      const s = selSugg;
+      edit((d) => resizeSpan(acceptSuggestion(d, s, undefined, suggestions), `${s.start}:${s.end}:${s.label}`, cp));
+    } else if (selSpan) {
+      const k = selSpan.key;
+      edit((d) => resizeSpan(d, k, cp));
+    }
+    setSelected({ kind: "span", key: `${cp.start}:${cp.end}:${cur.label}` });
+  };
+
+  const setKind = (kind: QuoteKind | null) => {
+    if (!cur || cur.label !== "QUOTE") return;
+    if (selSugg) {
+      const s = selSugg;
+      edit((d) => setQuoteKind(acceptSuggestion(d, s, undefined, suggestions), `${s.start}:${s.end}:${s.label}`, kind));
+      setSelected({ kind: "span", key: `${s.start}:${s.end}:${s.label}` });
+    } else if (selSpan) {
+      const k = selSpan.key;
+      edit((d) => setQuoteKind(d, k, kind));
     }
   };
 
@@ -394,8 +511,9 @@ export function Annotator({ a, project }: { a: AssignmentDoc; project: Project }
       }
       return;
     }
-    if (overlay === "skip") return; // the dialog handles its own keys
+    if (overlay === "skip" || overlay === "unreviewed") return; // the dialog handles its own keys
     if (typing) return; // let text fields keep their keys (and their own undo)
+    const control = ownKeys(t);
     if (mod && (e.key === "z" || e.key === "Z")) {
       e.preventDefault();
       setHist((h) => (e.shiftKey ? redo(h) : undo(h)));
@@ -406,6 +524,13 @@ export function Annotator({ a, project }: { a: AssignmentDoc; project: Project }
       setHist((h) => redo(h));
       return;
     }
+    if ((e.key === "ArrowRight" || e.key === "ArrowLeft") && !e.altKey && !overlay
+        && !(control && !(control instanceof HTMLButtonElement) && !(control instanceof HTMLAnchorElement))) {
+      // Ctrl+arrows too (the desktop habit for "by word"): the caret always moves a token.
+      moveKeyboardCaret(e.key === "ArrowRight" ? 1 : -1, e.shiftKey);
+      e.preventDefault();
+      return;
+    }
     if (mod) return; // leave the browser's own shortcuts alone (copy, find, …)
     if (e.key === "?") {
       e.preventDefault();
@@ -414,12 +539,26 @@ export function Annotator({ a, project }: { a: AssignmentDoc; project: Project }
     }
     if (overlay === "help") return;
     if (e.key === "Enter") {
-      if (t instanceof HTMLButtonElement || t instanceof HTMLAnchorElement || t instanceof HTMLSelectElement) return;
+      // Never a submit from inside a form control: Enter there is the control's (a checkbox
+      // toggles, a button presses itself), and an accidental submit cannot be taken back.
+      if (control) {
+        if (control instanceof HTMLInputElement && control.type === "checkbox" && !control.disabled) {
+          e.preventDefault();
+          control.click();
+        }
+        return;
+      }
       e.preventDefault();
       void submit();
       return;
     }
     if (readOnly) return;
+    if (control instanceof HTMLSelectElement) return; // its letters pick an option
+    if ((e.code === "BracketLeft" || e.code === "BracketRight") && !e.altKey) {
+      resizeSelected(e.code === "BracketLeft" ? "start" : "end", !e.shiftKey);
+      e.preventDefault();
+      return;
+    }
     const code = e.code.startsWith("Key") ? e.code.slice(3).toLowerCase() : "";
     const key = e.key.length === 1 ? e.key.toLowerCase() : "";
     const letter = code || key;
@@ -438,6 +577,11 @@ export function Annotator({ a, project }: { a: AssignmentDoc; project: Project }
     if (e.shiftKey && letter === "a") {
       const label = selSugg?.label ?? selSpan?.label;
       if (label) acceptAll(label);
+      e.preventDefault();
+      return;
+    }
+    if (e.shiftKey && letter === "q") {
+      if (cur?.label === "QUOTE") setKind(nextQuoteKind(quoteKindOf(cur.attrs)));
       e.preventDefault();
       return;
     }
@@ -536,7 +680,6 @@ export function Annotator({ a, project }: { a: AssignmentDoc; project: Project }
   const hiddenLabels = schema.span_labels.length - usedLabels.length;
 
   const conflict = saveState.kind === "conflict" ? saveState.current : null;
-  const cur = selSpan ?? selSugg;
   // Spans whose label a codebook change took out of the project: autosave would be refused
   // until each is relabelled or removed, so say so and offer both.
   const staleSpans = draft.spans.filter((sp) => !schema.span_labels.includes(sp.label));
@@ -566,7 +709,7 @@ export function Annotator({ a, project }: { a: AssignmentDoc; project: Project }
       >
         <a href={`/projects/${project.id}/`} onClick={(e) => { e.preventDefault(); navigate(`/projects/${project.id}/`); }}>{project.name}</a>
         <span class="crumb-sep">/</span>
-        <span>{a.article.external_id || `Article ${a.article.id}`}</span>
+        <span>{a.article.title || a.article.external_id || `Article ${a.article.id}`}</span>
       </Header>
 
       <div class="workspace">
@@ -602,28 +745,43 @@ export function Annotator({ a, project }: { a: AssignmentDoc; project: Project }
             )}
             <span class="legend-key"><span class="k-solid" /> confirmed <span class="k-dash" /> suggested</span>
           </div>
-          {readOnly && <p class="banner banner-info">This assignment is {a.status}; it is shown read-only.</p>}
-          {picking && <p class="banner banner-info" role="status">Click the speaker's mention in the text · <kbd>Esc</kbd> cancels</p>}
+          {readOnly && (
+            <p class="banner banner-info">
+              This assignment is {a.status}; it is shown read-only.{" "}
+              {a.status === "submitted" && onReopened && (
+                <button class="btn btn-small" onClick={reopen} disabled={busy}>Reopen to correct it</button>
+              )}
+            </p>
+          )}
+          {picking && <p class="banner banner-info banner-sticky" role="status">Click the speaker's mention in the text · <kbd>Esc</kbd> cancels</p>}
           {message && <p class={`banner banner-${message.kind}`} role="alert">{message.text}</p>}
           <article class="paper">
             <header class="article-head">
-              <h1 class="article-title">{a.article.title || a.article.external_id || "Untitled article"}</h1>
+              <div class="title-row">
+                <h1 class="article-title">{a.article.title || a.article.external_id || "Untitled article"}</h1>
+                {a.article.title && a.article.external_id && <span class="ext-id" title="External id">{a.article.external_id}</span>}
+              </div>
               <p class="article-meta">
                 {a.article.source && <span>{a.article.source}</span>}
                 {a.article.published && <span>{fmtDate(a.article.published)}</span>}
                 {safeHref(a.article.url) && <a href={safeHref(a.article.url)!} target="_blank" rel="noopener noreferrer">original</a>}
               </p>
             </header>
-            <div ref={articleRef} class="article-body" onMouseUp={onArticleMouseUp} data-testid="article-text">
+            {/* Focusable so the keyboard caret has a place to start from (arrows, Shift+arrows). */}
+            <div ref={articleRef} class="article-body" onMouseUp={onArticleMouseUp} data-testid="article-text"
+              tabIndex={0} role="region" aria-label="Article text: arrows move a word at a time, Shift+arrows extend, a label key marks">
               <ArticleText
                 text={text} layout={layout} colors={colors} selectedId={idOf(selected)}
-                speakers={speakers} speakerSpan={speakerSpan}
+                speakers={speakers} speakerSpan={speakerSpan} describe={describe}
               />
             </div>
           </article>
         </section>
 
         <aside class="sidebar" aria-label="Annotation">
+          <p class="sr-only" aria-live="polite">
+            {cur ? `${describe.get(idOf(selected)!) ?? cur.label}: ${index.slice(cur.start, cur.end).slice(0, 120)}` : ""}
+          </p>
           {staleSpans.length > 0 && !readOnly && (
             <section class="card stale-card" role="alert" aria-label="Spans with a removed label">
               <h2>Labels no longer in this project</h2>
@@ -653,6 +811,19 @@ export function Annotator({ a, project }: { a: AssignmentDoc; project: Project }
                   <span class={`badge ${selSugg ? "badge-sugg" : "badge-ok"}`}>{selSugg ? `suggested · ${selSugg.origin}` : "confirmed"}</span>
                 </div>
                 <blockquote class="sel-text">{index.slice(cur.start, cur.end)}</blockquote>
+                {cur.label === "QUOTE" && (
+                  <p class="kind-line">
+                    <label>
+                      Kind{" "}
+                      <select value={quoteKindOf(cur.attrs) ?? ""} disabled={readOnly} data-testid="quote-kind"
+                        onChange={(e) => setKind(((e.target as HTMLSelectElement).value || null) as QuoteKind | null)}>
+                        <option value="">not set</option>
+                        {QUOTE_KINDS.map((k) => <option key={k} value={k}>{k}</option>)}
+                      </select>
+                    </label>{" "}
+                    <kbd>⇧Q</kbd>
+                  </p>
+                )}
                 {cur.label === "QUOTE" && (
                   <p class="speaker-line">
                     Speaker: <b>{(cur.attrs?.speaker as string) || "unknown"}</b>
@@ -740,7 +911,7 @@ export function Annotator({ a, project }: { a: AssignmentDoc; project: Project }
 
           <div class="actions">
             <button class="btn" onClick={() => setOverlay("skip")} disabled={busy || readOnly}>Skip <kbd>s</kbd></button>
-            <button class="btn btn-primary" onClick={submit} disabled={busy || readOnly}>Submit &amp; next <kbd>Enter</kbd></button>
+            <button class="btn btn-primary" onClick={() => submit()} disabled={busy || readOnly}>Submit &amp; next <kbd>Enter</kbd></button>
           </div>
           <p class="undo-line muted small">
             <button class="btn-link" disabled={!hist.past.length} onClick={() => setHist(undo)}>Undo</button> <kbd>Ctrl Z</kbd>
@@ -761,6 +932,14 @@ export function Annotator({ a, project }: { a: AssignmentDoc; project: Project }
 
       {overlay === "help" && <HelpOverlay labelKeys={labelKeys} stance={schema.stance_labels} onClose={() => setOverlay(null)} />}
       {overlay === "skip" && <SkipDialog busy={busy} onCancel={() => setOverlay(null)} onSkip={skip} />}
+      {overlay === "unreviewed" && (
+        <UnreviewedDialog count={pending.length} busy={busy} onSubmit={() => submit(true)}
+          onReview={() => {
+            setOverlay(null);
+            const first = order.find((x) => x.suggested);
+            if (first) select(itemToSelected(first));
+          }} />
+      )}
       {conflict && (
         <ConflictDialog
           server={conflict} mine={mine ?? draft} targets={project.targets.map((t) => t.key)}
@@ -787,17 +966,22 @@ function HelpOverlay({ labelKeys, stance, onClose }: { labelKeys: Map<string, st
     ["click a span", "select it (click again for the span around it)"],
     ["j / k", "next / previous span"],
     ["⇧J / ⇧K", "next / previous suggestion"],
-    ["a", "accept the selected suggestion"],
+    ["→ / ←", "caret to the next / previous word of the article (Ctrl too)"],
+    ["⇧→ / ⇧←", "extend / shrink the caret a word; then a letter adds the span"],
+    ["[ / ]", "move the selected span's start left / end right a word"],
+    ["⇧[ / ⇧]", "move its start right / end left a word (shrink)"],
+    ["a", "accept the selected suggestion (a quote: its speaker too)"],
     ["x, Delete", "reject the suggestion / remove the span"],
     ["letter (span selected)", "relabel it"],
     ["⇧A", "accept all suggestions with the selected label"],
     ["m, then click", "change the selected quote's speaker"],
+    ["⇧Q", "the selected quote's kind: direct → partial → scare"],
     [`1–${stance.length}`, `stance for the active target (${stance.map((s, i) => `${i + 1} ${s}`).join(", ")})`],
     ["t / ⇧T", "next / previous target"],
     ["⇧F", "go to frames (Space toggles)"],
     ["⇧N", "write a note"],
     ["⇧G", "show / hide the guidelines"],
-    ["Enter", "submit and open the next article"],
+    ["Enter", "submit and open the next article (not while a form control has focus)"],
     ["s", "skip this article (asks for a reason)"],
     ["Ctrl Z / Ctrl ⇧ Z", "undo / redo"],
     ["Esc", "clear the selection, close a panel, leave a text field"],
@@ -815,6 +999,29 @@ function HelpOverlay({ labelKeys, stance, onClose }: { labelKeys: Map<string, st
           </div>
         </div>
         <button class="btn" onClick={onClose}>Close <kbd>Esc</kbd></button>
+      </div>
+    </div>
+  );
+}
+
+function UnreviewedDialog({ count, busy, onSubmit, onReview }: {
+  count: number; busy: boolean; onSubmit: () => void; onReview: () => void;
+}) {
+  const submitRef = useRef<HTMLButtonElement>(null);
+  useEffect(() => submitRef.current?.focus(), []);
+  return (
+    <div class="overlay" role="dialog" aria-modal="true" aria-labelledby="unreviewed-title" aria-describedby="unreviewed-text">
+      <div class="dialog">
+        <h2 id="unreviewed-title">Submit with {count} suggestion{count === 1 ? "" : "s"} not reviewed?</h2>
+        <p id="unreviewed-text" class="muted">
+          Suggestions you neither accepted nor rejected are not part of your annotation.
+        </p>
+        <div class="dialog-actions">
+          <button type="button" class="btn" onClick={onReview}>Review them <kbd>Esc</kbd></button>
+          <button type="button" class="btn btn-primary" ref={submitRef} disabled={busy} onClick={onSubmit}>
+            Submit anyway <kbd>Enter</kbd>
+          </button>
+        </div>
       </div>
     </div>
   );

@@ -99,6 +99,8 @@ export interface Project {
   label_schema: LabelSchema;
   targets: Target[];
   role: string;
+  reopen_window_hours?: number; // 0: only reviewers may reopen a submission
+  unreviewed_suggestions?: "ask" | "block" | "allow";
 }
 
 export interface Progress {
@@ -150,4 +152,23 @@ export interface AssignmentDoc {
   annotation: AnnotationDoc;
   suggestions: Array<ServerSpan & { id: number; origin: "model" | "import" | "human" }>;
   hidden_suggestions?: number; // suggestions whose label is not a span label of the project (not shown)
+}
+
+export interface MyWorkItem {
+  id: number; // the assignment
+  project: { id: number; name: string };
+  article: { id: number; external_id: string | null; title: string; source: string };
+  status: "submitted" | "skipped";
+  skip_reason: string;
+  submitted_at: string | null;
+  closed_at: string;
+  can_reopen: boolean;
+  reopen_until: string | null;
+  reopen_refusal: string | null;
+}
+
+export interface Page<T> {
+  next: string | null;
+  previous: string | null;
+  results: T[];
 }

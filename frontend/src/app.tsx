@@ -2,6 +2,7 @@ import type { ComponentChildren } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { ApiError, api, type AssignmentDoc, type Me, type Progress, type Project } from "./api";
 import { AnnotateScreen } from "./annotate";
+import { MyWork } from "./mywork";
 import { navigate, useRoute } from "./router";
 
 const boot: { username: string; display_name: string } = (() => {
@@ -26,6 +27,7 @@ export function Header({ children, right }: { children?: ComponentChildren; righ
       <nav class="crumbs" aria-label="Breadcrumbs">{children}</nav>
       <div class="topbar-right">
         {right}
+        <a class="nav-link" href="/work/" onClick={(e) => { e.preventDefault(); navigate("/work/"); }}>My work</a>
         <span class="user" title="Logged in">{boot.display_name || boot.username}</span>
         <form method="post" action="/logout/" class="logout">
           <input type="hidden" name="csrfmiddlewaretoken" value={csrf()} />
@@ -36,7 +38,7 @@ export function Header({ children, right }: { children?: ComponentChildren; righ
   );
 }
 
-function useLoad<T>(load: () => Promise<T>, deps: unknown[]): { data: T | null; error: string | null } {
+export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): { data: T | null; error: string | null } {
   const [state, setState] = useState<{ data: T | null; error: string | null }>({ data: null, error: null });
   useEffect(() => {
     let live = true;
@@ -152,7 +154,8 @@ function Queue({ id }: { id: number }) {
   useEffect(() => {
     if (data) document.title = `${data.project.name} · Standpoint`;
     const onKey = (e: KeyboardEvent) => {
-      if (e.key === "Enter" && !(e.target instanceof HTMLButtonElement) && data && !busy) void start();
+      const control = e.target instanceof HTMLElement && e.target.closest("input, select, textarea, button, a[href]");
+      if (e.key === "Enter" && !control && data && !busy) void start();
     };
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);
@@ -209,6 +212,8 @@ export function App() {
       return <Queue id={route.id} />;
     case "assignment":
       return <AnnotateScreen key={route.id} id={route.id} />;
+    case "work":
+      return <MyWork />;
     default:
       return (
         <>

@@ -24,7 +24,13 @@ export interface ArticleProps {
   speakers: Map<string, string>;
   /** The span highlighted as the selected quote's speaker. */
   speakerSpan: { start: number; end: number } | null;
+  /** Span id -> what a screen reader says about it (label, state, kind, speaker). */
+  describe?: Map<string, string>;
 }
+
+/** The id of a span's hidden description: stable across edits (from the span's identity, not
+ * its position in a list), so adding a span re-renders only the segments it covers. */
+export const descId = (spanId: string) => `spd-${spanId.replace(/[^\w-]/g, "_")}`;
 
 function segStyle(cover: number[], placed: Placed[], colors: Map<string, string>, selectedId: string | null) {
   const layers: string[] = [];
@@ -87,11 +93,15 @@ interface SegProps {
   chunk: string;
   cls?: string;
   title?: string;
+  describedBy?: string;
 }
 
 /** One stretch of text. Memoised and keyed by its offset: adding a span re-renders only the
- * segments it touches, not the thousand after it (the 50 ms repaint bar). */
-const Seg = memo(function Seg({ u, chunk, cls, title }: SegProps) {
+ * segments it touches, not the thousand after it (the 50 ms repaint bar). Text under a span is a
+ * <mark> described by its spans' descriptions, so a screen reader says "highlighted" and which
+ * label, not only the mouse's tooltip. */
+const Seg = memo(function Seg({ u, chunk, cls, title, describedBy }: SegProps) {
+  if (describedBy) return <mark data-u={u} class={cls} title={title} aria-describedby={describedBy}>{chunk}</mark>;
   return <span data-u={u} class={cls} title={title}>{chunk}</span>;
 });
 
@@ -134,12 +144,15 @@ export const ArticleText = memo(function ArticleText(p: ArticleProps) {
           chunk={chunk}
           cls={`hl ${segStyle(s.cover, layout.placed, colors, selectedId)}${sel ? " hl-sel" : ""}${isSpk ? " hl-speaker" : ""}`}
           title={ids.map((x) => (x.suggested ? `${x.label} (suggested)` : x.label)).join(" · ")}
+          describedBy={p.describe ? ids.map((x) => descId(x.id)).join(" ") : undefined}
         />,
       );
     }
     for (const qid of endsAt.get(s.end) ?? []) {
       out.push(
-        <span key={`spk-${qid}`} class="speaker-chip" data-at={s.end} contentEditable={false} aria-label="speaker">
+        // Decoration only: the quote's description names its speaker, and a reader would
+        // otherwise read the name as if the article said it.
+        <span key={`spk-${qid}`} class="speaker-chip" data-at={s.end} contentEditable={false} aria-hidden="true">
           {speakers.get(qid)}
         </span>,
       );
@@ -147,8 +160,38 @@ export const ArticleText = memo(function ArticleText(p: ArticleProps) {
     if (text.charCodeAt(s.end - 1) === 10) closePara(s.end);
   }
   if (out.length || !paras.length) closePara(text.length);
-  return <div class="article-text" style={{ "--pad": `${PAD_PX}px` }}>{paras}</div>;
+  return (
+    <div class="article-text" style={{ "--pad": `${PAD_PX}px` }}>
+      {paras}
+      {p.describe && (
+        <div hidden>
+          {layout.placed.map((pl) => <span key={pl.id} id={descId(pl.id)}>{p.describe!.get(pl.id) ?? pl.label}</span>)}
+        </div>
+      )}
+    </div>
+  );
 });
+
+/** Show a UTF-16 range of the article as the page's text selection (the keyboard caret). */
+export function selectRange(root: HTMLElement | null, start: number, end: number): boolean {
+  if (!root) return false;
+  const segs = [...root.querySelectorAll<HTMLElement>(".article-text [data-u]")];
+  const locate = (u: number, isEnd: boolean): [Node, number] | null => {
+    for (const el of segs) {
+      const s = Number(el.dataset.u);
+      const t = el.firstChild as Text | null;
+      const len = t ? t.length : 0;
+      if (t && (isEnd ? u > s && u <= s + len : u >= s && u < s + len)) return [t, u - s];
+    }
+    return null;
+  };
+  const a = locate(start, false);
+  const b = locate(end, true);
+  const sel = window.getSelection();
+  if (!a || !b || !sel) return false;
+  sel.setBaseAndExtent(a[0], a[1], b[0], b[1]);
+  return true;
+}
 
 /** The UTF-16 offset of a DOM point inside the article, or null when it is outside the text. */
 export function pointToU16(root: HTMLElement, node: Node, offset: number): number | null {

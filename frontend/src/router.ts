@@ -1,14 +1,16 @@
-/** A tiny history-API router: three screens do not need a library. */
+/** A tiny history-API router: four screens do not need a library. */
 import { useEffect, useState } from "preact/hooks";
 
 export type Route =
   | { name: "home" }
   | { name: "project"; id: number }
   | { name: "assignment"; id: number }
+  | { name: "work" }
   | { name: "notfound" };
 
 export function parse(path: string): Route {
   if (path === "/" || path === "") return { name: "home" };
+  if (/^\/work\/?$/.test(path)) return { name: "work" };
   let m = path.match(/^\/projects\/(\d+)\/?$/);
   if (m) return { name: "project", id: Number(m[1]) };
   m = path.match(/^\/assignments\/(\d+)\/?$/);

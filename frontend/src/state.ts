@@ -70,13 +70,28 @@ export function pendingSuggestions(d: Draft, suggestions: readonly Suggestion[])
   return suggestions.filter((s) => !rejected.has(s.id) && !used.has(s.id) && !keys.has(spanKey(s)));
 }
 
-/** Accept a suggestion, optionally under another label (relabel = accept as). */
-export function acceptSuggestion(d: Draft, s: Suggestion, label?: string): Draft {
+function acceptOne(d: Draft, s: Suggestion, label?: string): Draft {
   const span = makeSpan({
     start: s.start, end: s.end, label: label ?? s.label, attrs: { ...s.attrs }, origin: s.origin, suggestion: s.id,
   });
   if (d.spans.some((x) => x.key === span.key)) return d;
   return withSpans({ ...d, rejected: d.rejected.filter((id) => id !== s.id) }, [...d.spans, span]);
+}
+
+/** The pending SPEAKER suggestion on a quote's speaker mention (`attrs.speaker_span`), if any:
+ * the pre-annotation proposes both, and they stand or fall together. */
+export function speakerSuggestionOf(q: { label: string; attrs: Attrs }, pending: readonly Suggestion[]): Suggestion | undefined {
+  const at = q.attrs?.speaker_span as SpanRange | null | undefined;
+  if (q.label !== "QUOTE" || !at) return undefined;
+  return pending.find((s) => s.label === "SPEAKER" && s.start === at.start && s.end === at.end);
+}
+
+/** Accept a suggestion, optionally under another label (relabel = accept as). Accepting a quote
+ * also accepts the SPEAKER suggestion on its speaker mention (`suggestions`: all of them). */
+export function acceptSuggestion(d: Draft, s: Suggestion, label?: string, suggestions: readonly Suggestion[] = []): Draft {
+  const next = acceptOne(d, s, label);
+  const speaker = (label ?? s.label) === "QUOTE" ? speakerSuggestionOf(s, pendingSuggestions(next, suggestions)) : undefined;
+  return speaker ? acceptOne(next, speaker) : next;
 }
 
 export function rejectSuggestion(d: Draft, id: number): Draft {
@@ -87,7 +102,7 @@ export function rejectSuggestion(d: Draft, id: number): Draft {
 /** Accept every pending suggestion with this label in one step (one undo). */
 export function acceptAllWithLabel(d: Draft, suggestions: readonly Suggestion[], label: string): Draft {
   let next = d;
-  for (const s of pendingSuggestions(d, suggestions)) if (s.label === label) next = acceptSuggestion(next, s);
+  for (const s of pendingSuggestions(d, suggestions)) if (s.label === label) next = acceptSuggestion(next, s, undefined, suggestions);
   return next;
 }
 
@@ -119,6 +134,42 @@ export function relabelSpan(d: Draft, key: string, label: string): Draft {
   const moved = makeSpan({ ...span, label });
   if (d.spans.some((s) => s.key === moved.key)) return removeSpan(d, key);
   return withSpans(d, d.spans.map((s) => (s.key === key ? moved : s)));
+}
+
+/** Move a span's boundaries (code points). Its origin becomes "human" (a person drew these
+ * boundaries); the link to the suggestion it came from stays. Refused (unchanged) when the span
+ * would be empty or would land on another span with the same label. */
+export function resizeSpan(d: Draft, key: string, r: SpanRange): Draft {
+  const span = d.spans.find((s) => s.key === key);
+  if (!span || r.end <= r.start || (span.start === r.start && span.end === r.end)) return d;
+  const moved = makeSpan({ ...span, start: r.start, end: r.end, origin: "human" });
+  if (d.spans.some((s) => s.key === moved.key)) return d;
+  return withSpans(d, d.spans.map((s) => (s.key === key ? moved : s)));
+}
+
+export const QUOTE_KINDS = ["direct", "partial", "scare"] as const;
+export type QuoteKind = (typeof QUOTE_KINDS)[number];
+
+export function quoteKindOf(attrs: Attrs | undefined): QuoteKind | null {
+  const k = attrs?.kind;
+  return typeof k === "string" && (QUOTE_KINDS as readonly string[]).includes(k) ? (k as QuoteKind) : null;
+}
+
+/** Set a quote's kind (direct / partial / scare; null: not said). */
+export function setQuoteKind(d: Draft, quoteKey: string, kind: QuoteKind | null): Draft {
+  const q = d.spans.find((s) => s.key === quoteKey);
+  if (!q || q.label !== "QUOTE" || quoteKindOf(q.attrs) === kind) return d;
+  const attrs: Attrs = { ...q.attrs };
+  if (kind) attrs.kind = kind;
+  else delete attrs.kind;
+  return withSpans(d, d.spans.map((s) => (s.key === quoteKey ? { ...s, attrs } : s)));
+}
+
+/** The next kind in the cycle direct -> partial -> scare -> direct (a quote without one: direct). */
+export function nextQuoteKind(k: QuoteKind | null, dir: 1 | -1 = 1): QuoteKind {
+  if (!k) return dir === 1 ? "direct" : "scare";
+  const i = QUOTE_KINDS.indexOf(k);
+  return QUOTE_KINDS[(i + dir + QUOTE_KINDS.length) % QUOTE_KINDS.length];
 }
 
 /** Point a quote at its speaker's mention (a span elsewhere in the text). */
