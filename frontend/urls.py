@@ -13,4 +13,5 @@ urlpatterns = [
     path("", views.shell, name="home"),
     path("projects/<int:project_id>/", views.shell, name="project"),
     path("assignments/<int:assignment_id>/", views.shell, name="assignment"),
+    path("work/", views.shell, name="my-work"),
 ]

@@ -502,7 +502,7 @@ export function Annotator({ a, project, onReopened }: {
     if (e.key === "Escape") {
       if (overlay) setOverlay(null);
       else if (picking) setPicking(false);
-      else if (typing) t.blur();
+      else if (typing || (ownKeys(t) && !t.closest("[role=dialog]"))) t.blur(); // back to the screen's keys
       else if (guidelines) setGuidelines(false);
       else {
         setSelected(null);
@@ -778,7 +778,8 @@ export function Annotator({ a, project, onReopened }: {
           </article>
         </section>
 
-        <aside class="sidebar" aria-label="Annotation">
+        {/* Focusable: it scrolls, and read-only it holds no enabled control to scroll it by keyboard. */}
+        <aside class="sidebar" aria-label="Annotation" tabIndex={0}>
           <p class="sr-only" aria-live="polite">
             {cur ? `${describe.get(idOf(selected)!) ?? cur.label}: ${index.slice(cur.start, cur.end).slice(0, 120)}` : ""}
           </p>
@@ -984,14 +985,14 @@ function HelpOverlay({ labelKeys, stance, onClose }: { labelKeys: Map<string, st
     ["Enter", "submit and open the next article (not while a form control has focus)"],
     ["s", "skip this article (asks for a reason)"],
     ["Ctrl Z / Ctrl ⇧ Z", "undo / redo"],
-    ["Esc", "clear the selection, close a panel, leave a text field"],
+    ["Esc", "clear the selection, close a panel, leave a text field or control"],
     ["?", "this help"],
   ];
   return (
     <div class="overlay" role="dialog" aria-modal="true" aria-label="Keyboard shortcuts" onClick={onClose}>
       <div class="dialog help" onClick={(e) => e.stopPropagation()}>
         <h2>Keyboard shortcuts</h2>
-        <div class="help-cols">
+        <div class="help-cols" tabIndex={0}>
           <dl>{rows.map(([k, v]) => <div key={k}><dt><kbd>{k}</kbd></dt><dd>{v}</dd></div>)}</dl>
           <div>
             <h3>Label keys</h3>
