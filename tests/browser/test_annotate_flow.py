@@ -129,7 +129,11 @@ def test_annotator_day_end_to_end(live_server, page, world):
     assert page.inner_text(".speaker-chip").endswith("Vladimir Putin")
     shot("after_reload")
 
-    # Enter = submit and next.
+    # Enter = submit and next; the DATE suggestion was left unreviewed, so one prompt first,
+    # answered with Enter too ("Submit anyway" has the focus).
+    page.keyboard.press("Enter")
+    page.wait_for_selector("[aria-labelledby=unreviewed-title]")
+    assert "1 suggestion not reviewed" in page.inner_text("#unreviewed-title")
     page.keyboard.press("Enter")
     # A function, not an expression: the page's CSP (no unsafe-eval) refuses to eval a string.
     page.wait_for_function("() => document.querySelector('.article-title')?.textContent === 'NATO ministers meet'")
