@@ -25,6 +25,8 @@ interface Form {
   guidelines: string;
   overlap: string;
   timeout: string;
+  reopen_window: string;
+  unreviewed: string;
   stance_labels: string;
   stance_ordered: boolean;
   frames: string;
@@ -38,6 +40,7 @@ function toForm(p: ProjectDoc | null): Form {
   return {
     name: p?.name ?? "", slug: p?.slug ?? "", description: p?.description ?? "", guidelines: p?.guidelines ?? "",
     overlap: String(p?.overlap ?? 2), timeout: String(p?.assignment_timeout_minutes ?? 60),
+    reopen_window: String(p?.reopen_window_hours ?? 24), unreviewed: p?.unreviewed_suggestions ?? "ask",
     stance_labels: s.stance_labels?.join("\n") ?? DEFAULT_STANCE, stance_ordered: s.stance_ordered ?? false,
     frames: s.frames?.join("\n") ?? "", frames_required: s.frames_required ?? "at_least_one",
     primary_frame_required: s.primary_frame_required ?? true, span_labels: s.span_labels?.join("\n") ?? "",
@@ -171,6 +174,7 @@ export function Setup({ project, onSaved }: { project: ProjectDoc | null; onSave
     const body: Record<string, unknown> = {
       name: form.name, slug: form.slug, description: form.description, guidelines: form.guidelines,
       overlap: Number(form.overlap), assignment_timeout_minutes: Number(form.timeout), label_schema: schema,
+      reopen_window_hours: Number(form.reopen_window), unreviewed_suggestions: form.unreviewed,
     };
     try {
       if (project && !preview) {
@@ -223,6 +227,15 @@ export function Setup({ project, onSaved }: { project: ProjectDoc | null; onSave
             <input id="f-overlap" name="overlap" type="number" min={1} value={form.overlap} onInput={set("overlap")} />)}
           {field("timeout", "Assignment timeout (minutes)", "assignment_timeout_minutes",
             <input id="f-timeout" name="timeout" type="number" min={1} value={form.timeout} onInput={set("timeout")} />)}
+          {field("reopen_window", "Annotators may reopen their submission for (hours)", "reopen_window_hours",
+            <input id="f-reopen_window" name="reopen_window" type="number" min={0} value={form.reopen_window}
+              onInput={set("reopen_window")} />, "0 = only reviewers may reopen")}
+          {field("unreviewed", "Submitting with unreviewed suggestions", "unreviewed_suggestions",
+            <select id="f-unreviewed" name="unreviewed" value={form.unreviewed} onChange={set("unreviewed")}>
+              <option value="ask">ask once</option>
+              <option value="block">refuse</option>
+              <option value="allow">allow</option>
+            </select>)}
         </div>
         {field("description", "Description", "description",
           <textarea id="f-description" rows={2} value={form.description} onInput={set("description")} />)}

@@ -34,6 +34,8 @@ export interface ProjectDoc {
   targets: Target[];
   overlap: number;
   assignment_timeout_minutes: number;
+  reopen_window_hours?: number;
+  unreviewed_suggestions?: "ask" | "block" | "allow";
   role: string;
 }
 
