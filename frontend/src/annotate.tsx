@@ -758,8 +758,8 @@ export function Annotator({ a, project, onReopened }: {
           <article class="paper">
             <header class="article-head">
               <div class="title-row">
-                <h1 class="article-title">{a.article.title || a.article.external_id || "Untitled article"}</h1>
-                {a.article.title && a.article.external_id && <span class="ext-id" title="External id">{a.article.external_id}</span>}
+                <h1 class="article-title">{a.article.title || "Untitled article"}</h1>
+                {a.article.external_id && <span class="ext-id" title="External id">{a.article.external_id}</span>}
               </div>
               <p class="article-meta">
                 {a.article.source && <span>{a.article.source}</span>}

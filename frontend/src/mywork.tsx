@@ -97,7 +97,7 @@ export function MyWork() {
                 <div class="work-main">
                   <a class="work-title" href={`/assignments/${it.id}/`}
                     onClick={(e) => { e.preventDefault(); navigate(`/assignments/${it.id}/`); }}>
-                    {it.article.title || it.article.external_id || `Article ${it.article.id}`}
+                    {it.article.title || "Untitled article"}
                   </a>
                   {it.article.external_id && <span class="ext-id">{it.article.external_id}</span>}
                   <p class="work-meta">
