@@ -14,9 +14,16 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from annotate.models import Assignment, Membership
-from tests.factories import ArticleFactory, MembershipFactory, ProjectFactory, SpanFactory, TargetFactory, UserFactory
+from tests.factories import (
+    ArticleFactory,
+    MembershipFactory,
+    ProjectFactory,
+    SpanFactory,
+    TargetFactory,
+    UserFactory,
+)
 
-from .conftest import CHROMIUM_ARGS, PASSWORD  # noqa: F401
+from .conftest import PASSWORD
 from .helpers import assert_accessible, span_titles, wait_saved
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
