@@ -397,10 +397,25 @@ export function Annotator({ a, project, onReopened }: {
     caretRef.current = next;
     const r = caretRange(tokens, next);
     if (selectRange(articleRef.current, r.start, r.end)) {
-      setSelected(null);
+      if (!picking) setSelected(null); // picking a speaker: the quote stays selected
       setHasTextSel(true);
       window.getSelection()?.focusNode?.parentElement?.scrollIntoView({ block: "nearest" });
     }
+  };
+
+  /** Enter while picking a speaker: the words under the keyboard caret are the mention. */
+  const pickSpeakerFromCaret = () => {
+    const raw = readSelection(articleRef.current);
+    if (!raw || selSpan?.label !== "QUOTE") return;
+    const r = snapToTokens(text, raw);
+    if (isBlank(text, r)) return;
+    const m = { start: index.toCodePoint(r.start, "floor"), end: index.toCodePoint(r.end, "ceil") };
+    const quote = selSpan.key;
+    edit((d) => setSpeaker(d, quote, { ...m, text: index.slice(m.start, m.end) }));
+    caretRef.current = null;
+    window.getSelection()?.removeAllRanges();
+    setHasTextSel(false);
+    setPicking(false);
   };
 
   /** [ and ]: the selected span's start or end a token outwards; with Shift inwards. */
@@ -549,7 +564,8 @@ export function Annotator({ a, project, onReopened }: {
         return;
       }
       e.preventDefault();
-      void submit();
+      if (picking) pickSpeakerFromCaret();
+      else void submit();
       return;
     }
     if (readOnly) return;
@@ -753,7 +769,12 @@ export function Annotator({ a, project, onReopened }: {
               )}
             </p>
           )}
-          {picking && <p class="banner banner-info banner-sticky" role="status">Click the speaker's mention in the text · <kbd>Esc</kbd> cancels</p>}
+          {picking && (
+            <p class="banner banner-info banner-sticky" role="status">
+              Click the speaker's mention in the text, or move to it with <kbd>→</kbd>/<kbd>←</kbd> (<kbd>⇧</kbd> to
+              extend) and press <kbd>Enter</kbd> · <kbd>Esc</kbd> cancels
+            </p>
+          )}
           {message && <p class={`banner banner-${message.kind}`} role="alert">{message.text}</p>}
           <article class="paper">
             <header class="article-head">
@@ -975,7 +996,7 @@ function HelpOverlay({ labelKeys, stance, onClose }: { labelKeys: Map<string, st
     ["x, Delete", "reject the suggestion / remove the span"],
     ["letter (span selected)", "relabel it"],
     ["⇧A", "accept all suggestions with the selected label"],
-    ["m, then click", "change the selected quote's speaker"],
+    ["m, then click", "change the selected quote's speaker (or m, arrows to the mention, Enter)"],
     ["⇧Q", "the selected quote's kind: direct → partial → scare"],
     [`1–${stance.length}`, `stance for the active target (${stance.map((s, i) => `${i + 1} ${s}`).join(", ")})`],
     ["t / ⇧T", "next / previous target"],

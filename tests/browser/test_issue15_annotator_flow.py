@@ -121,11 +121,13 @@ def test_annotator_keyboard_span_enter_in_checkbox_submit_my_work_reopen_fix(liv
 
     # Keyboard alone: the caret walks a word at a time to "Reuters"; a label key marks it.
     t0 = clock()
+    walk_from = key.n
     for _ in range(20):
         key("ArrowRight")
         if selected_text(page) == "Reuters":
             break
     assert selected_text(page) == "Reuters"
+    walk = key.n - walk_from
     key("Shift+ArrowRight", "Shift+ArrowRight")  # extend: "Reuters on Monday"
     assert selected_text(page) == "Reuters on Monday"
     key("Shift+ArrowLeft", "Shift+ArrowLeft")  # and back
@@ -162,6 +164,13 @@ def test_annotator_keyboard_span_enter_in_checkbox_submit_my_work_reopen_fix(liv
         key("k")
     key("Shift+Q")
     page.wait_for_function("() => document.querySelector('[data-testid=quote-kind]')?.value === 'partial'")
+    # Its speaker, by keyboard too: m, the caret from the quote to the mention, Enter (not a submit).
+    key("m")
+    key("ArrowRight", "ArrowRight", "ArrowRight")  # according, to, Reuters
+    assert selected_text(page) == "Reuters"
+    key("Enter")
+    page.wait_for_function("() => document.querySelector('.speaker-chip')?.textContent.endsWith('Reuters')")
+    assert page.locator(".overlay").count() == 0
 
     # Stance by number key (timed to "Saved": the autosave latency); frames: Shift+F, Space ticks
     # one; Tab to the next, Enter must not submit.
@@ -207,6 +216,8 @@ def test_annotator_keyboard_span_enter_in_checkbox_submit_my_work_reopen_fix(liv
     q_s, q_e = cp("“Western troops would be legitimate targets,”")
     assert ("ORG", r_s, r_e) in spans and spans[("ORG", r_s, r_e)].origin == "human"
     assert spans[("QUOTE", q_s, q_e)].attrs["kind"] == "partial"
+    assert spans[("QUOTE", q_s, q_e)].attrs["speaker"] == "Reuters"
+    assert spans[("QUOTE", q_s, q_e)].attrs["speaker_span"] == {"start": r_s, "end": r_e}
     assert spans[("SPEAKER", p_s, p_e)].suggestion_id == world["speaker"].pk
     assert doc.stance == {"western-troops": "FAVOR"} and len(doc.frames) == 2
 
@@ -272,7 +283,8 @@ def test_annotator_keyboard_span_enter_in_checkbox_submit_my_work_reopen_fix(liv
     assert errors == []
     context.close()
 
-    print(f"\nissue 15 annotator flow: {keys_for_article} key presses for the article "
-          "(start, caret walk, span, resize, quote, kind, stance, frames, submit + prompt)")
+    print(f"\nissue 15 annotator flow: {keys_for_article} key presses for the article, {walk} of them "
+          "walking the caret to the new span's word (start, caret, span, resize, quote + kind + speaker, "
+          "stance, frames, Enter in a checkbox, submit + prompt)")
     for name, seconds in steps.items():
         print(f"  {name}: {seconds * 1000:.0f} ms")
