@@ -48,7 +48,16 @@ from django.db.models import BooleanField, Exists, F, Field, Func, OuterRef, Q, 
 from django.db.models.functions import Cast
 
 from annotate.consensus import majority_frames, majority_label
-from annotate.models import Annotation, Article, Assignment, Gold, Project, Span
+from annotate.models import (
+    Annotation,
+    Article,
+    ArticlePrediction,
+    Assignment,
+    Gold,
+    Project,
+    Span,
+    SuggestionExposure,
+)
 
 from .base import AnnotationOut, ExportContext, ExportRow, SpanOut
 from .options import split_block
@@ -242,6 +251,8 @@ class _Chunk:
     golds: list[tuple]
     annotations: list[tuple]
     spans: list[tuple]
+    exposures: dict[int, tuple[bool, int | None]] | None = None  # annotation id -> (shown, model version)
+    predictions: dict[int, dict] | None = None
 
 
 def _fetch_chunk(articles: QuerySet[Article], last: int, chunk_size: int, options: dict) -> _Chunk | None:
@@ -258,7 +269,18 @@ def _fetch_chunk(articles: QuerySet[Article], last: int, chunk_size: int, option
         if options["submitted_only"] or labels == "majority":
             ann_qs = ann_qs.filter(assignment__status=SUBMITTED)
         annotations = list(ann_qs.order_by("id").values_list(*ANNOTATION_FIELDS))
-    return _Chunk(chunk, golds, annotations, _span_tuples(ids, labels, options.get("include_suggestions", False)))
+    exposures = {ann_id: (shown, version) for ann_id, shown, version in SuggestionExposure.objects.filter(
+        assignment__annotation__id__in=[a[0] for a in annotations]).values_list(
+        "assignment__annotation__id", "shown", "model_version")} if annotations else {}
+    predictions = None
+    if options.get("include_predictions"):
+        predictions = {article_id: {"model_version": version, "stance": stance, "probabilities": probabilities,
+                                    "frames": frames, "primary_frame": primary or None}
+                       for article_id, version, stance, probabilities, frames, primary in
+                       ArticlePrediction.objects.filter(_id_in("article_id", ids)).values_list(
+                           "article_id", "model__version", "stance", "probabilities", "frames", "primary_frame")}
+    return _Chunk(chunk, golds, annotations, _span_tuples(ids, labels, options.get("include_suggestions", False)),
+                  exposures, predictions)
 
 
 def _chunks(articles: QuerySet[Article], chunk_size: int, options: dict) -> Iterator[_Chunk]:
@@ -314,6 +336,8 @@ def iter_rows(*, project: Project, options: dict, ctx: ExportContext | None = No
                 submitted=status == SUBMITTED,
                 submitted_at=submitted_at,
             )
+            if ann_id in chunk.exposures:
+                ann.suggestions_shown, ann.suggestion_model_version = chunk.exposures[ann_id]
             anns_by_article[article_id].append((ann_id, ann))
             ann_by_id[ann_id] = ann
 
@@ -363,6 +387,8 @@ def iter_rows(*, project: Project, options: dict, ctx: ExportContext | None = No
                 gold=_public(gold if gold is not None or labels != "majority" else majority),
                 doc_labels=doc_labels,
                 suggestions=suggestions.get(article_id, []) if include_suggestions else None,
+                predictions=chunk.predictions.get(article_id) if chunk.predictions is not None else None,
+                predictions_asked=chunk.predictions is not None,
             )
             if splitter is not None:
                 stance = doc_labels["stance"] if doc_labels else {}

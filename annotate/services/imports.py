@@ -242,14 +242,16 @@ def _write_gold(project: Project, pairs: list[tuple[Article, ArticleIn]], report
 
 
 def articles_import(*, project: Project, source, filename: str | None = None, fmt: str = "auto",
-                    skip_invalid: bool = False, by=None, queue_preannotation: bool = True) -> ImportReport:
+                    skip_invalid: bool = False, by=None, queue_preannotation: bool = True,
+                    queue_model: bool = True) -> ImportReport:
     """Import articles into `project` from a path (file, folder, zip) or an uploaded file object.
 
     Invariants: the whole file is validated before anything is written; with any invalid record
     and `skip_invalid=False` nothing is written and ImportRejected carries every problem as
     `line N: field: what`; the write is one transaction; re-importing an external id updates it
     (or skips it when its text changed after annotation started), never duplicates it.
-    New and changed articles are queued for pre-annotation after commit.
+    New and changed articles are queued for pre-annotation after commit, and (`queue_model`) for
+    the active model's predictions; imported gold may start a training run (annotate.services.training).
     """
     with tempfile.TemporaryDirectory(prefix="standpoint-import-") as tmp:
         if isinstance(source, str | Path):
@@ -283,7 +285,7 @@ def articles_import(*, project: Project, source, filename: str | None = None, fm
             if queue_preannotation and report.article_ids:
                 ids = list(report.article_ids)
                 transaction.on_commit(lambda: _queue_preannotation(project, ids))
-            if report.article_ids:
+            if queue_model and report.article_ids:
                 new_ids, labelled = list(report.article_ids), bool(report.gold_imported)
                 transaction.on_commit(lambda: _queue_model_work(project, new_ids, labelled))
     queue_statistics_refresh(new_articles=report.created)

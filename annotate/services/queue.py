@@ -34,7 +34,16 @@ from annotate.hotsql import (
     quoted,
     save_fields,
 )
-from annotate.models import Annotation, Article, ArticlePrediction, Assignment, Membership, Project, Span, Target
+from annotate.models import (
+    Annotation,
+    Article,
+    ArticlePrediction,
+    Assignment,
+    Membership,
+    Project,
+    Span,
+    Target,
+)
 from annotate.selectors.annotations import SCREEN_SPANS, span_rows_sql
 from annotate.selectors.membership import project_role
 from annotate.services.audit import audit_record

@@ -242,6 +242,7 @@ def model_train(*, project: Project, by=None, trigger: str = "manual", activate:
     _remember_submissions(project, submitted)
     if activate:
         model_activate(project=project, version=row.version, by=by, audit=False)
+        row.is_active = True
     logger.info("trained %s for %s in %.1f s: %s", row, project.slug, row.train_seconds, result.metrics.get("f_avg"))
     return row
 
