@@ -14,6 +14,7 @@ import { TextIndex } from "./offsets";
 import { navigate } from "./router";
 import { AutoSaver, draftFromDoc, type SaveState } from "./saver";
 import { isBlank, snapToGraphemes, snapToTokens } from "./snap";
+import { SuggestedStance, isAcceptKey, useStanceSuggestions } from "./suggestions";
 import {
   type Draft, type History, type Span, type Suggestion, acceptAllWithLabel, acceptSuggestion, addSpan, historyOf,
   pendingSuggestions, record, redo, rejectSuggestion, relabelSpan, removeSpan, setNotes, setPrimaryFrame, setSpeaker,
@@ -269,6 +270,14 @@ export function Annotator({ a, project }: { a: AssignmentDoc; project: Project }
     edit((d) => acceptAllWithLabel(d, suggestions, label));
   };
 
+  const modelSugg = useStanceSuggestions(a.id, readOnly, (stance) =>
+    edit((d) => Object.entries(stance).reduce((x, [k, l]) => (x.stance[k] ? x : setStance(x, k, l)), d)));
+  const acceptStance = (ti: number) => {
+    const t = project.targets[ti];
+    const s = t && modelSugg?.stance[t.key];
+    if (s && draft.stance[t.key] !== s.label) chooseStance(ti, s.label);
+  };
+
   const chooseStance = (ti: number, label: string) => {
     const t = project.targets[ti];
     if (!t) return;
@@ -423,6 +432,11 @@ export function Annotator({ a, project }: { a: AssignmentDoc; project: Project }
     const code = e.code.startsWith("Key") ? e.code.slice(3).toLowerCase() : "";
     const key = e.key.length === 1 ? e.key.toLowerCase() : "";
     const letter = code || key;
+    if (isAcceptKey(e) && modelSugg) {
+      e.preventDefault();
+      acceptStance(activeTarget);
+      return;
+    }
     if (/^[1-9]$/.test(e.key) || /^Digit[1-9]$/.test(e.code)) {
       const n = Number(e.code.startsWith("Digit") ? e.code.slice(5) : e.key);
       const label = schema.stance_labels[n - 1];
@@ -704,6 +718,8 @@ export function Annotator({ a, project }: { a: AssignmentDoc; project: Project }
                     </label>
                   ))}
                 </div>
+                <SuggestedStance s={modelSugg?.stance[tg.key]} chosen={draft.stance[tg.key]} active={ti === activeTarget}
+                  disabled={readOnly} onAccept={() => acceptStance(ti)} />
               </fieldset>
             ))}
           </section>
