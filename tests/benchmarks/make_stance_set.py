@@ -87,9 +87,9 @@ def article(rng: random.Random, n: int, background: list[str]) -> dict:
             for _ in range(rng.randint(1, 3)):
                 sentences.insert(rng.randrange(len(sentences) + 1), cue(rng, target, label))
             if label in ("FAVOR", "AGAINST") and rng.random() < 0.33:
-                other = "AGAINST" if label == "FAVOR" else "FAVOR"
-                sentences.insert(rng.randrange(len(sentences) + 1), "Critics, however, said: "
-                                 + cue(rng, target, other)[0].lower() + cue(rng, target, other)[1:])
+                other = cue(rng, target, "AGAINST" if label == "FAVOR" else "FAVOR")
+                sentences.insert(rng.randrange(len(sentences) + 1), "Critics, however, said: " + other[0].lower()
+                                 + other[1:])
         if rng.random() < 0.12:
             label = rng.choice([x for x in ("FAVOR", "AGAINST", "NEUTRAL", "UNRELATED") if x != label])
         stance[target] = label
