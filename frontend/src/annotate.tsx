@@ -809,6 +809,7 @@ function HelpOverlay({ labelKeys, stance, onClose }: { labelKeys: Map<string, st
     ["⇧A", "accept all suggestions with the selected label"],
     ["m, then click", "change the selected quote's speaker"],
     [`1–${stance.length}`, `stance for the active target (${stance.map((s, i) => `${i + 1} ${s}`).join(", ")})`],
+    ["0", "accept the model's suggested stance for the active target (shown dashed, when the project has a model)"],
     ["t / ⇧T", "next / previous target"],
     ["⇧F", "go to frames (Space toggles)"],
     ["⇧N", "write a note"],
