@@ -56,7 +56,6 @@ from annotate.models import (
     Gold,
     Project,
     Span,
-    SuggestionExposure,
 )
 
 from .base import AnnotationOut, ExportContext, ExportRow, SpanOut
@@ -240,7 +239,9 @@ def _span_tuples(ids: list[int], labels: str, include_suggestions: bool):
 
 ARTICLE_FIELDS = ("id", "external_id", "title", "source", "url", "published", "meta", "text")
 ANNOTATION_FIELDS = ("id", "assignment__article_id", "assignment__annotator_id", "assignment__annotator__username",
-                     "stance", "frames", "primary_frame", "notes", "assignment__status", "submitted_at")
+                     "stance", "frames", "primary_frame", "notes", "assignment__status", "submitted_at",
+                     # Whether the model's suggestions were shown (a LEFT JOIN in the same query).
+                     "assignment__suggestion_exposure__shown", "assignment__suggestion_exposure__model_version")
 
 
 @dataclass
@@ -251,7 +252,6 @@ class _Chunk:
     golds: list[tuple]
     annotations: list[tuple]
     spans: list[tuple]
-    exposures: dict[int, tuple[bool, int | None]] | None = None  # annotation id -> (shown, model version)
     predictions: dict[int, dict] | None = None
 
 
@@ -269,9 +269,6 @@ def _fetch_chunk(articles: QuerySet[Article], last: int, chunk_size: int, option
         if options["submitted_only"] or labels == "majority":
             ann_qs = ann_qs.filter(assignment__status=SUBMITTED)
         annotations = list(ann_qs.order_by("id").values_list(*ANNOTATION_FIELDS))
-    exposures = {ann_id: (shown, version) for ann_id, shown, version in SuggestionExposure.objects.filter(
-        assignment__annotation__id__in=[a[0] for a in annotations]).values_list(
-        "assignment__annotation__id", "shown", "model_version")} if annotations else {}
     predictions = None
     if options.get("include_predictions"):
         predictions = {article_id: {"model_version": version, "stance": stance, "probabilities": probabilities,
@@ -280,7 +277,7 @@ def _fetch_chunk(articles: QuerySet[Article], last: int, chunk_size: int, option
                        ArticlePrediction.objects.filter(_id_in("article_id", ids)).values_list(
                            "article_id", "model__version", "stance", "probabilities", "frames", "primary_frame")}
     return _Chunk(chunk, golds, annotations, _span_tuples(ids, labels, options.get("include_suggestions", False)),
-                  exposures, predictions)
+                  predictions)
 
 
 def _chunks(articles: QuerySet[Article], chunk_size: int, options: dict) -> Iterator[_Chunk]:
@@ -325,7 +322,7 @@ def iter_rows(*, project: Project, options: dict, ctx: ExportContext | None = No
         anns_by_article: dict[int, list[tuple[int, AnnotationOut]]] = defaultdict(list)
         ann_by_id: dict[int, AnnotationOut] = {}
         for (ann_id, article_id, user_id, username, stance, frames, primary, notes, status,
-             submitted_at) in chunk.annotations:
+             submitted_at, suggestions_shown, suggestion_model_version) in chunk.annotations:
             ann = AnnotationOut(
                 annotator=pseudonym(user_id, username),
                 stance=_filter_stance(stance, targets),
@@ -335,9 +332,9 @@ def iter_rows(*, project: Project, options: dict, ctx: ExportContext | None = No
                 spans=[],
                 submitted=status == SUBMITTED,
                 submitted_at=submitted_at,
+                suggestions_shown=suggestions_shown,
+                suggestion_model_version=suggestion_model_version,
             )
-            if ann_id in chunk.exposures:
-                ann.suggestions_shown, ann.suggestion_model_version = chunk.exposures[ann_id]
             anns_by_article[article_id].append((ann_id, ann))
             ann_by_id[ann_id] = ann
 

@@ -232,3 +232,27 @@ def test_uncertainty_queue_hands_out_the_least_certain_article_first(project, dj
     project.refresh_from_db()
     other = MembershipFactory(project=project, role=Membership.Role.ANNOTATOR, user=UserFactory()).user
     assert assignment_next(project=project, user=other).article_id == min(margins, key=lambda k: (margins[k], k))
+
+
+def test_exports_keep_predictions_in_their_own_layer_and_say_whether_suggestions_were_shown(project):
+    from annotate.exports.jsonl import row_to_dict
+    from annotate.exports.options import export_options_validate
+    from annotate.exports.rows import iter_rows
+
+    row = trained(project, n=40)
+    Gold.objects.filter(article__project=project).delete()
+    training.predictions_compute(project=project)
+    a, user = _assignment(project)
+    assert training.stance_suggestions(assignment=a)["shown"]
+    ann = annotation_update(assignment=a.pk, by=user, version=1, replace=False,
+                            fields={"stance": dict.fromkeys(TARGETS, "AGAINST")})
+    annotation_submit(assignment=a.pk, by=user, version=ann.version)
+    asked = export_options_validate({"include_predictions": True}, target_keys=list(TARGETS))
+    out = {r.article_id: row_to_dict(r, with_split=False) for r in iter_rows(project=project, options=asked)}
+    line = out[a.article_id]
+    assert line["annotations"][0]["suggestions_shown"] is True
+    assert line["annotations"][0]["suggestion_model_version"] == row.version
+    assert line["predictions"]["model_version"] == row.version and set(line["predictions"]["stance"]) == set(TARGETS)
+    assert line["annotations"][0]["stance"] == dict.fromkeys(TARGETS, "AGAINST")  # people's labels, untouched
+    plain = export_options_validate({}, target_keys=list(TARGETS))
+    assert all("predictions" not in row_to_dict(r, with_split=False) for r in iter_rows(project=project, options=plain))
