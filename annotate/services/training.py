@@ -241,7 +241,7 @@ def model_train(*, project: Project, by=None, trigger: str = "manual", activate:
     row.save()
     _remember_submissions(project, submitted)
     if activate:
-        model_activate(project=project, version=row.version, by=by, audit=False)
+        model_activate(project=project, version=row.version, by=by, audit=False, predict_now=True)
         row.is_active = True
     logger.info("trained %s for %s in %.1f s: %s", row, project.slug, row.train_seconds, result.metrics.get("f_avg"))
     return row
@@ -348,8 +348,10 @@ def active_model(project: Project | int) -> TrainedModel | None:
     return TrainedModel.objects.filter(project_id=project_id, is_active=True).first()
 
 
-def model_activate(*, project: Project, version: int, by, audit: bool = True) -> TrainedModel:
-    """Make `version` the active model (ready and loadable), then recompute the predictions."""
+def model_activate(*, project: Project, version: int, by, audit: bool = True, predict_now: bool = False) -> TrainedModel:
+    """Make `version` the active model (ready and loadable), then recompute the predictions: here
+    with `predict_now` (the worker, after training), else on the worker's `train` queue after
+    commit (a request never waits for ten thousand predictions)."""
     with transaction.atomic():
         model = TrainedModel.objects.select_for_update().filter(project=project, version=version).first()
         if model is None:
@@ -363,7 +365,13 @@ def model_activate(*, project: Project, version: int, by, audit: bool = True) ->
         if audit:
             audit_record(project=project, by=by, action="model.activate", obj=model, object_type="trained_model",
                          before={"active": previous.version if previous else None}, after={"active": version})
-    predictions_compute(project=project)
+    if predict_now:
+        predictions_compute(project=project)
+    else:
+        from annotate.celery import enqueue
+        from annotate.tasks.models import model_predict_task
+
+        transaction.on_commit(lambda: enqueue(model_predict_task, project.pk))
     return model
 
 
@@ -458,10 +466,14 @@ def stance_suggestions(*, assignment: Assignment) -> dict[str, Any]:
             if not out["shown"]:
                 out["reason"] = "no_prediction"
     if assignment.status in (Assignment.Status.ASSIGNED, Assignment.Status.IN_PROGRESS):
-        SuggestionExposure.objects.get_or_create(
-            assignment=assignment, defaults={"shown": out["shown"], "reason": out["reason"],
-                                             "model": model if out["shown"] else None,
-                                             "model_version": out["model_version"]})
+        try:
+            with transaction.atomic():
+                SuggestionExposure.objects.get_or_create(
+                    assignment=assignment, defaults={"shown": out["shown"], "reason": out["reason"],
+                                                     "model": model if out["shown"] else None,
+                                                     "model_version": out["model_version"]})
+        except IntegrityError:  # a second tab asked at the same moment: the first record stands
+            pass
     return out
 
 
