@@ -1,4 +1,4 @@
-"""The Celery app. Workers: `celery -A annotate worker -Q default,preannotate,exports`; periodic
+"""The Celery app. Workers: `celery -A annotate worker -Q default,preannotate,exports,train`; periodic
 sweeps: `celery -A annotate beat` beside them (the schedule is settings.CELERY_BEAT_SCHEDULE)."""
 
 import logging

@@ -46,6 +46,14 @@ class Project(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Model in the loop (annotate.services.models). Nullable, no default: None means the default
+    # (QUEUE_ORDER_DEFAULT …), and adding them never rebuilds the table (and its trigger) on SQLite.
+    queue_order = models.CharField(max_length=12, null=True, blank=True,
+                                   help_text="import (default) | uncertainty | mix")
+    queue_uncertainty_share = models.FloatField(null=True, blank=True,
+                                                help_text="mix: share of `next` calls by uncertainty (default 0.5)")
+
+    QUEUE_ORDERS = ("import", "uncertainty", "mix")
 
     class Meta:
         ordering = ["id"]
@@ -65,6 +73,14 @@ class Project(models.Model):
     @property
     def unreviewed_policy(self) -> str:
         return self.unreviewed_suggestions or self.UNREVIEWED_ASK
+
+    @property
+    def queue_order_value(self) -> str:
+        return self.queue_order or "import"
+
+    @property
+    def queue_uncertainty_share_value(self) -> float:
+        return 0.5 if self.queue_uncertainty_share is None else self.queue_uncertainty_share
 
     @property
     def stance_labels(self) -> list[str]:
@@ -87,6 +103,9 @@ class Target(models.Model):
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True, default="")
     position = models.PositiveIntegerField(default=0)
+    # Other names the target goes by in text ("Kyiv" for "Ukraine's government"): the stance model
+    # looks at the sentences that mention the name, the key or one of these. None = none.
+    aliases = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["project_id", "position", "id"]
@@ -245,6 +264,7 @@ class Gold(models.Model):
         ADJUDICATED = "adjudicated", "Adjudicated"
         UNANIMOUS = "unanimous", "Unanimous (accepted)"
         MAJORITY = "majority", "Majority"
+        IMPORTED = "imported", "Imported with the article"
 
     article = models.OneToOneField(Article, on_delete=models.CASCADE, related_name="gold")
     stance = models.JSONField(default=dict, blank=True)
@@ -444,3 +464,108 @@ class TokenLayerRow(models.Model):
 
     def __str__(self) -> str:
         return f"token layer of article {self.article_id} ({self.pipeline})"
+
+
+
+class ModelSettings(models.Model):
+    """A project's model-in-the-loop settings (annotate.services.models). Its own table, one row
+    per project, made on first change: a project without one uses the defaults below."""
+
+    project = models.OneToOneField(Project, primary_key=True, on_delete=models.CASCADE, related_name="model_settings")
+    min_labels = models.PositiveIntegerField(
+        default=20, validators=[MinValueValidator(2)], help_text="Labels a target needs before it is trained.")
+    retrain_every = models.PositiveIntegerField(
+        default=25, validators=[MinValueValidator(1)], help_text="Train again after this many new submissions.")
+    suggestions_enabled = models.BooleanField(default=True, help_text="Show the active model's suggestions.")
+    prefill = models.BooleanField(default=False, help_text="Pre-select suggested stances (off: only shown).")
+    withhold_share = models.FloatField(
+        default=0.0, help_text="Share of assignments (0-1) that never see suggestions, to measure their bias.")
+    submissions_at_last_train = models.PositiveIntegerField(default=0, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"model settings of {self.project_id}"
+
+
+class TrainedModel(models.Model):
+    """One trained version of a project's stance and frame classifiers; the artefact is a joblib
+    file under MODEL_ROOT whose sha256 is checked on every load."""
+
+    class Status(models.TextChoices):
+        TRAINING = "training", "Training"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+        BROKEN = "broken", "Broken (artefact missing or changed)"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="trained_models")
+    version = models.PositiveIntegerField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.TRAINING)
+    is_active = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    trigger = models.CharField(max_length=20, blank=True, default="")
+    algorithm = models.CharField(max_length=200, blank=True, default="")
+    libraries = models.JSONField(default=dict, blank=True)
+    codebook_version = models.PositiveIntegerField(default=1)
+    train_size = models.PositiveIntegerField(default=0)
+    label_counts = models.JSONField(default=dict, blank=True, help_text="{target: {label: n}}, frames: {frame: n}")
+    metrics = models.JSONField(default=dict, blank=True)
+    learning_curve = models.JSONField(default=list, blank=True)
+    # Targets not trained and why ("needs 7 more labels", "one class only").
+    untrained = models.JSONField(default=dict, blank=True)
+    artefact_path = models.CharField(max_length=500, blank=True, default="")
+    sha256 = models.CharField(max_length=64, blank=True, default="")
+    size_bytes = models.BigIntegerField(null=True, blank=True)
+    train_seconds = models.FloatField(null=True, blank=True)
+    error = models.TextField(blank=True, default="")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["project_id", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "version"], name="trained_model_unique_version"),
+            models.UniqueConstraint(fields=["project"], condition=Q(is_active=True), name="trained_model_one_active"),
+        ]
+
+    def __str__(self) -> str:
+        return f"model v{self.version} of {self.project_id} ({self.status})"
+
+
+class ArticlePrediction(models.Model):
+    """The active model's prediction for one article: per target label and probabilities, the
+    frames, and `margin` (smallest top-1 minus top-2 probability over the targets: the
+    uncertainty queue hands out the smallest first)."""
+
+    article = models.OneToOneField(Article, primary_key=True, on_delete=models.CASCADE, related_name="prediction")
+    model = models.ForeignKey(TrainedModel, on_delete=models.CASCADE, related_name="predictions")
+    stance = models.JSONField(default=dict, blank=True, help_text="{target: label}")
+    probabilities = models.JSONField(default=dict, blank=True, help_text="{target: {label: p}}")
+    frames = models.JSONField(default=list, blank=True)
+    frame_probabilities = models.JSONField(default=dict, blank=True)
+    primary_frame = models.CharField(max_length=200, blank=True, default="")
+    margin = models.FloatField(null=True, blank=True)
+    text_hash = models.CharField(max_length=64, blank=True, default="")
+    computed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["model", "margin"], name="prediction_by_margin")]
+
+    def __str__(self) -> str:
+        return f"prediction for article {self.article_id} (model {self.model_id})"
+
+
+class SuggestionExposure(models.Model):
+    """Whether an assignment's annotator was shown the model's stance suggestions, and whose:
+    recorded the first time the annotator's screen asks for them (exported with the annotation)."""
+
+    assignment = models.OneToOneField(Assignment, primary_key=True, on_delete=models.CASCADE,
+                                      related_name="suggestion_exposure")
+    shown = models.BooleanField()
+    reason = models.CharField(max_length=20, blank=True, default="", help_text="why not shown: off, withheld, …")
+    model = models.ForeignKey(TrainedModel, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    model_version = models.PositiveIntegerField(null=True, blank=True)
+    first_shown_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"suggestions {'shown' if self.shown else 'not shown'} for assignment {self.assignment_id}"

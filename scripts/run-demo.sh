@@ -34,7 +34,7 @@ stop_all() {
 }
 
 if "$PY" -c "from annotate.celery import broker_reachable; import os, sys; sys.exit(0 if broker_reachable(os.environ.get('REDIS_URL', 'redis://127.0.0.1:6379/0')) else 1)"; then
-  supervise worker "$PY" -m celery -A annotate worker -Q default,preannotate,exports -c 2 -l INFO
+  supervise worker "$PY" -m celery -A annotate worker -Q default,preannotate,exports,train -c 2 -l INFO
   supervise beat "$PY" -m celery -A annotate beat -l INFO --schedule "$VAR_DIR/celerybeat-schedule"
   trap stop_all EXIT INT TERM
 else

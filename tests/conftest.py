@@ -35,6 +35,7 @@ def _eager_celery(settings, tmp_path):
     previous = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = True
     settings.EXPORT_ROOT = tmp_path / "exports"
+    settings.MODEL_ROOT = tmp_path / "models"
     yield
     celery_app.conf.task_always_eager = previous
 
@@ -58,13 +59,14 @@ def _worker(settings, tmp_path, extra_env: dict | None = None, concurrency: int 
         "CELERY_TASK_ALWAYS_EAGER": "false",
         "SECRET_KEY": settings.SECRET_KEY,  # the worker is not under pytest: DEBUG off needs a key
         "EXPORT_ROOT": str(settings.EXPORT_ROOT),
+        "MODEL_ROOT": str(settings.MODEL_ROOT),
         "PYTHONUNBUFFERED": "1",
         **(extra_env or {}),
     }
     log = open(tmp_path / "worker.log", "w")  # noqa: SIM115 - closed below
     hostname = f"test-{os.getpid()}-{time.monotonic_ns()}@localhost"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "annotate", "worker", "-Q", "default,preannotate,exports",
+        [sys.executable, "-m", "celery", "-A", "annotate", "worker", "-Q", "default,preannotate,exports,train",
          "-c", str(concurrency), "-P", "prefork", "--without-gossip", "--without-mingle", "-n", hostname, "-l", "INFO"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )

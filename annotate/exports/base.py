@@ -42,6 +42,9 @@ class AnnotationOut:
     spans: list[SpanOut]
     submitted: bool
     submitted_at: datetime | None
+    # Whether the annotator was shown the model's suggestions, and whose (None: never asked).
+    suggestions_shown: bool | None = None
+    suggestion_model_version: int | None = None
 
 
 @dataclass(slots=True)
@@ -70,6 +73,10 @@ class ExportRow:
     split: str | None = None
     # Model/import suggestions, their own layer: None unless `include_suggestions` was asked.
     suggestions: list[SpanOut] | None = None
+    # The active model's prediction, its own layer, never mixed with the labels: None unless
+    # `include_predictions` was asked (then a dict, or None for an article without one).
+    predictions: dict | None = None
+    predictions_asked: bool = False
 
     @property
     def entities(self) -> list[SpanOut]:

@@ -17,9 +17,14 @@ file loads unmodified with `pandas.read_json(path, lines=True)` and `datasets`:
   article's model/import suggestions — `{"start", "end", "label", "text", "origin"
   ("model"|"import"), "model_name", "model_version" (str|null), "attrs"}`. Never merged into
   `entities`/`quotes`.
+* `predictions` (only with `include_predictions`, then on every line): the active model's
+  prediction, its own layer — `{"model_version", "stance": {target: label}, "probabilities":
+  {target: {label: p}}, "frames", "primary_frame"}` or null. Never merged into the labels.
 * `annotations`: with `labels="annotators"` (default) one object per annotation —
   `{"annotator", "stance", "frames", "primary_frame", "notes", "spans": [{"start", "end",
-  "label", "text", "origin", "attrs"}], "submitted", "submitted_at"}`; `annotator` is a
+  "label", "text", "origin", "attrs"}], "submitted", "submitted_at", "suggestions_shown"
+  (bool|null: whether the model's stance suggestions were shown; null: the screen never asked),
+  "suggestion_model_version" (int|null)}`; `annotator` is a
   stable pseudonym (8 hex characters, the same for a user in every export of the project)
   unless `user_names` is true. `frames` is null when the annotator chose none (they said
   nothing about frames); a target they did not answer is absent from `stance`.
@@ -90,11 +95,14 @@ def row_to_dict(row: ExportRow, *, with_split: bool) -> dict[str, Any]:
         "annotations": [
             {"annotator": a.annotator, "stance": a.stance, "frames": a.frames or None, "primary_frame": a.primary_frame,
              "notes": a.notes, "spans": [_span(s, text) for s in a.spans], "submitted": a.submitted,
-             "submitted_at": _iso(a.submitted_at)}
+             "submitted_at": _iso(a.submitted_at), "suggestions_shown": a.suggestions_shown,
+             "suggestion_model_version": a.suggestion_model_version}
             for a in row.annotations
         ],
         "gold": row.gold,
     }
+    if row.predictions_asked:  # the model's own layer, beside (never inside) the human labels
+        out["predictions"] = row.predictions
     if with_split:
         out["split"] = row.split
     return out

@@ -28,6 +28,7 @@ DEFAULTS: dict[str, Any] = {
     "user_names": False,
     "split": None,
     "include_suggestions": False,
+    "include_predictions": False,
 }
 # A split without a seed is seeded with this (and the job records it).
 DEFAULT_SPLIT_SEED = 0
@@ -96,7 +97,7 @@ def export_options_validate(options: Any, *, target_keys: list[str]) -> dict[str
         errors["labels"] = [f"must be one of {', '.join(LABEL_MODES)}"]
     if merged["span_layer"] not in SPAN_LAYERS:
         errors["span_layer"] = [f"must be one of {', '.join(SPAN_LAYERS)}"]
-    for key in ("submitted_only", "user_names", "include_suggestions"):
+    for key in ("submitted_only", "user_names", "include_suggestions", "include_predictions"):
         if not isinstance(merged[key], bool):
             errors[key] = ["must be true or false"]
     merged["published_from"] = _date(merged["published_from"], "published_from", errors)

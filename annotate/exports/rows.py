@@ -48,7 +48,15 @@ from django.db.models import BooleanField, Exists, F, Field, Func, OuterRef, Q, 
 from django.db.models.functions import Cast
 
 from annotate.consensus import majority_frames, majority_label
-from annotate.models import Annotation, Article, Assignment, Gold, Project, Span
+from annotate.models import (
+    Annotation,
+    Article,
+    ArticlePrediction,
+    Assignment,
+    Gold,
+    Project,
+    Span,
+)
 
 from .base import AnnotationOut, ExportContext, ExportRow, SpanOut
 from .options import split_block
@@ -231,7 +239,9 @@ def _span_tuples(ids: list[int], labels: str, include_suggestions: bool):
 
 ARTICLE_FIELDS = ("id", "external_id", "title", "source", "url", "published", "meta", "text")
 ANNOTATION_FIELDS = ("id", "assignment__article_id", "assignment__annotator_id", "assignment__annotator__username",
-                     "stance", "frames", "primary_frame", "notes", "assignment__status", "submitted_at")
+                     "stance", "frames", "primary_frame", "notes", "assignment__status", "submitted_at",
+                     # Whether the model's suggestions were shown (a LEFT JOIN in the same query).
+                     "assignment__suggestion_exposure__shown", "assignment__suggestion_exposure__model_version")
 
 
 @dataclass
@@ -242,6 +252,7 @@ class _Chunk:
     golds: list[tuple]
     annotations: list[tuple]
     spans: list[tuple]
+    predictions: dict[int, dict] | None = None
 
 
 def _fetch_chunk(articles: QuerySet[Article], last: int, chunk_size: int, options: dict) -> _Chunk | None:
@@ -258,7 +269,15 @@ def _fetch_chunk(articles: QuerySet[Article], last: int, chunk_size: int, option
         if options["submitted_only"] or labels == "majority":
             ann_qs = ann_qs.filter(assignment__status=SUBMITTED)
         annotations = list(ann_qs.order_by("id").values_list(*ANNOTATION_FIELDS))
-    return _Chunk(chunk, golds, annotations, _span_tuples(ids, labels, options.get("include_suggestions", False)))
+    predictions = None
+    if options.get("include_predictions"):
+        predictions = {article_id: {"model_version": version, "stance": stance, "probabilities": probabilities,
+                                    "frames": frames, "primary_frame": primary or None}
+                       for article_id, version, stance, probabilities, frames, primary in
+                       ArticlePrediction.objects.filter(_id_in("article_id", ids)).values_list(
+                           "article_id", "model__version", "stance", "probabilities", "frames", "primary_frame")}
+    return _Chunk(chunk, golds, annotations, _span_tuples(ids, labels, options.get("include_suggestions", False)),
+                  predictions)
 
 
 def _chunks(articles: QuerySet[Article], chunk_size: int, options: dict) -> Iterator[_Chunk]:
@@ -303,7 +322,7 @@ def iter_rows(*, project: Project, options: dict, ctx: ExportContext | None = No
         anns_by_article: dict[int, list[tuple[int, AnnotationOut]]] = defaultdict(list)
         ann_by_id: dict[int, AnnotationOut] = {}
         for (ann_id, article_id, user_id, username, stance, frames, primary, notes, status,
-             submitted_at) in chunk.annotations:
+             submitted_at, suggestions_shown, suggestion_model_version) in chunk.annotations:
             ann = AnnotationOut(
                 annotator=pseudonym(user_id, username),
                 stance=_filter_stance(stance, targets),
@@ -313,6 +332,8 @@ def iter_rows(*, project: Project, options: dict, ctx: ExportContext | None = No
                 spans=[],
                 submitted=status == SUBMITTED,
                 submitted_at=submitted_at,
+                suggestions_shown=suggestions_shown,
+                suggestion_model_version=suggestion_model_version,
             )
             anns_by_article[article_id].append((ann_id, ann))
             ann_by_id[ann_id] = ann
@@ -363,6 +384,8 @@ def iter_rows(*, project: Project, options: dict, ctx: ExportContext | None = No
                 gold=_public(gold if gold is not None or labels != "majority" else majority),
                 doc_labels=doc_labels,
                 suggestions=suggestions.get(article_id, []) if include_suggestions else None,
+                predictions=chunk.predictions.get(article_id) if chunk.predictions is not None else None,
+                predictions_asked=chunk.predictions is not None,
             )
             if splitter is not None:
                 stance = doc_labels["stance"] if doc_labels else {}

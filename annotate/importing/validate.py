@@ -13,7 +13,7 @@ from annotate.inputs import datetime_problem, string_problem, url_problem, value
 
 from .readers import LineError
 
-KNOWN_FIELDS = {"id", "text", "title", "source", "url", "published", "meta", "spans"}
+KNOWN_FIELDS = {"id", "text", "title", "source", "url", "published", "meta", "spans", "gold"}
 # Fields that other tools write and we accept silently (kept out of meta); anything else goes to meta.
 IGNORED_FIELDS = {"source_file", "licence", "license"}
 MAX_ID_LENGTH = 255
@@ -39,6 +39,39 @@ class ArticleIn:
     published: dt.datetime | None = None
     meta: dict = field(default_factory=dict)
     spans: list[SpanIn] = field(default_factory=list)
+    # Labels imported as gold ({"stance", "frames", "primary_frame"}), checked against the
+    # project's codebook by check_gold; None = the record has none.
+    gold: dict | None = None
+
+
+GOLD_KEYS = {"stance", "frames", "primary_frame"}
+
+
+def check_gold(raw, *, line: int, target_keys, stance_labels, frames) -> tuple[dict | None, list[LineError]]:
+    """A record's `gold` object, validated like an annotation (annotate.spanrules): errors name
+    the line and the field (`gold.stance.<target>`, `gold.frames[1]`, `gold.primary_frame`)."""
+    errors: list[LineError] = []
+    sink = _PrefixSink(_LineSink(line, errors), "gold.")
+    if not isinstance(raw, dict):
+        return None, [LineError(line, "gold", f"expected a JSON object, got {type(raw).__name__}")]
+    for key in raw:
+        if key not in GOLD_KEYS:
+            errors.append(LineError(line, f"gold.{key}", f"unknown key (allowed: {', '.join(sorted(GOLD_KEYS))})"))
+    stance = spanrules.check_stance(raw.get("stance") or {}, errors=sink, target_keys=target_keys,
+                                    stance_labels=stance_labels)
+    chosen = spanrules.check_frames(raw.get("frames") or [], errors=sink, codebook=frames)
+    primary = spanrules.check_primary_frame(raw.get("primary_frame"), errors=sink, codebook=frames, frames=chosen)
+    if not stance and not chosen and not primary:
+        return None, errors  # nothing decided: no gold is stored (as for a record without one)
+    return {"stance": stance, "frames": chosen, "primary_frame": primary}, errors
+
+
+class _PrefixSink:
+    def __init__(self, sink, prefix: str) -> None:
+        self.sink, self.prefix = sink, prefix
+
+    def add(self, path: str, message: str) -> None:
+        self.sink.add(self.prefix + path, message)
 
 
 def _is_int(value) -> bool:
@@ -156,4 +189,4 @@ def validate_record(raw: dict, line: int, *, span_labels: set[str], max_chars: i
     if errors:
         return errors
     return ArticleIn(line=line, text=text, external_id=external_id, published=published, meta=meta,
-                     spans=spans, **strings)
+                     spans=spans, gold=raw.get("gold"), **strings)

@@ -26,6 +26,7 @@ from annotate.models import Annotation, Article, Assignment, Span
 from annotate.selectors.annotations import annotation_document, split_span_rows, suggestions_for
 from annotate.selectors.queue import unreviewed_suggestions
 from annotate.services.queue import OPEN, TOUCHED_FIELDS, assignment_lock_for, assignment_touch
+from annotate.services.training import model_after_submit
 
 DOC_FIELDS = ("stance", "frames", "primary_frame", "notes", "spans", "rejected_suggestions")
 MAX_NOTES_CHARS = 100_000
@@ -336,4 +337,6 @@ def annotation_submit(*, assignment: Assignment | int, by, version) -> Assignmen
         locked.submitted_at = now
         locked.lease_expires_at = None
         _save_versioned(annotation, ["submitted_at"], (locked, [*TOUCHED_FIELDS, "submitted_at"]))
+        project_id = locked.project_id
+        transaction.on_commit(lambda: model_after_submit(project_id))  # retrain after every N (worker)
     return locked

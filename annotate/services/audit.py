@@ -18,6 +18,8 @@ ACTIONS = (
     "assignment.reopen", "assignment.skip",
     "project.update",
     "article.repair",
+    "gold.import",
+    "model.train", "model.activate", "model.settings",
 )
 
 

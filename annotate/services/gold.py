@@ -25,6 +25,11 @@ from annotate.models import Annotation, Article, Assignment, Gold, Project, Span
 from annotate.selectors.adjudication import HUMAN_GOLD, disagreements, majority_decision
 from annotate.services.audit import audit_record, audit_record_many
 
+# Gold the automatic writers (majority, bulk unanimous acceptance) never replace: a reviewer's,
+# and gold imported with the article (a labelled set loaded on purpose; a reviewer may still
+# decide over it by hand).
+KEPT_GOLD = (*HUMAN_GOLD, Gold.Method.IMPORTED)
+
 BATCH = 500  # articles per transaction in bulk operations: bounded locks and memory on large projects
 
 
@@ -163,11 +168,11 @@ def _gold_write_many(decisions: Sequence[tuple[int, dict[str, Any]]], *, method:
         return
     now = timezone.now()
     existing = {g.article_id: g for g in Gold.objects.filter(article_id__in=[a for a, _ in decisions])}
-    before = _snapshots([g for g in existing.values() if g.method not in HUMAN_GOLD])
+    before = _snapshots([g for g in existing.values() if g.method not in KEPT_GOLD])
     new, changed = [], []
     for article_id, d in decisions:
         gold = existing.get(article_id)
-        if gold is not None and gold.method in HUMAN_GOLD:
+        if gold is not None and gold.method in KEPT_GOLD:
             # A reviewer decided while this batch waited for its locks: theirs stands.
             continue
         values = {"stance": {k: v for k, v in d["stance"].items() if v}, "frames": list(d["frames"]),
@@ -534,7 +539,7 @@ def _candidates(project: Project, minimum: int, article_ids: Iterable[int] | Non
     qs = (Article.objects.filter(project=project)
           .annotate(n=Count("assignments", filter=Q(assignments__status=Assignment.Status.SUBMITTED)))
           .filter(n__gte=minimum)
-          .exclude(gold__method__in=HUMAN_GOLD))
+          .exclude(gold__method__in=KEPT_GOLD))
     if article_ids is not None:
         qs = qs.filter(pk__in=list(article_ids))
     return list(qs.order_by("pk").values_list("pk", flat=True))
@@ -561,7 +566,7 @@ def gold_accept_unanimous(*, project: Project, by, article_ids: Iterable[int] | 
         with transaction.atomic():
             by_article = submitted_annotations(project=project, article_ids=batch)
             locked = {a.pk: a for a in Article.objects.select_for_update(of=("self",)).filter(pk__in=batch)
-                      .exclude(gold__method__in=HUMAN_GOLD).order_by("pk")}
+                      .exclude(gold__method__in=KEPT_GOLD).order_by("pk")}
             decisions = []
             for article_id in batch:
                 subs = by_article.get(article_id, [])
@@ -600,7 +605,7 @@ def gold_compute_majority(*, project: Project, min_annotators: int = 2) -> dict[
         with transaction.atomic():
             by_article = submitted_annotations(project=project, article_ids=batch)
             articles = {a.pk: a for a in Article.objects.select_for_update(of=("self",)).filter(pk__in=batch)
-                        .exclude(gold__method__in=HUMAN_GOLD).order_by("pk")}
+                        .exclude(gold__method__in=KEPT_GOLD).order_by("pk")}
             existing = {g.article_id: g for g in Gold.objects.filter(article_id__in=list(articles))}
             existing_spans: dict[int, list] = {}
             for sp in Span.objects.filter(gold__in=list(existing.values())).order_by("start", "end", "label"):

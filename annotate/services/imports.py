@@ -16,8 +16,8 @@ from django.db import reset_queries, transaction
 
 from annotate.errors import ImportRejected
 from annotate.importing.readers import FORMATS, LineError, detect_format, read_records, spool_upload
-from annotate.importing.validate import ArticleIn, validate_record
-from annotate.models import Article, Project, Span, TokenLayerRow, text_hash
+from annotate.importing.validate import ArticleIn, check_gold, validate_record
+from annotate.models import Article, Gold, Project, Span, TokenLayerRow, text_hash
 from annotate.services.queue import queue_statistics_refresh
 
 logger = logging.getLogger(__name__)
@@ -37,12 +37,14 @@ class ImportReport:
     invalid: list[dict] = field(default_factory=list)
     invalid_count: int = 0
     article_ids: list[int] = field(default_factory=list, repr=False)
+    gold_imported: int = 0
+    gold_kept: list[dict] = field(default_factory=list)  # a reviewer's gold was there: not replaced
 
     def as_dict(self) -> dict:
         return {
             "format": self.format, "records": self.records, "created": self.created, "updated": self.updated,
             "unchanged": self.unchanged, "skipped": self.skipped, "invalid": self.invalid,
-            "invalid_count": self.invalid_count,
+            "invalid_count": self.invalid_count, "gold_imported": self.gold_imported, "gold_kept": self.gold_kept,
         }
 
     def summary(self) -> str:
@@ -51,11 +53,15 @@ class ImportReport:
             parts.append(f"{len(self.skipped)} skipped")
         if self.invalid_count:
             parts.append(f"{self.invalid_count} invalid lines skipped")
+        if self.gold_imported:
+            parts.append(f"{self.gold_imported} gold labels imported")
         return f"{self.records} records: " + ", ".join(parts)
 
 
 def _validated(path: Path, fmt: str, project: Project) -> Iterator[ArticleIn | list[LineError]]:
     span_labels = set(project.span_labels)
+    codebook = {"target_keys": list(project.targets.values_list("key", flat=True)),
+                "stance_labels": project.stance_labels, "frames": project.frames}
     seen_ids: dict[str, int] = {}
     for line, item in read_records(path, fmt):
         if isinstance(item, LineError | list):  # refused by the reader (one error or several)
@@ -66,6 +72,10 @@ def _validated(path: Path, fmt: str, project: Project) -> Iterator[ArticleIn | l
             first = seen_ids.setdefault(result.external_id, line)
             if first != line:
                 result = [LineError(line, "id", f"duplicate id {result.external_id!r} (first on line {first})")]
+        if isinstance(result, ArticleIn) and result.gold is not None:
+            result.gold, gold_errors = check_gold(result.gold, line=line, **codebook)
+            if gold_errors:
+                result = gold_errors
         yield result
 
 
@@ -97,7 +107,7 @@ def _batches(items: Iterable[ArticleIn], size: int) -> Iterator[list[ArticleIn]]
 METADATA_FIELDS = ("title", "source", "url", "published", "meta")
 
 
-def _write_batch(project: Project, batch: list[ArticleIn], report: ImportReport) -> None:
+def _write_batch(project: Project, batch: list[ArticleIn], report: ImportReport, by=None) -> None:
     ids = [a.external_id for a in batch if a.external_id is not None]
     hashes = [text_hash(a.text) for a in batch]
     by_id = {a.external_id: a for a in Article.objects.filter(project=project, external_id__in=ids)} if ids else {}
@@ -148,7 +158,7 @@ def _write_batch(project: Project, batch: list[ArticleIn], report: ImportReport)
             setattr(existing, f, getattr(item, f))
         if item.spans or text_changed:
             replace_spans.append((existing, item))
-        if changed or item.spans:
+        if changed or item.spans or item.gold is not None:
             to_update.append(existing)
             report.updated += 1
             report.article_ids.append(existing.pk)
@@ -179,17 +189,69 @@ def _write_batch(project: Project, batch: list[ArticleIn], report: ImportReport)
     ]
     if spans:
         Span.objects.bulk_create(spans, batch_size=WRITE_BATCH)
+    with_gold = [(a, item) for a, item in (*to_create, *((a, i) for a, i in _updated_items(to_update, batch)))
+                 if item.gold is not None]
+    if with_gold:
+        _write_gold(project, with_gold, report, by)
+
+
+def _updated_items(updated: list[Article], batch: list[ArticleIn]):
+    items = {a.external_id: a for a in batch if a.external_id is not None}
+    return [(a, items[a.external_id]) for a in updated if a.external_id in items]
+
+
+def _write_gold(project: Project, pairs: list[tuple[Article, ArticleIn]], report: ImportReport, by) -> None:
+    """Gold with method `imported` for the articles whose record carries `gold`. A reviewer's gold
+    (adjudicated, accepted unanimous) is kept and reported; automatic or earlier imported gold is
+    replaced. Audited per article (`gold.import`)."""
+    from annotate.selectors.adjudication import HUMAN_GOLD
+    from annotate.services.audit import audit_record_many
+    from annotate.services.gold import gold_snapshot
+
+    existing = {g.article_id: g for g in Gold.objects.filter(article_id__in=[a.pk for a, _ in pairs])}
+    to_create, to_update, events = [], [], []
+    actor = by if getattr(by, "is_authenticated", False) else None
+    for article, item in pairs:
+        gold = existing.get(article.pk)
+        if gold is not None and gold.method in HUMAN_GOLD:
+            report.gold_kept.append({"line": item.line, "id": item.external_id,
+                                     "reason": f"the article has {gold.method} gold from a reviewer: kept"})
+            continue
+        before = gold_snapshot(gold) if gold is not None else None
+        values = {"stance": item.gold["stance"], "frames": item.gold["frames"],
+                  "primary_frame": item.gold["primary_frame"], "method": Gold.Method.IMPORTED, "decided_by": actor,
+                  "notes": ""}
+        if gold is None:
+            gold = Gold(article=article, **values)
+            to_create.append(gold)
+        else:
+            for key, value in values.items():
+                setattr(gold, key, value)
+            gold.version += 1
+            to_update.append(gold)
+        events.append((gold, article, before))
+    Gold.objects.bulk_create(to_create, batch_size=WRITE_BATCH)
+    if to_update:
+        Gold.objects.bulk_update(to_update, ["stance", "frames", "primary_frame", "method", "decided_by", "notes",
+                                             "version"], batch_size=WRITE_BATCH)
+    report.gold_imported += len(events)
+    audit_record_many(project=project, by=by, action="gold.import", object_type="gold", items=[
+        (gold.pk, f"gold for {article}", before, {"method": gold.method, "stance": gold.stance, "frames": gold.frames,
+                                                "primary_frame": gold.primary_frame})
+        for gold, article, before in events])
 
 
 def articles_import(*, project: Project, source, filename: str | None = None, fmt: str = "auto",
-                    skip_invalid: bool = False, by=None, queue_preannotation: bool = True) -> ImportReport:
+                    skip_invalid: bool = False, by=None, queue_preannotation: bool = True,
+                    queue_model: bool = True) -> ImportReport:
     """Import articles into `project` from a path (file, folder, zip) or an uploaded file object.
 
     Invariants: the whole file is validated before anything is written; with any invalid record
     and `skip_invalid=False` nothing is written and ImportRejected carries every problem as
     `line N: field: what`; the write is one transaction; re-importing an external id updates it
     (or skips it when its text changed after annotation started), never duplicates it.
-    New and changed articles are queued for pre-annotation after commit.
+    New and changed articles are queued for pre-annotation after commit, and (`queue_model`) for
+    the active model's predictions; imported gold may start a training run (annotate.services.training).
     """
     with tempfile.TemporaryDirectory(prefix="standpoint-import-") as tmp:
         if isinstance(source, str | Path):
@@ -217,15 +279,27 @@ def articles_import(*, project: Project, source, filename: str | None = None, fm
         valid = (r for r in _validated(path, report.format, project) if isinstance(r, ArticleIn))
         with transaction.atomic():
             for batch in _batches(valid, WRITE_BATCH):
-                _write_batch(project, batch, report)
+                _write_batch(project, batch, report, by)
                 if settings.DEBUG:
                     reset_queries()  # DEBUG logs every SQL statement: 100k article texts would stay in memory
             if queue_preannotation and report.article_ids:
                 ids = list(report.article_ids)
                 transaction.on_commit(lambda: _queue_preannotation(project, ids))
+            if queue_model and report.article_ids:
+                new_ids, labelled = list(report.article_ids), bool(report.gold_imported)
+                transaction.on_commit(lambda: _queue_model_work(project, new_ids, labelled))
     queue_statistics_refresh(new_articles=report.created)
     logger.info("import into %s by %s: %s", project.slug, by or "system", report.summary())
     return report
+
+
+def _queue_model_work(project: Project, article_ids: list[int], labelled: bool) -> None:
+    """New articles get the active model's predictions; new gold may reach the training threshold."""
+    from annotate.services.training import model_after_submit, predictions_queue
+
+    predictions_queue(project=project, article_ids=article_ids)
+    if labelled:
+        model_after_submit(project.pk)
 
 
 def _queue_preannotation(project: Project, article_ids: list[int]) -> None:

@@ -66,14 +66,15 @@ def project_delete(*, project: Project) -> None:
     project.delete()
 
 
-def target_create(*, project: Project, key: str, name: str, description: str = "", position: int | None = None) -> Target:
+def target_create(*, project: Project, key: str, name: str, description: str = "", position: int | None = None,
+                  aliases: list[str] | None = None) -> Target:
     if position is None:
         last = Target.objects.filter(project=project).order_by("-position").values_list("position", flat=True).first()
         position = 0 if last is None else last + 1
     try:
         with transaction.atomic():
             return Target.objects.create(project=project, key=key, name=name, description=description,
-                                         position=position)
+                                         position=position, aliases=aliases or None)
     except IntegrityError:
         raise Conflict(f"key: target {key!r} already exists in this project",
                        details={"key": ["already exists in this project"]}) from None

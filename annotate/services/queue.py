@@ -5,12 +5,14 @@ Invariants (checked by tests/integration/test_queue_concurrency.py on PostgreSQL
   submitted); skipped ones free their slot;
 - an annotator never gets the same article twice (also a unique constraint on the table);
 - a caller's unfinished assignment comes back before anything new;
-- new work is handed out by `priority` desc, then import order (id).
+- new work is handed out by `priority` desc, then import order (id); a project whose queue order
+  is `uncertainty` (or `mix`, for a share of calls) puts the smallest prediction margin before id.
 """
 
 from __future__ import annotations
 
 import json
+import random
 import time
 from datetime import timedelta
 
@@ -39,7 +41,16 @@ from annotate.hotsql import (
     quoted,
     save_fields,
 )
-from annotate.models import Annotation, Article, Assignment, Membership, Project, Span, Target
+from annotate.models import (
+    Annotation,
+    Article,
+    ArticlePrediction,
+    Assignment,
+    Membership,
+    Project,
+    Span,
+    Target,
+)
 from annotate.selectors.annotations import SCREEN_SPANS, span_rows_sql
 from annotate.selectors.membership import project_role
 from annotate.services.audit import audit_record
@@ -201,7 +212,27 @@ def _own_open_assignment(*, project: Project, user) -> Assignment | None:
     return _load_own(row) if row else None
 
 
-def _candidate_sql(cols: Columns, *, columns: str = "", also: str = "", tried: int = 0) -> str:
+def by_uncertainty(project: Project) -> bool:
+    """Whether this `next` hands out the least certain article first (the project's queue order:
+    `uncertainty` always, `mix` for a share of the calls, `import` never)."""
+    order = project.queue_order_value
+    if order == "uncertainty":
+        return True
+    return order == "mix" and random.random() < project.queue_uncertainty_share_value
+
+
+def _order_sql(a: str, uncertainty: bool) -> str:
+    """Queue order: priority, then import order; by uncertainty, the smallest margin of the
+    active model's prediction between the two (articles without one last, in import order).
+    Only the order changes: which rows qualify and how they are locked stay the same."""
+    if not uncertainty:
+        return f'{a}."priority" DESC, {a}."id"'
+    margin = f'(SELECT pr."margin" FROM {ArticlePrediction._meta.db_table} pr WHERE pr."article_id" = {a}."id")'
+    return f'{a}."priority" DESC, {margin} ASC NULLS LAST, {a}."id"'
+
+
+def _candidate_sql(cols: Columns, *, columns: str = "", also: str = "", tried: int = 0,
+                   uncertainty: bool = False) -> str:
     """The queue's rule, once for both statements that use it (`articles_available` states it
     in the ORM for the progress counts): the first article in queue order that the caller never
     had and that has fewer than `overlap` active assignments, with all its columns and locked
@@ -214,16 +245,16 @@ def _candidate_sql(cols: Columns, *, columns: str = "", also: str = "", tried: i
     return (f'SELECT {cols.sql}{columns} FROM {_ARTICLE} {a} WHERE {a}."project_id" = %s AND {a}."in_queue" '
             f'AND {a}."active_assignments" < %s '
             f'AND NOT EXISTS (SELECT 1 FROM {_ASSIGNMENT} x WHERE x."article_id" = {a}."id" AND x."annotator_id" = %s)'
-            f'{not_tried}{also} ORDER BY {a}."priority" DESC, {a}."id" LIMIT 1{for_update(a, skip_locked=True)}')
+            f'{not_tried}{also} ORDER BY {_order_sql(a, uncertainty)} LIMIT 1{for_update(a, skip_locked=True)}')
 
 
 def _suggestions_of(alias: str) -> str:
     return span_rows_sql(f's."article_id" = {alias}."id" AND s."annotation_id" IS NULL AND s."gold_id" IS NULL')
 
 
-def _next_candidate(*, project: Project, user, tried: list[int]) -> Article | None:
+def _next_candidate(*, project: Project, user, tried: list[int], uncertainty: bool = False) -> Article | None:
     """The first article the caller may get (`_candidate_sql`), locked, with its suggestions."""
-    row = fetch_one(_candidate_sql(_R, columns=f", {_suggestions_of('r')}", tried=len(tried)),
+    row = fetch_one(_candidate_sql(_R, columns=f", {_suggestions_of('r')}", tried=len(tried), uncertainty=uncertainty),
                     [project.pk, project.overlap, user.pk, *tried], prepare=not tried)
     if row is None:
         return None
@@ -232,7 +263,8 @@ def _next_candidate(*, project: Project, user, tried: list[int]) -> Article | No
     return article
 
 
-def _own_or_new(*, project: Project, user, now) -> tuple[Assignment | None, Assignment | None]:
+def _own_or_new(*, project: Project, user, now, uncertainty: bool = False
+                ) -> tuple[Assignment | None, Assignment | None]:
     """PostgreSQL, when no lease sweep is due: the whole of `next` but the user lock, in one
     statement (CTEs): the caller's open assignment if any (first element); else the first
     candidate (`_candidate_sql`: locked, re-checked against its newest version), with its new
@@ -246,7 +278,7 @@ def _own_or_new(*, project: Project, user, now) -> tuple[Assignment | None, Assi
     row = fetch_one(
         f'WITH own AS (SELECT o."id" FROM {_ASSIGNMENT} o WHERE o."project_id" = %s AND o."annotator_id" = %s '
         f'AND o."status" IN ({quoted(OPEN)}) ORDER BY o."id" LIMIT 1), '
-        f'cand AS ({_candidate_sql(_K, also=" AND NOT EXISTS (SELECT 1 FROM own)")}), '
+        f'cand AS ({_candidate_sql(_K, also=" AND NOT EXISTS (SELECT 1 FROM own)", uncertainty=uncertainty)}), '
         f'ins AS (INSERT INTO {_ASSIGNMENT} ("article_id", {column_list(from_cand)}) '
         f'SELECT cand."id", {", ".join(["%s"] * len(from_cand))} FROM cand RETURNING "id"), '
         f'ann AS (INSERT INTO {_ANNOTATION} ("assignment_id", {column_list(_NEW_ANNOTATION_FIELDS)}) '
@@ -337,9 +369,10 @@ def assignment_next(*, project: Project, user) -> Assignment | None:
     with transaction.atomic(savepoint=False):  # the API's `next` runs in its own transaction already
         _lock_user(user)
         sweep = _sweep_due(project.pk)
+        uncertainty = by_uncertainty(project)
         combined = connection.vendor == "postgresql" and not sweep  # (a due sweep must come in between)
         if combined:
-            mine, made = _own_or_new(project=project, user=user, now=now)
+            mine, made = _own_or_new(project=project, user=user, now=now, uncertainty=uncertainty)
             if made is not None:
                 made.annotator = user
                 return made
@@ -355,11 +388,11 @@ def assignment_next(*, project: Project, user) -> Assignment | None:
             if combined:  # the combined statement found no candidate
                 article, combined = None, False
             else:
-                article = _next_candidate(project=project, user=user, tried=tried)
+                article = _next_candidate(project=project, user=user, tried=tried, uncertainty=uncertainty)
             if article is None and not sweep:  # before answering "nothing left", free what expired
                 sweep = True
                 if _sweep(project, now):
-                    article = _next_candidate(project=project, user=user, tried=tried)
+                    article = _next_candidate(project=project, user=user, tried=tried, uncertainty=uncertainty)
             if article is None:
                 return None
             if article.active_assignments < project.overlap:  # as of our lock: see 3. above

@@ -108,6 +108,9 @@ class ImportReportOut(serializers.Serializer):
     skipped = serializers.ListField(child=serializers.JSONField())
     invalid = serializers.ListField(child=serializers.JSONField())
     invalid_count = serializers.IntegerField()
+    gold_imported = serializers.IntegerField(help_text="articles whose `gold` was stored (method `imported`)")
+    gold_kept = serializers.ListField(child=serializers.JSONField(),
+                                      help_text="records whose gold was not stored: a reviewer's gold is kept")
 
 
 class ArticleImportView(ProjectScopedMixin, ApiView):

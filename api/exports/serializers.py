@@ -54,6 +54,11 @@ class ExportOptions(serializers.Serializer):
                   "model name and version; CoNLL-U MISC `Suggestion=`/`SuggestedQuote=`/`SuggestedSpeaker=`; DocBin span group "
                   "`suggestions`); never as reference entities or CoNLL-2003 tags. false: JSONL "
                   "`suggestions` is null.")
+    include_predictions = serializers.BooleanField(
+        required=False, default=False,
+        help_text="Add the active model's stance and frame predictions as their own layer (JSONL `predictions`: "
+                  "model_version, stance, probabilities, frames, primary_frame; null for an article without one); "
+                  "never mixed with human labels. false: no `predictions` key.")
 
 
 @extend_schema_field(ExportOptions)

@@ -15,6 +15,11 @@ class TargetOut(serializers.Serializer):
     name = serializers.CharField()
     description = serializers.CharField()
     position = serializers.IntegerField()
+    aliases = serializers.SerializerMethodField(
+        help_text="Other names of the target in text: the suggestion model reads the sentences that mention them")
+
+    def get_aliases(self, target) -> list[str]:
+        return list(target.aliases or [])
 
 
 class TargetIn(serializers.Serializer):
@@ -22,6 +27,7 @@ class TargetIn(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, max_length=10_000)
     position = serializers.IntegerField(required=False, min_value=0, max_value=1_000_000)
+    aliases = serializers.ListField(child=serializers.CharField(max_length=200), required=False, max_length=50)
 
 
 class ProjectOut(serializers.Serializer):

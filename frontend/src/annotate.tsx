@@ -15,6 +15,7 @@ import { TextIndex } from "./offsets";
 import { navigate } from "./router";
 import { AutoSaver, draftFromDoc, type SaveState } from "./saver";
 import { isBlank, snapToGraphemes, snapToTokens } from "./snap";
+import { SuggestedStance, isAcceptKey, useStanceSuggestions } from "./suggestions";
 import {
   QUOTE_KINDS, type Draft, type History, type QuoteKind, type Span, type Suggestion, acceptAllWithLabel,
   acceptSuggestion, addSpan, historyOf, nextQuoteKind, pendingSuggestions, quoteKindOf, record, redo,
@@ -307,6 +308,14 @@ export function Annotator({ a, project, onReopened }: {
     edit((d) => acceptAllWithLabel(d, suggestions, label));
   };
 
+  const modelSugg = useStanceSuggestions(a.id, readOnly, (stance) =>
+    edit((d) => Object.entries(stance).reduce((x, [k, l]) => (x.stance[k] ? x : setStance(x, k, l)), d)));
+  const acceptStance = (ti: number) => {
+    const t = project.targets[ti];
+    const s = t && modelSugg?.stance[t.key];
+    if (s && draft.stance[t.key] !== s.label) chooseStance(ti, s.label);
+  };
+
   const chooseStance = (ti: number, label: string) => {
     const t = project.targets[ti];
     if (!t) return;
@@ -578,6 +587,11 @@ export function Annotator({ a, project, onReopened }: {
     const code = e.code.startsWith("Key") ? e.code.slice(3).toLowerCase() : "";
     const key = e.key.length === 1 ? e.key.toLowerCase() : "";
     const letter = code || key;
+    if (isAcceptKey(e) && modelSugg) {
+      e.preventDefault();
+      acceptStance(activeTarget);
+      return;
+    }
     if (/^[1-9]$/.test(e.key) || /^Digit[1-9]$/.test(e.code)) {
       const n = Number(e.code.startsWith("Digit") ? e.code.slice(5) : e.key);
       const label = schema.stance_labels[n - 1];
@@ -897,6 +911,8 @@ export function Annotator({ a, project, onReopened }: {
                     </label>
                   ))}
                 </div>
+                <SuggestedStance s={modelSugg?.stance[tg.key]} chosen={draft.stance[tg.key]} active={ti === activeTarget}
+                  disabled={readOnly} onAccept={() => acceptStance(ti)} />
               </fieldset>
             ))}
           </section>
@@ -999,6 +1015,7 @@ function HelpOverlay({ labelKeys, stance, onClose }: { labelKeys: Map<string, st
     ["m, then click", "change the selected quote's speaker (or m, arrows to the mention, Enter)"],
     ["⇧Q", "the selected quote's kind: direct → partial → scare"],
     [`1–${stance.length}`, `stance for the active target (${stance.map((s, i) => `${i + 1} ${s}`).join(", ")})`],
+    ["0", "accept the model's suggested stance for the active target (shown dashed, when the project has a model)"],
     ["t / ⇧T", "next / previous target"],
     ["⇧F", "go to frames (Space toggles)"],
     ["⇧N", "write a note"],

@@ -8,6 +8,7 @@ import { Dashboard } from "./dashboard";
 import { api } from "./http";
 import { Importer } from "./importer";
 import { Members } from "./members";
+import { Models } from "./models";
 import { go, link, type Tab, useRoute } from "./router";
 import { Setup } from "./setup";
 import type { ProjectDoc } from "./types";
@@ -98,6 +99,7 @@ const TAB_LABELS: Array<[Tab, string, boolean]> = [
   ["import", "Import", true],
   ["members", "Members", false],
   ["audit", "Audit", false],
+  ["models", "Models", false],
 ];
 
 function ProjectScreens({ id, tab, article }: { id: number; tab: Tab; article?: number }) {
@@ -123,6 +125,7 @@ function ProjectScreens({ id, tab, article }: { id: number; tab: Tab; article?: 
             : tab === "import" ? <Importer project={project} />
             : tab === "members" ? <Members project={project} />
             : tab === "audit" ? <Audit project={project} />
+            : tab === "models" ? <Models project={project} />
             : <AdjudicationQueue project={project} />}
         </>
       )}

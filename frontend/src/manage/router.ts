@@ -1,7 +1,7 @@
 /** Routes of the management screens, all under /manage/. */
 import { useEffect, useState } from "preact/hooks";
 
-export type Tab = "dashboard" | "setup" | "import" | "members" | "adjudication" | "audit";
+export type Tab = "dashboard" | "setup" | "import" | "members" | "adjudication" | "audit" | "models";
 export type Route =
   | { name: "projects" }
   | { name: "new" }
@@ -9,7 +9,7 @@ export type Route =
   | { name: "adjudicate"; id: number; article: number }
   | { name: "notfound" };
 
-const TABS: Tab[] = ["dashboard", "setup", "import", "members", "adjudication", "audit"];
+const TABS: Tab[] = ["dashboard", "setup", "import", "members", "adjudication", "audit", "models"];
 
 export function parse(path: string): Route {
   const p = path.replace(/\/+$/, "");

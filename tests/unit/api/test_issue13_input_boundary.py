@@ -91,6 +91,8 @@ ENDPOINTS = [
     ("adjudication accept-unanimous", "admin", "post",
      lambda w: f"/api/v1/projects/{w.project.pk}/adjudication/accept-unanimous/",
      lambda w: {"article_ids": ["@"]}, "article_ids[0]"),
+    ("model settings patch", "admin", "patch", lambda w: f"/api/v1/projects/{w.project.pk}/model-settings/",
+     lambda w: {"queue_order": "@"}, "queue_order"),
 ]
 
 
@@ -138,7 +140,7 @@ def test_every_json_write_endpoint_is_tested_here():
     json_writes = {(m, p) for (m, p), op in documented_operations().items()
                    if m in ("post", "put", "patch") and "application/json" in op.get("requestBody", {}).get("content", {})}
     # A new JSON write endpoint fails here until it has a row above.
-    assert len(json_writes) == len(ENDPOINTS) == 21
+    assert len(json_writes) == len(ENDPOINTS) == 22
 
 
 def test_the_message_names_the_path_inside_span_attrs():

@@ -157,7 +157,53 @@ ENDPOINTS = [
     ("adjudication accept unanimous", "post", lambda w: f"{ADJ(w)}accept-unanimous/", lambda w: {},
      expect(200, allowed=REVIEWERS)),
     ("adjudication majority", "post", lambda w: f"{ADJ(w)}majority/", None, expect(200, allowed=REVIEWERS)),
+    # Suggestion models (issue 16): reviewers and exporters read, admins train and activate.
+    ("model list", "get", lambda w: f"/api/v1/projects/{w.project.pk}/models/", None, expect(200, allowed=READERS)),
+    ("model train", "post", lambda w: f"/api/v1/projects/{w.project.pk}/models/train/", None,
+     expect(202, allowed=ADMIN)),
+    ("model activate", "post", lambda w: f"/api/v1/projects/{w.project.pk}/models/{_ready_model(w).version}/activate/",
+     None, expect(200, allowed=ADMIN)),
+    ("model settings", "get", lambda w: f"/api/v1/projects/{w.project.pk}/model-settings/", None,
+     expect(200, allowed=READERS)),
+    ("model settings patch", "patch", lambda w: f"/api/v1/projects/{w.project.pk}/model-settings/",
+     lambda w: {"withhold_share": 0.25}, expect(200, allowed=ADMIN)),
+    ("article prediction", "get",
+     lambda w: f"/api/v1/projects/{w.project.pk}/articles/{_prediction(w).article_id}/prediction/", None,
+     expect(200, allowed=READERS)),
+    # Suggestions are shown on one's own assignment only (reviewers and admins: 403).
+    ("stance suggestions", "get", lambda w: f"/api/v1/assignments/{w.assignment.pk}/stance-suggestions/", None,
+     expect(200, allowed=("annotator",), hidden=NOT_VISIBLE)),
 ]
+
+
+def _ready_model(w):
+    """A real (tiny) trained model version: an artefact on disk with its sha256, no targets."""
+    import joblib
+    from django.conf import settings
+
+    from annotate import ml
+    from annotate.models import TrainedModel
+
+    existing = TrainedModel.objects.filter(project=w.project, version=1).first()
+    if existing is not None:
+        return existing
+    path = settings.MODEL_ROOT / "matrix.joblib"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    joblib.dump({"format": 1, "featurizer": ml.Featurizer().fit([a.text for a in w.articles]), "targets": {},
+                 "frames": None, "primary": None}, path)
+    return TrainedModel.objects.create(project=w.project, version=1, status="ready", artefact_path=str(path),
+                                       sha256=ml.sha256_of(path))
+
+
+def _prediction(w):
+    from annotate.models import ArticlePrediction, TrainedModel
+
+    existing = ArticlePrediction.objects.filter(article=w.articles[0]).first()
+    if existing is not None:
+        return existing
+    model = TrainedModel.objects.create(project=w.project, version=2, status="ready", is_active=True)
+    return ArticlePrediction.objects.create(article=w.articles[0], model=model, stance={"sanctions": "FAVOR"},
+                                            probabilities={"sanctions": {"FAVOR": 0.7, "AGAINST": 0.3}}, margin=0.4)
 
 
 def build():
@@ -251,7 +297,7 @@ def test_the_docs_say_who_may_call_each_endpoint_as_the_matrix_finds():
         if listed:  # project roles
             assert set(re.split(r", | or ", listed.group(1))) == allowed, (name, who)
             assert "non-members get 404" in who
-        elif who.strip().startswith("its annotator only"):
+        elif who.strip().startswith("its annotator only"):  # (stance suggestions: the same callers)
             assert allowed == {"annotator"}, name
         elif who.strip().startswith("its annotator, or a reviewer or admin"):
             assert allowed == {"annotator", "reviewer", "admin"}, name
