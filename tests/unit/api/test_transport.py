@@ -72,7 +72,6 @@ def test_a_token_seen_recently_is_not_looked_up_again_until_the_cache_expires(mo
     from django.test.utils import CaptureQueriesContext
 
     import api.authentication as auth
-
     from annotate.models import ApiToken
     from annotate.services.api_tokens import token_revoke
 
