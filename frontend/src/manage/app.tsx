@@ -4,6 +4,7 @@ import { useEffect, useState } from "preact/hooks";
 import type { Me } from "../api";
 import { Account } from "./account";
 import { AdjudicateArticle, AdjudicationQueue } from "./adjudicate";
+import { Assignments } from "./assignments";
 import { Audit } from "./audit";
 import { Dashboard } from "./dashboard";
 import { Exports } from "./exports";
@@ -105,6 +106,7 @@ const TAB_LABELS: Array<[Tab, string, string[]]> = [
   ["adjudication", "Adjudication", MANAGER_ROLES],
   ["setup", "Setup", ADMINS],
   ["import", "Import", ADMINS],
+  ["assignments", "Assignments", MANAGER_ROLES],
   ["members", "Members", MANAGER_ROLES],
   ["audit", "Audit", MANAGER_ROLES],
   ["exports", "Exports", DATA_READERS],
@@ -131,6 +133,7 @@ function ProjectScreens({ id, tab, article }: { id: number; tab: Tab; article?: 
           </nav>
           {article !== undefined ? <AdjudicateArticle project={project} articleId={article} />
             : shown === "exports" ? <Exports project={project} />
+            : tab === "assignments" ? <Assignments project={project} />
             : tab === "dashboard" ? <Dashboard project={project} />
             : tab === "setup" ? <Setup project={project} onSaved={reload} />
             : tab === "import" ? <Importer project={project} />

@@ -1,7 +1,7 @@
 /** Routes of the management screens, all under /manage/. */
 import { useEffect, useState } from "preact/hooks";
 
-export type Tab = "dashboard" | "setup" | "import" | "members" | "adjudication" | "audit" | "exports";
+export type Tab = "dashboard" | "setup" | "import" | "members" | "adjudication" | "audit" | "exports" | "assignments";
 export type Route =
   | { name: "projects" }
   | { name: "new" }
@@ -10,7 +10,7 @@ export type Route =
   | { name: "adjudicate"; id: number; article: number }
   | { name: "notfound" };
 
-const TABS: Tab[] = ["dashboard", "setup", "import", "members", "adjudication", "audit", "exports"];
+const TABS: Tab[] = ["dashboard", "setup", "import", "members", "adjudication", "audit", "exports", "assignments"];
 
 export function parse(path: string): Route {
   const p = path.replace(/\/+$/, "");
