@@ -13,7 +13,7 @@ import { Importer } from "./importer";
 import { Members } from "./members";
 import { go, link, type Tab, useRoute } from "./router";
 import { Setup } from "./setup";
-import type { ProjectDoc } from "./types";
+import type { ProjectDoc, Stats } from "./types";
 
 const boot: { username?: string; display_name?: string; is_staff?: boolean } = (() => {
   try {
@@ -89,10 +89,24 @@ function Projects() {
             <a href={landing(p)} onClick={link(landing(p))}><strong>{p.name}</strong></a>
             <span class="m-badge">{p.role}</span>
             <span class="m-muted">{p.slug}</span>
+            {MANAGER_ROLES.includes(p.role) && <CardProgress projectId={p.id} />}
           </li>
         ))}
       </ul>
     </Shell>
+  );
+}
+
+/** Articles done (every planned annotation submitted) out of all, on a project card. */
+function CardProgress({ projectId }: { projectId: number }) {
+  const { data } = useLoad(() => api<Stats>("GET", `projects/${projectId}/stats/`), [projectId]);
+  if (!data) return null;
+  const { complete, partial } = data.articles_by_progress;
+  return (
+    <span class="m-card-progress">
+      <progress max={data.articles || 1} value={complete} aria-label={`${complete} of ${data.articles} articles complete`} />
+      {" "}{complete} / {data.articles} articles complete{partial ? `, ${partial} in part` : ""}
+    </span>
   );
 }
 
