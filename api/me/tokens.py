@@ -38,6 +38,8 @@ def _is_site_admin(user) -> bool:
 
 
 class MyTokensView(ApiView):
+    who = "any signed-in user, for their own tokens (site admins: anyone's, with `?user=`)."
+
     @extend_schema(operation_id="me_tokens_list", responses=TokenOut(many=True),
                    parameters=[OpenApiParameter("user", str, description="Site admins: another user's tokens "
                                                 "(username). Others get 403.")],
@@ -67,6 +69,8 @@ class MyTokensView(ApiView):
 
 
 class MyTokenView(ApiView):
+    who = "the token's owner, or a site admin (is_staff); anyone else gets 404."
+
     @extend_schema(operation_id="me_tokens_revoke", request=None,
                    responses={204: None, 404: OpenApiResponse(description="not yours (and you are not a site admin)")},
                    summary="Revoke a token: its next request answers 401")
