@@ -37,7 +37,7 @@ export function Assignments({ project }: { project: ProjectDoc }) {
     try {
       if (what === "reopen") await api("POST", `assignments/${a.id}/reopen/`);
       else await api("POST", `assignments/${a.id}/skip/`, { reason });
-      setMessage({ ok: true, text: `Assignment ${a.id} (${a.annotator.username}, ${a.article.title}) `
+      setMessage({ ok: true, text: `Assignment ${a.id} (${a.annotator.username}, ${a.article.title || a.article.external_id}) `
         + (what === "reopen" ? "reopened: back with its annotator." : "released: the article goes to someone else.") });
     } catch (err) {
       setMessage({ ok: false, text: `Assignment ${a.id}: ${err instanceof Error ? err.message : err}` });
@@ -71,7 +71,7 @@ export function Assignments({ project }: { project: ProjectDoc }) {
             {data.results.map((a) => (
               <tr key={a.id}>
                 <td>{a.id}</td>
-                <td>{a.article.title} <span class="m-muted">{a.article.external_id ?? ""}</span></td>
+                <td>{a.article.title || a.article.external_id} {a.article.title && <span class="m-muted">{a.article.external_id ?? ""}</span>}</td>
                 <td>{a.annotator.username}</td>
                 <td>{a.status.replace("_", " ")}{a.skip_reason ? <span class="m-muted"> ({a.skip_reason})</span> : null}</td>
                 <td>{new Date(a.last_activity_at).toLocaleString()}</td>

@@ -3,7 +3,7 @@
  * follow annotate/exports/README.md and api/exports/serializers.ExportOptions. */
 import { useEffect, useState } from "preact/hooks";
 import { useLoad } from "./app";
-import { api, type FieldErrors, fieldErrors } from "./http";
+import { ApiError, api, type FieldErrors, fieldErrors } from "./http";
 import { Errors } from "./setup";
 import type { ProjectDoc } from "./types";
 
@@ -122,7 +122,8 @@ export function Exports({ project }: { project: ProjectDoc }) {
       setJob(started);
       history.reload();
     } catch (err) {
-      setErrors(fieldErrors(err));
+      // No article matches: the message says which filters; details only echo them back.
+      setErrors(err instanceof ApiError && err.code === "empty_selection" ? { "": [err.message] } : fieldErrors(err));
     } finally {
       setBusy(false);
     }
@@ -253,7 +254,6 @@ export function Exports({ project }: { project: ProjectDoc }) {
         </fieldset>
 
         <Errors errors={errors} field="options" />
-        <Errors errors={errors} field="filters" />
         <Errors errors={errors} field="" />
         <div class="m-actions">
           <button class="m-btn m-primary" type="submit" disabled={busy}>Start export</button>
