@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import urllib.error
 import urllib.request
 
@@ -126,6 +127,21 @@ def test_reviewer_invites_a_user_and_releases_and_reopens_assignments(live_serve
     invitee.goto(link)
     invitee.get_by_role("heading", name="This link no longer works").wait_for()
     invitee.context.close()
+
+    # The article browser: annotators disagree on ex-0; it opens read-only with both submissions.
+    page.goto(f"{base}/manage/projects/{demo.project.pk}/articles")
+    page.get_by_label("Annotators").select_option("true")
+    page.get_by_role("status").get_by_text("1 article").wait_for()
+    page.get_by_role("link", name="Title 0").click()
+    page.get_by_role("heading", name="Title 0 ex-0").wait_for()
+    page.get_by_role("cell", name="alice", exact=True).wait_for()
+    assert page.get_by_role("cell", name="bob", exact=True).is_visible()
+    assert page.get_by_role("button").filter(has_text=re.compile("gold|Save|Decide", re.I)).count() == 0
+    assert_accessible(page)
+    page.goto(f"{base}/manage/projects/{demo.project.pk}/articles")
+    page.get_by_label("Gold").select_option("true")
+    page.get_by_role("status").get_by_text("1 article").wait_for()
+    assert page.get_by_role("link", name="Title 1").is_visible()
 
     stuck = Assignment.objects.get(project=demo.project, status=Assignment.Status.IN_PROGRESS)
     done = Assignment.objects.filter(project=demo.project, status=Assignment.Status.SUBMITTED).first()

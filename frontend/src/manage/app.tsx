@@ -4,6 +4,7 @@ import { useEffect, useState } from "preact/hooks";
 import type { Me } from "../api";
 import { Account } from "./account";
 import { AdjudicateArticle, AdjudicationQueue } from "./adjudicate";
+import { ArticleReadOnly, Articles } from "./articles";
 import { Assignments } from "./assignments";
 import { Audit } from "./audit";
 import { Dashboard } from "./dashboard";
@@ -120,13 +121,14 @@ const TAB_LABELS: Array<[Tab, string, string[]]> = [
   ["adjudication", "Adjudication", MANAGER_ROLES],
   ["setup", "Setup", ADMINS],
   ["import", "Import", ADMINS],
+  ["articles", "Articles", MANAGER_ROLES],
   ["assignments", "Assignments", MANAGER_ROLES],
   ["members", "Members", MANAGER_ROLES],
   ["audit", "Audit", MANAGER_ROLES],
   ["exports", "Exports", DATA_READERS],
 ];
 
-function ProjectScreens({ id, tab, article }: { id: number; tab: Tab; article?: number }) {
+function ProjectScreens({ id, tab, article, readOnly }: { id: number; tab: Tab; article?: number; readOnly?: boolean }) {
   const { data: project, error, reload } = useLoad(() => api<ProjectDoc>("GET", `projects/${id}/`), [id]);
   const base = `/manage/projects/${id}`;
   // Exporters have one screen here: every other tab would only say "no permission".
@@ -142,12 +144,14 @@ function ProjectScreens({ id, tab, article }: { id: number; tab: Tab; article?: 
           <nav class="m-tabs" aria-label="Project sections">
             {TAB_LABELS.filter(([, , roles]) => roles.includes(project.role)).map(([t, label]) => (
               <a key={t} href={`${base}/${t}`} onClick={link(`${base}/${t}`)}
-                 aria-current={(article ? t === "adjudication" : t === shown) ? "page" : undefined}>{label}</a>
+                 aria-current={(article && !readOnly ? t === "adjudication" : t === shown) ? "page" : undefined}>{label}</a>
             ))}
           </nav>
-          {article !== undefined ? <AdjudicateArticle project={project} articleId={article} />
+          {article !== undefined && readOnly ? <ArticleReadOnly project={project} articleId={article} />
+            : article !== undefined ? <AdjudicateArticle project={project} articleId={article} />
             : shown === "exports" ? <Exports project={project} />
             : tab === "assignments" ? <Assignments project={project} />
+            : tab === "articles" ? <Articles project={project} />
             : tab === "dashboard" ? <Dashboard project={project} />
             : tab === "setup" ? <Setup project={project} onSaved={reload} />
             : tab === "import" ? <Importer project={project} />
@@ -179,6 +183,8 @@ export function ManageApp() {
       );
     case "project":
       return <ProjectScreens id={route.id} tab={route.tab} />;
+    case "article":
+      return <ProjectScreens id={route.id} tab="articles" article={route.article} readOnly />;
     case "adjudicate":
       return <ProjectScreens id={route.id} tab="adjudication" article={route.article} />;
     default:

@@ -1,16 +1,17 @@
 /** Routes of the management screens, all under /manage/. */
 import { useEffect, useState } from "preact/hooks";
 
-export type Tab = "dashboard" | "setup" | "import" | "members" | "adjudication" | "audit" | "exports" | "assignments";
+export type Tab = "dashboard" | "setup" | "import" | "members" | "adjudication" | "audit" | "exports" | "assignments" | "articles";
 export type Route =
   | { name: "projects" }
   | { name: "new" }
   | { name: "account" }
   | { name: "project"; id: number; tab: Tab }
   | { name: "adjudicate"; id: number; article: number }
+  | { name: "article"; id: number; article: number }
   | { name: "notfound" };
 
-const TABS: Tab[] = ["dashboard", "setup", "import", "members", "adjudication", "audit", "exports", "assignments"];
+const TABS: Tab[] = ["dashboard", "setup", "import", "members", "adjudication", "audit", "exports", "assignments", "articles"];
 
 export function parse(path: string): Route {
   const p = path.replace(/\/+$/, "");
@@ -24,6 +25,8 @@ export function parse(path: string): Route {
   }
   m = p.match(/^\/manage\/projects\/(\d+)\/adjudication\/(\d+)$/);
   if (m) return { name: "adjudicate", id: Number(m[1]), article: Number(m[2]) };
+  m = p.match(/^\/manage\/projects\/(\d+)\/articles\/(\d+)$/);
+  if (m) return { name: "article", id: Number(m[1]), article: Number(m[2]) };
   return { name: "notfound" };
 }
 
