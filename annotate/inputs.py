@@ -90,7 +90,14 @@ class InputRefused(ValidationFailed):
 
 
 class NotJSON(ValueError):
-    """Not well-formed JSON at all (a syntax error, not a boundary refusal)."""
+    """Not well-formed JSON at all (a syntax error, not a boundary refusal). `reason` and `pos`
+    (a 0-based character offset, None when unknown) let a caller that numbers lines itself say
+    where without a second, clashing line number."""
+
+    def __init__(self, message: str, *, reason: str | None = None, pos: int | None = None):
+        super().__init__(message)
+        self.reason = reason or message
+        self.pos = pos
 
 
 def _show_key(key: str) -> str:
@@ -265,7 +272,9 @@ def json_loads(data: bytes | str, *, max_bytes: int | None = None) -> Any:
         raise InputRefused([Refusal("", f"nested deeper than {MAX_DEPTH} levels")]) from None
     except NotJSON:
         raise
-    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, int digits limit
+    except json.JSONDecodeError as exc:
+        raise NotJSON(str(exc), reason=exc.msg, pos=exc.pos) from None
+    except ValueError as exc:  # UnicodeDecodeError, int digits limit
         raise NotJSON(str(exc)) from None
     problems = value_problems(value)
     if problems:

@@ -569,3 +569,26 @@ class SuggestionExposure(models.Model):
 
     def __str__(self) -> str:
         return f"suggestions {'shown' if self.shown else 'not shown'} for assignment {self.assignment_id}"
+
+
+class ApiToken(models.Model):
+    """A named API key (`Authorization: Token <key>`). Only the key's sha256 is stored, so a copy
+    of the database holds no usable key; the key itself is shown once, when it is created
+    (annotate.services.api_tokens)."""
+
+    NAME_MAX_LENGTH = 100
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=NAME_MAX_LENGTH)
+    key_hash = models.CharField(max_length=64, unique=True)
+    # The key's first characters: enough to tell two tokens apart in a list, useless to an attacker.
+    prefix = models.CharField(max_length=8, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["user", "-id"], name="apitoken_by_user")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"

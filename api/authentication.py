@@ -5,10 +5,14 @@ session is read by annotate.sessions, the user here).
 Under /projects/{project_id}/ the statement that reads the user also reads the caller's role and
 the project, which the permission check and the view need next (one round trip instead of two).
 
+Tokens are stored hashed (annotate.models.ApiToken): the key in the header is hashed and the
+hash looked up; its last use is written at most once a minute (annotate.services.api_tokens).
+
 Elsewhere (autosave, submit: most requests) a token seen in the last API_TOKEN_CACHE_SECONDS
-is not looked up again by this process: one database round trip fewer per request. The price: a
-deleted token or a deactivated user keeps working for at most that long in each web process.
-The default, 0, turns the cache off.
+is not looked up again by this process: one database round trip fewer per request. A revoked
+token is dropped from every process's copy at once (a revocation counter in the shared cache,
+read on each cached hit); a deactivated user keeps working for at most that long in each web
+process. The default, 0, turns the cache off.
 
 Failed token authentications are counted per client IP in the cache (API_TOKEN_FAILURE_LIMIT per
 API_TOKEN_FAILURE_WINDOW seconds); past the limit that IP gets 429 on token requests, valid token
@@ -31,22 +35,23 @@ from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
-from rest_framework.authtoken.models import Token
 
 from annotate.hotsql import Columns, fetch_one
-from annotate.models import Membership, Project
+from annotate.models import ApiToken, Membership, Project
 from annotate.security import client_ip
 from annotate.selectors.membership import PROJECT_COLUMNS, remember_role
+from annotate.services.api_tokens import key_hash, revocations_seen, token_mark_used
 
 log = logging.getLogger("standpoint.security")
 
-_T = Columns(Token, "t")
+_T = Columns(ApiToken, "t")
 _U = Columns(get_user_model(), "u")
 MAX_ID = 2**62
 
 
-# key -> (valid until (monotonic seconds), token, user). Per process; bounded by the number of tokens.
-_recent: dict[str, tuple[float, Token, object]] = {}
+# key hash -> (valid until (monotonic seconds), revocation count when cached, token, user). Per
+# process; bounded by the number of tokens.
+_recent: dict[str, tuple[float, int, ApiToken, object]] = {}
 
 
 # ip -> locked until (time.time()). Per process, filled when this process sees a failure past the
@@ -58,6 +63,11 @@ def forget_tokens() -> None:
     """Empty this process's token cache and lockouts (tests; a deployment waits them out)."""
     _recent.clear()
     _locked_out.clear()
+
+
+def forget_cached_tokens() -> None:
+    """Drop this process's cached tokens (a token was revoked; other processes see the counter)."""
+    _recent.clear()
 
 
 def _refuse_if_locked_out(ip: str | None) -> None:
@@ -157,29 +167,33 @@ class FastTokenAuthentication(CallerContext, TokenAuthentication):
         if _locked_out and self.django_request is not None:
             _refuse_if_locked_out(client_ip(self.django_request))
         ttl = settings.API_TOKEN_CACHE_SECONDS
+        digest = key_hash(key)
         if self.project_id is None and ttl > 0:
-            hit = _recent.get(key)
+            hit = _recent.get(digest)
             if hit is not None and hit[0] > monotonic():
-                user = copy.copy(hit[2])  # a fresh object per request: views attach per-request state
-                user.__dict__.pop("_standpoint_roles", None)
-                user.__dict__.pop("_standpoint_projects", None)
-                return user, hit[1]
-        sql, params = self.caller_sql(f"{_T.sql}, ", f'{Token._meta.db_table} t INNER JOIN '
-                                      f'{_U.model._meta.db_table} u ON u."id" = t."user_id"', 't."key" = %s')
-        row = fetch_one(sql, [*params, key])
+                if hit[1] == revocations_seen():
+                    user = copy.copy(hit[3])  # a fresh object per request: views attach per-request state
+                    user.__dict__.pop("_standpoint_roles", None)
+                    user.__dict__.pop("_standpoint_projects", None)
+                    return user, hit[2]
+                _recent.clear()  # some token was revoked somewhere: look every one up again
+        sql, params = self.caller_sql(f"{_T.sql}, ", f'{ApiToken._meta.db_table} t INNER JOIN '
+                                      f'{_U.model._meta.db_table} u ON u."id" = t."user_id"', 't."key_hash" = %s')
+        row = fetch_one(sql, [*params, digest])
         if row is None:
             raise exceptions.AuthenticationFailed(_("Invalid token."))
         token, user = _T.load(row), self.caller_loaded(row, _T.width)
         token.user = user
         if not user.is_active:
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
+        token_mark_used(token=token)
         if ttl > 0:
             if len(_recent) > 10_000:  # tokens come and go: never let the cache grow without bound
                 _recent.clear()
             cached = copy.copy(user)
             for attr in ("_standpoint_roles", "_standpoint_projects", "locked_in_transaction"):
                 cached.__dict__.pop(attr, None)
-            _recent[key] = (monotonic() + ttl, token, cached)
+            _recent[digest] = (monotonic() + ttl, revocations_seen(), token, cached)
         return user, token
 
 

@@ -27,7 +27,7 @@ class TokenRateThrottle(BaseThrottle):
 
     def allow_request(self, request, view) -> bool:
         auth = getattr(request, "auth", None)
-        if self.num_requests is None or auth is None or not hasattr(auth, "key"):
+        if self.num_requests is None or auth is None or not hasattr(auth, "key_hash"):
             return True
         now = time.time()
         window = int(now // self.duration)

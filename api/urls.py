@@ -21,6 +21,7 @@ v1 = [
     path("", include("api.stats.urls")),
     path("", include("api.audit.urls")),
     path("", include("api.models.urls")),
+    path("", include("api.invitations.urls")),
 ]
 
 urlpatterns = [

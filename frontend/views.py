@@ -10,6 +10,7 @@ import json
 from functools import lru_cache
 
 from django.conf import settings
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
@@ -73,3 +74,12 @@ def shell(request, **_route):
     user = request.user
     boot = {"username": user.get_username(), "display_name": user.get_full_name() or user.get_username()}
     return render_shell(request, assets=frontend_assets(), boot=boot)
+
+
+class InviteView(auth_views.PasswordResetConfirmView):
+    """An invited user sets their password (annotate.services.invitations): Django's reset
+    confirmation, so the link is one-time and expires with PASSWORD_RESET_TIMEOUT."""
+
+    template_name = "frontend/invite.html"
+    success_url = "/login/?invited=1"
+    post_reset_login = False

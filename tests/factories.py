@@ -117,3 +117,10 @@ def api_client(user=None):
     if user is not None:
         client.force_authenticate(user)
     return client
+
+
+def api_key(user, name: str = "tests") -> str:
+    """A new API token for `user` (annotate.services.api_tokens); returns its key."""
+    from annotate.services.api_tokens import token_create
+
+    return token_create(user=user, name=name)[1]

@@ -116,7 +116,9 @@ def read_jsonl(path: Path) -> Iterator[Item]:
             try:
                 record = json_loads(raw)
             except NotJSON as exc:
-                yield number, LineError(number, "", f"invalid JSON: {exc}")
+                # One line number only (ours): the parser's "line 2 column 1" counts inside the record.
+                where = f" at character {exc.pos + 1}" if exc.pos is not None else ""
+                yield number, LineError(number, "", f"invalid JSON: {exc.reason}{where}")
                 continue
             except InputRefused as exc:
                 errors = refused_errors(exc, number)

@@ -20,6 +20,7 @@ ACTIONS = (
     "article.repair",
     "gold.import",
     "model.train", "model.activate", "model.settings",
+    "user.invite",
 )
 
 

@@ -1,4 +1,5 @@
-"""Export endpoints: start (202), list, status, download. Exporters and admins only."""
+"""Export endpoints: start (202), list, status, download. Exporters, reviewers and admins (reviewers
+read every annotation already; the Exports tab in /manage/ is theirs too)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from annotate.models import ExportJob
 from annotate.selectors.exports import export_get, exports_for_project
 from annotate.services.exports import export_download_path, export_request
 from api.base import ApiMixin, ProjectScopedMixin
-from api.permissions import IsProjectExporter
+from api.permissions import IsProjectDataReader
 
 from .serializers import ExportCreateIn, ExportOut
 
@@ -25,7 +26,7 @@ DOWNLOAD_CACHE_CONTROL = "private, max-age=31536000, immutable"
 @extend_schema_view(get=extend_schema(summary="The project's exports, newest first"))
 class ProjectExportsView(ApiMixin, ProjectScopedMixin, generics.ListAPIView):
 
-    permission_classes = [IsAuthenticated & IsProjectExporter]
+    permission_classes = [IsAuthenticated & IsProjectDataReader]
     serializer_class = ExportOut
 
     def get_queryset(self):
@@ -56,7 +57,7 @@ class ExportDetailView(ApiMixin, generics.RetrieveAPIView):
     """Read-only: a job whose worker died, or whose message the broker never delivered, is put
     right by the periodic sweep (annotate.services.exports.exports_sweep), never by a read."""
 
-    permission_classes = [IsAuthenticated & IsProjectExporter]
+    permission_classes = [IsAuthenticated & IsProjectDataReader]
     serializer_class = ExportOut
 
     def get_object(self):

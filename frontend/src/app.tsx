@@ -28,6 +28,7 @@ export function Header({ children, right }: { children?: ComponentChildren; righ
       <div class="topbar-right">
         {right}
         <a class="nav-link" href="/work/" onClick={(e) => { e.preventDefault(); navigate("/work/"); }}>My work</a>
+        <a class="account-link" href="/manage/account">Account</a>
         <span class="user" title="Logged in">{boot.display_name || boot.username}</span>
         <form method="post" action="/logout/" class="logout">
           <input type="hidden" name="csrfmiddlewaretoken" value={csrf()} />
@@ -101,7 +102,8 @@ function Home() {
             return (
               <li class="project-card" key={p.id}>
                 <div class="project-card-main">
-                  <h2><a href={`/projects/${p.id}/`} onClick={(e) => { e.preventDefault(); navigate(`/projects/${p.id}/`); }}>{p.name}</a></h2>
+                  <h2>{p.role === "exporter" ? <a href={`/manage/projects/${p.id}/exports`}>{p.name}</a>
+                    : <a href={`/projects/${p.id}/`} onClick={(e) => { e.preventDefault(); navigate(`/projects/${p.id}/`); }}>{p.name}</a>}</h2>
                   <span class="role">{p.role}</span>
                   {(p.role === "admin" || p.role === "reviewer") && <a class="manage-link" href={`/manage/projects/${p.id}/`}>Manage</a>}
                 </div>
@@ -113,7 +115,9 @@ function Home() {
                     </p>
                   </>
                 )}
-                <button class="btn btn-primary" onClick={() => navigate(`/projects/${p.id}/`)}>
+                {/* Exporters have no queue: their screen is the project's Exports tab. */}
+                <button class="btn btn-primary" onClick={() => p.role === "exporter"
+                  ? location.assign(`/manage/projects/${p.id}/exports`) : navigate(`/projects/${p.id}/`)}>
                   {open ? "Continue" : "Open"}
                 </button>
               </li>

@@ -49,9 +49,9 @@ def setup_django():
 
 def seed(n_articles: int, n_clients: int, n_full: int = 0, auth: str = "token"):
     from django.contrib.auth import get_user_model
-    from rest_framework.authtoken.models import Token
 
     from annotate.models import Article, Assignment, Membership, Project, Span, Target, text_hash
+    from annotate.services.api_tokens import token_create
     from annotate.services.queue import queue_statistics_refresh
 
     rng = random.Random(4)
@@ -78,7 +78,7 @@ def seed(n_articles: int, n_clients: int, n_full: int = 0, auth: str = "token"):
     for i in range(n_clients):
         user, _ = User.objects.get_or_create(username=f"bench-annotator-{i}")
         Membership.objects.create(project=project, user=user, role=Membership.Role.ANNOTATOR)
-        credentials.append(f"Authorization: Token {Token.objects.get_or_create(user=user)[0].key}" if auth == "token"
+        credentials.append(f"Authorization: Token {token_create(user=user, name='bench')[1]}" if auth == "token"
                            else browser_session(user))
     return project.pk, credentials
 

@@ -43,9 +43,9 @@ COMPLETE = {"stance": {"troops": "AGAINST", "sanctions": "FAVOR"}, "frames": ["P
 
 def seed(n_articles: int):
     from django.contrib.auth import get_user_model
-    from rest_framework.authtoken.models import Token
 
     from annotate.models import Article, Membership, Project, Target, text_hash
+    from annotate.services.api_tokens import token_create
 
     slug = f"bench-races-{int(time.time())}"
     project = Project.objects.create(name=slug, slug=slug, overlap=1)
@@ -56,7 +56,7 @@ def seed(n_articles: int):
                                          text=text, content_hash=text_hash(text)) for i in range(n_articles)])
     user, _ = get_user_model().objects.get_or_create(username=f"{slug}-annotator")
     Membership.objects.create(project=project, user=user, role=Membership.Role.ANNOTATOR)
-    return project.pk, f"Authorization: Token {Token.objects.get_or_create(user=user)[0].key}"
+    return project.pk, f"Authorization: Token {token_create(user=user, name='bench')[1]}"
 
 
 def call(port, credential, method, path, body=None):

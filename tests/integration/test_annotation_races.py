@@ -14,11 +14,17 @@ import time
 
 import pytest
 from django.db import connection
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from annotate.models import Annotation, Assignment, Membership, Span
-from tests.factories import ArticleFactory, MembershipFactory, ProjectFactory, SpanFactory, TargetFactory
+from tests.factories import (
+    ArticleFactory,
+    MembershipFactory,
+    ProjectFactory,
+    SpanFactory,
+    TargetFactory,
+    api_key,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -61,7 +67,7 @@ def annotator(transactional_db):
     TargetFactory(project=project, key="sanctions", position=1)
     ArticleFactory.create_batch(SUBMIT_ROUNDS + 1, project=project)
     user = MembershipFactory(project=project, role=Membership.Role.ANNOTATOR).user
-    token = Token.objects.create(user=user).key
+    token = api_key(user)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     return project, token, client

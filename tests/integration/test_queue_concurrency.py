@@ -11,11 +11,10 @@ from collections import Counter
 
 import pytest
 from django.db import connection
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from annotate.models import Assignment, Membership
-from tests.factories import ArticleFactory, MembershipFactory, ProjectFactory, UserFactory
+from tests.factories import ArticleFactory, MembershipFactory, ProjectFactory, UserFactory, api_key
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -24,8 +23,8 @@ ARTICLES = 60
 OVERLAP = 3
 
 
-def run_clients(users, project, work, *, token: bool = False):
-    """`token`: authenticate with the user's API token (the path where `next` locks the caller's
+def run_clients(users, project, work, *, token: str | None = None):
+    """`token`: authenticate with this API token key (the path where `next` locks the caller's
     row in the token lookup) instead of forcing the user in."""
     barrier = threading.Barrier(len(users))
     errors: list[BaseException] = []
@@ -33,7 +32,7 @@ def run_clients(users, project, work, *, token: bool = False):
     def body(user):
         client = APIClient()
         if token:
-            client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get(user=user).key}")
+            client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
         else:
             client.force_authenticate(user)
         try:
@@ -110,7 +109,6 @@ def test_one_user_double_clicking_next_gets_one_assignment(transactional_db, tok
         assert r.status_code == 200, r.content
         got.append(r.json()["id"])
 
-    Token.objects.create(user=user)
-    run_clients([user] * 8, project, work, token=token)
+    run_clients([user] * 8, project, work, token=api_key(user))
     assert len(set(got)) == 1
     assert Assignment.objects.filter(annotator=user).count() == 1

@@ -31,8 +31,6 @@ def not_a_server_error(ctx, response, case):
 @pytest.fixture
 def token(django_db_setup, django_db_blocker):
     """A superuser token and a small project; committed once, visible to every example."""
-    from rest_framework.authtoken.models import Token
-
     from annotate.models import Membership
     from annotate.services.queue import assignment_next
     from tests.factories import (
@@ -42,6 +40,7 @@ def token(django_db_setup, django_db_blocker):
         SpanFactory,
         TargetFactory,
         UserFactory,
+        api_key,
     )
 
     with django_db_blocker.unblock():
@@ -52,7 +51,7 @@ def token(django_db_setup, django_db_blocker):
             SpanFactory(article=ArticleFactory(project=project))
         annotator = MembershipFactory(project=project, role=Membership.Role.ANNOTATOR).user
         assignment_next(project=project, user=annotator)
-        yield Token.objects.get_or_create(user=root)[0].key
+        yield api_key(root)
 
 
 @pytest.mark.django_db(transaction=True)

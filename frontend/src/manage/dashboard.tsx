@@ -64,6 +64,15 @@ function bar(labels: string[], datasets: Array<{ label: string; data: number[] }
   };
 }
 
+/** Frames as horizontal bars: the count axis is x, and counts get whole-number ticks. */
+export function framesChart(entries: Array<[string, number]>): ChartConfiguration {
+  return {
+    ...bar(entries.map(([f]) => f), [{ label: "annotations", data: entries.map(([, n]) => n) }]),
+    options: { indexAxis: "y", plugins: { legend: { display: false } },
+      scales: { x: { beginAtZero: true, ticks: { precision: 0 } } } },
+  };
+}
+
 export function Dashboard({ project }: { project: ProjectDoc }) {
   const { data, error } = usePolling(project.id);
   const [target, setTarget] = useState<string>(project.targets[0]?.key ?? "");
@@ -89,10 +98,7 @@ export function Dashboard({ project }: { project: ProjectDoc }) {
     const bySource = bar(sources.map((s) => s || "(no source)"),
       labels.map((l) => ({ label: l, data: sources.map((s) => stats.stance_by_source[s]?.[target]?.[l] ?? 0) })), true);
     const frameEntries = Object.entries(stats.frames).slice(0, 15);
-    const frames: ChartConfiguration = {
-      ...bar(frameEntries.map(([f]) => f), [{ label: "annotations", data: frameEntries.map(([, n]) => n) }]),
-      options: { indexAxis: "y", plugins: { legend: { display: false } } },
-    };
+    const frames = framesChart(frameEntries);
     return { progress, perDay, stance, bySource, frames };
   }, [data, target]);
 

@@ -97,6 +97,69 @@ export function Members({ project }: { project: ProjectDoc }) {
           <Errors errors={errors} field="" />
         </form>
       )}
+      {(isAdmin || project.role === "reviewer") && <Invite project={project} onInvited={reload} />}
     </section>
+  );
+}
+
+/** Create a new user in this project and hand them a one-time link to set their password. */
+function Invite({ project, onInvited }: { project: ProjectDoc; onInvited: () => void }) {
+  const roles = project.role === "admin" ? ROLES : ["annotator", "exporter"];
+  const [draft, setDraft] = useState({ username: "", email: "", role: "annotator" });
+  const [errors, setErrors] = useState<FieldErrors>({});
+  const [invited, setInvited] = useState<{ username: string; url: string; expires: string } | null>(null);
+
+  async function invite(e: Event) {
+    e.preventDefault();
+    setErrors({});
+    setInvited(null);
+    try {
+      const r = await api<{ user: { username: string }; invite_url: string; expires_at: string }>(
+        "POST", `projects/${project.id}/invitations/`, draft);
+      setInvited({ username: r.user.username, url: r.invite_url, expires: new Date(r.expires_at).toLocaleString() });
+      setDraft({ username: "", email: "", role: draft.role });
+      onInvited();
+    } catch (err) {
+      setErrors(fieldErrors(err));
+    }
+  }
+
+  return (
+    <>
+      <h3>Invite a new user</h3>
+      <form class="m-inline-form" onSubmit={invite} aria-label="Invite a new user">
+        <div class="m-field">
+          <label for="inv-username">New username</label>
+          <input id="inv-username" name="invite_username" value={draft.username} autocomplete="off"
+                 onInput={(e) => setDraft({ ...draft, username: (e.currentTarget as HTMLInputElement).value })} />
+          <Errors errors={errors} field="username" />
+        </div>
+        <div class="m-field">
+          <label for="inv-email">Email (optional)</label>
+          <input id="inv-email" name="invite_email" type="email" value={draft.email}
+                 onInput={(e) => setDraft({ ...draft, email: (e.currentTarget as HTMLInputElement).value })} />
+          <Errors errors={errors} field="email" />
+        </div>
+        <div class="m-field">
+          <label for="inv-role">Role</label>
+          <select id="inv-role" name="invite_role" value={draft.role}
+                  onChange={(e) => setDraft({ ...draft, role: (e.currentTarget as HTMLSelectElement).value })}>
+            {roles.map((r) => <option key={r} value={r}>{r}</option>)}
+          </select>
+          <Errors errors={errors} field="role" />
+        </div>
+        <button class="m-btn" type="submit">Create and invite</button>
+        <Errors errors={errors} field="" />
+      </form>
+      {invited && (
+        <div class="m-note" role="status">
+          <p><strong>{invited.username}</strong> is in the project. Send them this link to set a password
+            (it works once, until {invited.expires}):</p>
+          <label class="m-field"><span>Invite link</span>
+            <input class="m-key" readOnly value={invited.url} data-testid="invite-url"
+                   onFocus={(e) => (e.currentTarget as HTMLInputElement).select()} /></label>
+        </div>
+      )}
+    </>
   );
 }

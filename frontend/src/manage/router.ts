@@ -1,27 +1,32 @@
 /** Routes of the management screens, all under /manage/. */
 import { useEffect, useState } from "preact/hooks";
 
-export type Tab = "dashboard" | "setup" | "import" | "members" | "adjudication" | "audit" | "models";
+export type Tab = "dashboard" | "setup" | "import" | "members" | "adjudication" | "audit" | "exports" | "assignments" | "articles" | "models";
 export type Route =
   | { name: "projects" }
   | { name: "new" }
+  | { name: "account" }
   | { name: "project"; id: number; tab: Tab }
   | { name: "adjudicate"; id: number; article: number }
+  | { name: "article"; id: number; article: number }
   | { name: "notfound" };
 
-const TABS: Tab[] = ["dashboard", "setup", "import", "members", "adjudication", "audit", "models"];
+const TABS: Tab[] = ["dashboard", "setup", "import", "members", "adjudication", "audit", "exports", "assignments", "articles", "models"];
 
 export function parse(path: string): Route {
   const p = path.replace(/\/+$/, "");
   if (p === "/manage") return { name: "projects" };
   if (p === "/manage/new") return { name: "new" };
+  if (p === "/manage/account") return { name: "account" };
   let m = p.match(/^\/manage\/projects\/(\d+)(?:\/([a-z]+))?$/);
   if (m) {
-    const tab = (m[2] ?? "dashboard") as Tab;
+    const tab = (m[2] ?? "dashboard") as Tab;  // exporters see their exports instead (app.tsx)
     return TABS.includes(tab) ? { name: "project", id: Number(m[1]), tab } : { name: "notfound" };
   }
   m = p.match(/^\/manage\/projects\/(\d+)\/adjudication\/(\d+)$/);
   if (m) return { name: "adjudicate", id: Number(m[1]), article: Number(m[2]) };
+  m = p.match(/^\/manage\/projects\/(\d+)\/articles\/(\d+)$/);
+  if (m) return { name: "article", id: Number(m[1]), article: Number(m[2]) };
   return { name: "notfound" };
 }
 

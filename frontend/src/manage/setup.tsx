@@ -5,6 +5,7 @@ import { useLoad } from "./app";
 import { api, type FieldErrors, fieldErrors, lines } from "./http";
 import { guessMappings, type Kind, type Mappings } from "./codebook";
 import type { LabelSchema, ProjectDoc, Target } from "./types";
+import { parseTargets, slugify } from "./slug";
 
 const DEFAULT_STANCE = "FAVOR\nAGAINST\nNEUTRAL\nUNRELATED";
 
@@ -33,6 +34,7 @@ interface Form {
   frames_required: string;
   primary_frame_required: boolean;
   span_labels: string;
+  targets: string;
 }
 
 function toForm(p: ProjectDoc | null): Form {
@@ -44,6 +46,7 @@ function toForm(p: ProjectDoc | null): Form {
     stance_labels: s.stance_labels?.join("\n") ?? DEFAULT_STANCE, stance_ordered: s.stance_ordered ?? false,
     frames: s.frames?.join("\n") ?? "", frames_required: s.frames_required ?? "at_least_one",
     primary_frame_required: s.primary_frame_required ?? true, span_labels: s.span_labels?.join("\n") ?? "",
+    targets: "",
   };
 }
 
@@ -126,9 +129,14 @@ export function Setup({ project, onSaved }: { project: ProjectDoc | null; onSave
   const [saved, setSaved] = useState(false);
   const [preview, setPreview] = useState<Preview | null>(null);
   const [mappings, setMappings] = useState<Mappings>({});
+  // A new project's slug follows its name until someone types a slug of their own.
+  const [slugEdited, setSlugEdited] = useState(false);
   const set = (k: keyof Form) => (e: Event) => {
     const el = e.currentTarget as HTMLInputElement;
-    setForm({ ...form, [k]: el.type === "checkbox" ? el.checked : el.value });
+    const value = el.type === "checkbox" ? el.checked : el.value;
+    if (k === "slug") setSlugEdited(true);
+    const follow = !project && k === "name" && !slugEdited;
+    setForm({ ...form, [k]: value, ...(follow ? { slug: slugify(String(value)) } : {}) });
     setSaved(false);
     setPreview(null);
   };
@@ -176,6 +184,7 @@ export function Setup({ project, onSaved }: { project: ProjectDoc | null; onSave
       overlap: Number(form.overlap), assignment_timeout_minutes: Number(form.timeout), label_schema: schema,
       reopen_window_hours: Number(form.reopen_window), unreviewed_suggestions: form.unreviewed,
     };
+    if (!project && form.targets.trim()) body.targets = parseTargets(form.targets);
     try {
       if (project && !preview) {
         // First click: show what the codebook change migrates; saving is the second click.
@@ -237,6 +246,10 @@ export function Setup({ project, onSaved }: { project: ProjectDoc | null; onSave
               <option value="allow">allow</option>
             </select>)}
         </div>
+        {!project && field("targets", "Targets (one per line: a name, or key: name)", "targets",
+          <textarea id="f-targets" name="targets" rows={3} value={form.targets} onInput={set("targets")}
+                    placeholder={"Western troops in Ukraine\nsanctions: EU sanctions on Russia"} />,
+          "what annotators take a stance on; more can be added later")}
         {field("description", "Description", "description",
           <textarea id="f-description" rows={2} value={form.description} onInput={set("description")} />)}
         {field("guidelines", "Guidelines (Markdown, shown to annotators)", "guidelines",

@@ -11,9 +11,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.contrib.auth import get_user_model
 
 from annotate.models import (
     Annotation,
+    ApiToken,
     Article,
     Assignment,
     AuditEvent,
@@ -93,6 +95,9 @@ ENDPOINTS = [
      lambda w: {"article_ids": ["@"]}, "article_ids[0]"),
     ("model settings patch", "admin", "patch", lambda w: f"/api/v1/projects/{w.project.pk}/model-settings/",
      lambda w: {"queue_order": "@"}, "queue_order"),
+    ("token create", "annotator", "post", lambda w: "/api/v1/me/tokens/", lambda w: {"name": "@"}, "name"),
+    ("user invite", "reviewer", "post", lambda w: f"/api/v1/projects/{w.project.pk}/invitations/",
+     lambda w: {"username": "@", "role": "annotator"}, "username"),
 ]
 
 
@@ -100,7 +105,8 @@ def snapshot():
     """Everything these endpoints could write."""
     return {
         "counts": {m.__name__: m.objects.count() for m in (
-            Project, Target, Membership, Article, Assignment, Annotation, Span, Gold, ExportJob, AuditEvent)},
+            Project, Target, Membership, Article, Assignment, Annotation, Span, Gold, ExportJob, AuditEvent,
+            ApiToken, get_user_model())},
         "annotations": sorted(Annotation.objects.values_list("id", "version", "notes", "stance", "updated_at")),
         "assignments": sorted(Assignment.objects.values_list("id", "status")),
         "projects": sorted(Project.objects.values_list("id", "name", "description", "label_schema", "updated_at")),
@@ -140,7 +146,7 @@ def test_every_json_write_endpoint_is_tested_here():
     json_writes = {(m, p) for (m, p), op in documented_operations().items()
                    if m in ("post", "put", "patch") and "application/json" in op.get("requestBody", {}).get("content", {})}
     # A new JSON write endpoint fails here until it has a row above.
-    assert len(json_writes) == len(ENDPOINTS) == 22
+    assert len(json_writes) == len(ENDPOINTS) == 24
 
 
 def test_the_message_names_the_path_inside_span_attrs():

@@ -65,6 +65,11 @@ ENDPOINTS = [
     # name, method, url(w), body(w) or None, expectations
     ("me", "get", lambda w: "/api/v1/me/", None,
      expect(200, allowed=CALLERS[1:])),
+    ("my tokens", "get", lambda w: "/api/v1/me/tokens/", None, expect(200, allowed=CALLERS[1:])),
+    ("token create", "post", lambda w: "/api/v1/me/tokens/", lambda w: {"name": "script"},
+     expect(201, allowed=CALLERS[1:])),
+    ("user invite", "post", lambda w: f"/api/v1/projects/{w.project.pk}/invitations/",
+     lambda w: {"username": "invited-one", "role": "annotator"}, expect(201, allowed=("admin", "reviewer", "superuser"))),
     ("project list", "get", lambda w: "/api/v1/projects/", None, expect(200, allowed=CALLERS[1:])),
     ("project create", "post", lambda w: "/api/v1/projects/", lambda w: {"name": "New", "slug": "new-one"},
      expect(201, allowed=("staff", "superuser"), hidden=())),
@@ -244,7 +249,7 @@ def test_matrix_covers_every_v1_route_of_this_module():
     from django.urls import get_resolver
 
     mine = ("api.me", "api.projects", "api.articles", "api.tasks", "api.annotations", "api.stats", "api.adjudication",
-            "api.audit", "api.mywork")
+            "api.audit", "api.mywork", "api.invitations")
     routes = set()
 
     def walk(patterns, prefix=""):
@@ -262,7 +267,8 @@ def test_matrix_covers_every_v1_route_of_this_module():
                "project-annotations", "project-stats", "adjudication-queue", "adjudication-article",
                "adjudication-decide", "adjudication-gold", "adjudication-gold-spans", "adjudication-gold-span",
                "adjudication-accept-unanimous", "adjudication-majority",
-               "codebook-preview", "audit-list", "me-work"}
+               "codebook-preview", "audit-list", "me-work", "me-tokens",
+               "me-token", "project-invitations"}  # DELETE me/tokens/{id}/ depends on whose token: tests/unit/api/test_api_tokens.py
     assert routes == covered
 
 

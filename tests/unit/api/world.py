@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from annotate.models import Membership, Project
@@ -15,6 +14,7 @@ from tests.factories import (
     SpanFactory,
     TargetFactory,
     UserFactory,
+    api_key,
 )
 
 ROLES = ("admin", "reviewer", "annotator", "exporter")
@@ -28,14 +28,16 @@ class World:
     articles: list = field(default_factory=list)
     targets: list = field(default_factory=list)
     suggestion: object = None
+    keys: dict = field(default_factory=dict)
 
     def client(self, who: str | None) -> APIClient:
         """An API client authenticated with a token as `who` (a role name, "annotator2",
         "outsider" = member of another project only, "staff", "superuser"), or anonymous."""
         client = APIClient()
         if who is not None:
-            token, _ = Token.objects.get_or_create(user=self.users[who])
-            client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+            if who not in self.keys:
+                self.keys[who] = api_key(self.users[who])
+            client.credentials(HTTP_AUTHORIZATION=f"Token {self.keys[who]}")
         return client
 
 

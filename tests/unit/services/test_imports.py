@@ -43,6 +43,8 @@ def test_invalid_json_line_names_the_line(project, tmp_path):
     path = write_jsonl(tmp_path / "a.jsonl", [GOOD, '{"id": "a2", "text": "x"', {"id": "a3", "text": "ok"}])
     errors = rejected(project, path)
     assert len(errors) == 1 and errors[0].startswith("line 2: invalid JSON")
+    # One line number, the file's: not the parser's own "line 2 column 1" inside the record.
+    assert errors[0].count("line") == 1 and "at character" in errors[0], errors[0]
 
 
 @pytest.mark.parametrize(
