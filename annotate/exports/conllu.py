@@ -38,7 +38,13 @@ _WS = re.compile(r"\s+")
 
 
 def _comment_value(value: str) -> str:
-    return _WS.sub(" ", str(value)).strip()
+    value = str(value)
+    # Printable text has no whitespace but the plain space (every other one is a control or
+    # separator character): without a double space there is nothing to collapse, and the
+    # sentence texts of an export are mostly that — the regex is the slow way round.
+    if value.isprintable() and "  " not in value:
+        return value.strip(" ")
+    return _WS.sub(" ", value).strip()
 
 
 MISC_KEYS = ("NE", "Quote", "Speaker", "Suggestion", "SuggestedQuote", "SuggestedSpeaker")

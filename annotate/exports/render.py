@@ -172,18 +172,31 @@ def conllu_sentences(layer: TokenLayer, sents: Sentences, tags: tuple[list[tuple
     sentence_last = np.append(first_sentence_token[1:], k) - 1
     for number, (a, b) in enumerate(zip(first_sentence_token.tolist(), sentence_last.tolist(), strict=True), start=1):
         header[a] = table.add(sentence_header(number, int(kept[a]), int(kept[b])).encode())
-    labels: dict[int, list[str]] = {}
-    for slot, spans in enumerate(tags):
-        _labels(n, spans, labels, slot, len(tags))
+    # MISC of the labelled tokens: keys in slot order, then SpaceAfter=No; a span's inside
+    # tokens share one string, so each distinct MISC is one table row.
+    parts: dict[int, list[str]] = {}
+    for key, spans in zip(keys, tags, strict=True):
+        for i, j, tag in spans:
+            inside = f"{key}=I-{tag}"
+            for t in range(i, j):
+                got = parts.get(t)
+                if got is None:
+                    parts[t] = [inside if t > i else f"{key}=B-{tag}"]
+                else:
+                    got.append(inside if t > i else f"{key}=B-{tag}")
     position, last = sents.position, sents.last
-    for t, row in labels.items():
+    rows: dict[str, int] = {}
+    for t, got in parts.items():
         if is_space[t]:
             continue
-        parts = [f"{key}={value}" for key, value in zip(keys, row, strict=True) if value != "O"]
         if no_space_after[t]:
-            parts.append("SpaceAfter=No")
+            got.append("SpaceAfter=No")
         at = position[t]
-        misc[at] = table.add(("|".join(parts) + ("\n\n" if last[at] else "\n")).encode())
+        value = "|".join(got) + ("\n\n" if last[at] else "\n")
+        row = rows.get(value)
+        if row is None:
+            row = rows[value] = table.add(value.encode())
+        misc[at] = row
     starts = layer.byte_offsets(layer.array("starts")[kept])
     ends = layer.byte_offsets(layer.array("ends")[kept])
     form_off, form_len = starts, ends - starts
@@ -209,9 +222,9 @@ def conllu_sentences(layer: TokenLayer, sents: Sentences, tags: tuple[list[tuple
     offsets[:, 0] = np.where(has_header, t_off[np.maximum(header, 0)], 0)
     lengths[:, 0] = np.where(has_header, t_len[np.maximum(header, 0)], 0)
     in_sentence = np.arange(k) - np.repeat(first_sentence_token, sizes)
-    rows = [id_row + in_sentence, None, pos_row + pos_ids[kept], tag_row + tag_ids[kept],
+    columns = [id_row + in_sentence, None, pos_row + pos_ids[kept], tag_row + tag_ids[kept],
             morph_row + morph_ids[kept], misc]
-    for column, row in enumerate(rows, start=1):
+    for column, row in enumerate(columns, start=1):
         if row is None:
             offsets[:, column], lengths[:, column] = form_off, form_len
         else:
