@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import IO, Any, ClassVar
 
 QUOTE_LABEL = "QUOTE"
+MISSING = object()
 SPEAKER_LABEL = "SPEAKER"
 
 LABEL_MODES = ("annotators", "gold", "majority")
@@ -70,6 +71,9 @@ class ExportRow:
     split: str | None = None
     # Model/import suggestions, their own layer: None unless `include_suggestions` was asked.
     suggestions: list[SpanOut] | None = None
+    # The stored token layer (pipeline, text_hash, data) read with the row for the token
+    # formats, None when the article has none; MISSING when it was not read (then looked up).
+    stored_layer: Any = MISSING
 
     @property
     def entities(self) -> list[SpanOut]:
