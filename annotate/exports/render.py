@@ -105,8 +105,7 @@ def conll2003_lines(layer: TokenLayer, spans: list[tuple[int, int, str]], sents:
     tag_ids, tag_table = _ids(layer, "tag")
     table = Table(len(raw))
     for tag in tag_table:
-        line = f" {tag or '_'} _ O\n".encode()
-        table.extend([line, line + b"\n"])
+        table.extend(_conll2003_rows[tag])
     suffix = tag_ids[kept] * 2 + sents.last
     labels: dict[int, list[str]] = {}
     _labels(len(layer), spans, labels, 0, 1)
@@ -128,14 +127,50 @@ def conll2003_lines(layer: TokenLayer, spans: list[tuple[int, int, str]], sents:
     return gather(src, offsets, lengths)
 
 
-# "1\t", "2\t", … : CoNLL-U token ids, grown as longer sentences come
-_IDS: list[bytes] = []
+class _Rows(dict):
+    """Table rows by tag string, made once per process (a layer's tables repeat across articles)."""
+
+    def __init__(self, make):
+        super().__init__()
+        self.make = make
+
+    def __missing__(self, key: str):
+        if len(self) > 100_000:
+            self.clear()
+        value = self[key] = self.make(key)
+        return value
 
 
-def _ids_upto(n: int) -> list[bytes]:
-    while len(_IDS) < n:
-        _IDS.append(f"{len(_IDS) + 1}\t".encode())
-    return _IDS
+def _conll2003_row(tag: str) -> list[bytes]:
+    line = f" {tag or '_'} _ O\n".encode()
+    return [line, line + b"\n"]
+
+
+_conll2003_rows = _Rows(_conll2003_row)
+_upos_rows = _Rows(lambda u: f"\t_\t{u or '_'}\t".encode())
+_xpos_rows = _Rows(lambda x: f"{x or '_'}\t".encode())
+_feats_rows = _Rows(lambda m: f"{m or '_'}\t_\t_\t_\t".encode())
+
+class _Ids:
+    """`1\t`, `2\t`, …: CoNLL-U token ids laid end to end once, grown when a longer sentence comes."""
+
+    def __init__(self):
+        self.count = 0
+        self.blob = b""
+        self.offsets = self.lengths = np.zeros(0, dtype=np.int64)
+
+    def upto(self, n: int) -> _Ids:
+        if n > self.count:
+            count = max(n, 2 * self.count, 256)
+            parts = [f"{i}\t".encode() for i in range(1, count + 1)]
+            self.lengths = np.fromiter(map(len, parts), dtype=np.int64, count=count)
+            self.offsets = np.cumsum(self.lengths) - self.lengths
+            self.blob = b"".join(parts)
+            self.count = count
+        return self
+
+
+_IDS = _Ids()
 
 
 def conllu_sentences(layer: TokenLayer, sents: Sentences, tags: tuple[list[tuple[int, int, str]], ...],
@@ -148,19 +183,19 @@ def conllu_sentences(layer: TokenLayer, sents: Sentences, tags: tuple[list[tuple
         return b""
     n = len(layer)
     raw = layer.text.encode("utf-8")
-    table = Table(len(raw))
-    spaces, is_space = layer.array("spaces"), layer.array("is_space")
-    # -- static rows: ids, UPOS, XPOS, FEATS, the default MISC
     first_sentence_token = np.flatnonzero(sents.first)
     sizes = np.diff(np.append(first_sentence_token, k))
-    ids = _ids_upto(int(sizes.max()))
-    id_row = table.extend(ids[: int(sizes.max())])
+    ids = _IDS.upto(int(sizes.max()))
+    id_blob = ids.blob
+    table = Table(len(raw) + len(id_blob))
+    spaces, is_space = layer.array("spaces"), layer.array("is_space")
+    # -- static rows: UPOS, XPOS, FEATS, the default MISC
     pos_ids, pos_table = _ids(layer, "pos")
     tag_ids, tag_table = _ids(layer, "tag")
     morph_ids, morph_table = _ids(layer, "morph")
-    pos_row = table.extend([f"\t_\t{u or '_'}\t".encode() for u in pos_table])
-    tag_row = table.extend([f"{x or '_'}\t".encode() for x in tag_table])
-    morph_row = table.extend([f"{m or '_'}\t_\t_\t_\t".encode() for m in morph_table])
+    pos_row = table.extend(list(map(_upos_rows.__getitem__, pos_table)))
+    tag_row = table.extend(list(map(_xpos_rows.__getitem__, tag_table)))
+    morph_row = table.extend(list(map(_feats_rows.__getitem__, morph_table)))
     misc_row = table.extend([b"_\n", b"_\n\n", b"SpaceAfter=No\n", b"SpaceAfter=No\n\n"])
     no_space_after = ~spaces.copy()
     no_space_after[-1] = False
@@ -213,7 +248,7 @@ def conllu_sentences(layer: TokenLayer, sents: Sentences, tags: tuple[list[tuple
     if len(respell):
         for at, row in dynamic.items():
             form_off[at], form_len[at] = t_off[row], t_len[row]
-    src = np.frombuffer(raw + blob, dtype=np.uint8)
+    src = np.frombuffer(b"".join((raw, id_blob, blob)), dtype=np.uint8)
     # 7 pieces per token: sentence header (empty but at a sentence's first token), id, form,
     # UPOS, XPOS, FEATS (+ the empty HEAD/DEPREL/DEPS), MISC (+ the blank line after a sentence)
     offsets = np.empty((k, 7), dtype=np.int64)
@@ -222,9 +257,12 @@ def conllu_sentences(layer: TokenLayer, sents: Sentences, tags: tuple[list[tuple
     offsets[:, 0] = np.where(has_header, t_off[np.maximum(header, 0)], 0)
     lengths[:, 0] = np.where(has_header, t_len[np.maximum(header, 0)], 0)
     in_sentence = np.arange(k) - np.repeat(first_sentence_token, sizes)
-    columns = [id_row + in_sentence, None, pos_row + pos_ids[kept], tag_row + tag_ids[kept],
+    columns = [None, None, pos_row + pos_ids[kept], tag_row + tag_ids[kept],
             morph_row + morph_ids[kept], misc]
+    offsets[:, 1], lengths[:, 1] = ids.offsets[in_sentence] + len(raw), ids.lengths[in_sentence]
     for column, row in enumerate(columns, start=1):
+        if column == 1:
+            continue
         if row is None:
             offsets[:, column], lengths[:, column] = form_off, form_len
         else:

@@ -169,6 +169,7 @@ class TokenLayer:
     def lemmas(self) -> list[str]:
         if self._lemmas is None:
             codes, extra = self._lemma_codes
+            codes = codes.tolist() if hasattr(codes, "tolist") else codes
             self._lemmas = [f if k == 0 else f.lower() if k == 1 else extra[k - 2]
                             for f, k in zip(self.forms, codes, strict=True)]
         return self._lemmas
@@ -344,7 +345,7 @@ def decode(data: bytes, text: str) -> TokenLayer:
         morph_i, at = _column_array("<u2", payload, at, n)
         lemma_i, at = _column_array("<u4", payload, at, n)
         tag_t, pos_t, morph_t, extra = header["tag"], header["pos"], header["morph"], header["lemma"]
-        if not all(isinstance(t, list) and all(isinstance(v, str) for v in t) for t in (tag_t, pos_t, morph_t, extra)):
+        if not all(type(t) is list and set(map(type, t)) <= {str} for t in (tag_t, pos_t, morph_t, extra)):
             raise LayerInvalid("layer_corrupt", "string tables are not lists of strings")
         if n and (int(tag_i.max()) >= len(tag_t) or int(pos_i.max()) >= len(pos_t)
                   or int(morph_i.max()) >= len(morph_t) or int(lemma_i.max()) >= 2 + len(extra)):
@@ -368,7 +369,7 @@ def decode(data: bytes, text: str) -> TokenLayer:
         "starts": ends - lens, "ends": ends, "spaces": sp, "sent": sent, "is_space": (fl & 8) > 0,
         "has_ws": (fl & 16) > 0, "code_points": cps,
         "tag": (tag_i, tag_t), "pos": (pos_i, pos_t), "morph": (morph_i, morph_t),
-    }, (lemma_i.tolist(), extra))
+    }, (lemma_i, extra))
 
 
 def check_stored(*, text: str, stored_key: str, stored_hash: str, data: bytes, expected_key: str) -> TokenLayer:
