@@ -257,14 +257,9 @@ def conllu_sentences(layer: TokenLayer, sents: Sentences, tags: tuple[list[tuple
     offsets[:, 0] = np.where(has_header, t_off[np.maximum(header, 0)], 0)
     lengths[:, 0] = np.where(has_header, t_len[np.maximum(header, 0)], 0)
     in_sentence = np.arange(k) - np.repeat(first_sentence_token, sizes)
-    columns = [None, None, pos_row + pos_ids[kept], tag_row + tag_ids[kept],
-            morph_row + morph_ids[kept], misc]
     offsets[:, 1], lengths[:, 1] = ids.offsets[in_sentence] + len(raw), ids.lengths[in_sentence]
-    for column, row in enumerate(columns, start=1):
-        if column == 1:
-            continue
-        if row is None:
-            offsets[:, column], lengths[:, column] = form_off, form_len
-        else:
-            offsets[:, column], lengths[:, column] = t_off[row], t_len[row]
+    offsets[:, 2], lengths[:, 2] = form_off, form_len
+    for column, rows_of_tokens in ((3, pos_row + pos_ids[kept]), (4, tag_row + tag_ids[kept]),
+                                   (5, morph_row + morph_ids[kept]), (6, misc)):
+        offsets[:, column], lengths[:, column] = t_off[rows_of_tokens], t_len[rows_of_tokens]
     return gather(src, offsets.reshape(-1), lengths.reshape(-1))

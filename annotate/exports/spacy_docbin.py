@@ -1,7 +1,7 @@
 """`spacy.v1`: a spaCy DocBin (`.spacy`), or DocBin shards in a zip when it would not fit one.
 
-Built from the export pipeline's own Docs (real spacing, tags, sentence starts) — never by
-converting CoNLL, which would lose the spacing. `doc.ents` is the `span_layer` (entities by
+Built from the token layer (real spacing, tags, sentence starts) — never by converting CoNLL,
+which would lose the spacing. `doc.ents` is the `span_layer` (entities by
 default, or QUOTE/SPEAKER); `doc.spans["entities"]` and `doc.spans["quotes"]` always carry both
 layers (the people's reference spans only, see annotate.exports.rows); with
 `include_suggestions`, `doc.spans["suggestions"]` holds the model/import suggestions (overlaps
@@ -20,8 +20,10 @@ is ONE DocBin file, `…-export-N.spacy`: `DocBin().from_disk(path)` and `spacy 
 (`…-export-N.spacy.zip`) of shards of at most SHARD_DOCS docs: `corpus/part-00000.spacy`, … or
 `train/…`, `dev/…`, `test/…`. Unzip it and pass a folder: `spacy train config.cfg --paths.train
 export/train --paths.dev export/dev` (spaCy reads every `.spacy` file under a directory).
-Entries carry a fixed date, so the bytes are reproducible. Docs are built from the stored token
-layer (`TokenLayer.to_doc`); `doc.user_data["pipeline"]` names the pipeline of their tokens.
+Entries carry a fixed date, so the bytes are reproducible. The DocBin's rows come straight from
+the stored token layer's columns (`_docbin`: no spaCy Doc is built per article), the rows spaCy's
+`DocBin.add` would store for the Doc `TokenLayer.to_doc` gives; `doc.user_data["pipeline"]`
+names the pipeline of their tokens.
 """
 
 from __future__ import annotations

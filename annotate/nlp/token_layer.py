@@ -16,7 +16,9 @@ for the lemmas that are neither the form nor its lower case) followed by one col
 attribute (lengths uint32, flags uint8 = trailing space | sentence start | is-space | has-whitespace, tag uint16, POS uint8, morph uint16, lemma uint32).
 About 0.8× the text's UTF-8 bytes on the Wikinews fixtures. Decoding checks everything it
 can (checksum, sizes, table indices, that the tokens tile the text exactly): a layer that
-fails any check is reported invalid, never used.
+fails any check is reported invalid, never used. Decoding makes numpy columns over the
+payload (no Python object per token); the writers render from them (annotate.exports.render)
+and the per-token lists exist only when a slow path asks for them.
 """
 
 from __future__ import annotations
@@ -173,13 +175,6 @@ class TokenLayer:
             self._lemmas = [f if k == 0 else f.lower() if k == 1 else extra[k - 2]
                             for f, k in zip(self.forms, codes, strict=True)]
         return self._lemmas
-
-    def conllu_columns(self) -> list[str]:
-        """Per token, CoNLL-U columns 2-9 between tabs: `\tFORM\t_\tUPOS\tXPOS\tFEATS\t_\t_\t_\t`."""
-        return [
-            f"\t{f.replace(chr(9), ' ').replace(chr(10), ' ') if ws else f}\t_\t{u or '_'}\t{x or '_'}\t{m or '_'}\t_\t_\t_\t"
-            for f, u, x, m, ws in zip(self.forms, self.pos, self.tags, self.morphs, self.has_whitespace, strict=True)
-        ]
 
     def sentence_starts(self) -> list[int]:
         """Token indices that open a sentence, as `Doc.sents` reads SENT_START (token 0 always)."""
