@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import IO, Any, ClassVar
 
 QUOTE_LABEL = "QUOTE"
+MISSING = object()
 SPEAKER_LABEL = "SPEAKER"
 
 LABEL_MODES = ("annotators", "gold", "majority")
@@ -77,6 +78,9 @@ class ExportRow:
     # `include_predictions` was asked (then a dict, or None for an article without one).
     predictions: dict | None = None
     predictions_asked: bool = False
+    # The stored token layer (pipeline, text_hash, data) read with the row for the token
+    # formats, None when the article has none; MISSING when it was not read (then looked up).
+    stored_layer: Any = MISSING
 
     @property
     def entities(self) -> list[SpanOut]:

@@ -18,9 +18,11 @@ from annotate.nlp.token_layer import TokenLayer
 
 from . import writer
 from .base import ExportRow, Writer
+from .render import Sentences, conll2003_lines
 from .tokens import align, bio, layer_items, sentences
 
 DOCSTART = "-DOCSTART- -X- O O\n\n"
+DOCSTART_BYTES = DOCSTART.encode()
 _SPACE = re.compile(r"\s")
 
 
@@ -35,11 +37,16 @@ class Conll2003Writer(Writer):
         layer = self.ctx.options.get("span_layer", "entities")
         spans = align(doc, layer_items(row, layer), counts)
         counts[f"{layer}_exported"] += len(spans)
-        tags = bio(len(doc), spans)
-        self.out.write(self._lines(doc, sentences(doc, spans), tags).encode("utf-8"))
+        # Per-document header: the place for `# …` document comments, before the tokens.
+        self.out.write(DOCSTART_BYTES)
+        lines = conll2003_lines(doc, spans, Sentences(doc, spans))
+        if lines is None:  # a token with whitespace inside: respelled and counted the slow way
+            lines = self._lines(doc, sentences(doc, spans), bio(len(doc), spans)).encode("utf-8")
+        self.out.write(lines)
 
     def _lines(self, doc: TokenLayer, sents: list[list[int]], tags: list[str]) -> str:
-        """The article's token lines: `FORM TAG _ BIO`, a blank line after each sentence."""
+        """The article's token lines: `FORM TAG _ BIO`, a blank line after each sentence (the
+        per-token form of annotate.exports.render.conll2003_lines, for tokens to respell)."""
         forms, pos_tags, has_ws = doc.forms, doc.tags, doc.has_whitespace
         if any(has_ws[t] for sent in sents for t in sent):
             forms = list(forms)
@@ -48,7 +55,7 @@ class Conll2003Writer(Writer):
                     if has_ws[t]:
                         forms[t] = _SPACE.sub("_", forms[t])
                         self.ctx.counts["tokens_respelled"] += 1
-        lines = [DOCSTART]
+        lines = []
         for sent in sents:
             lines.extend([f"{forms[t]} {pos_tags[t] or '_'} _ {tags[t]}\n" for t in sent])
             lines.append("\n")

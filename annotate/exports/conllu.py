@@ -29,17 +29,22 @@ from collections import Counter
 from dataclasses import replace
 from typing import Any
 
-from annotate.nlp.token_layer import TokenLayer
-
 from . import writer
 from .base import ExportRow, Writer
-from .tokens import align, bio, layer_items, sentences
+from .render import Sentences, conllu_sentences
+from .tokens import align, layer_items
 
 _WS = re.compile(r"\s+")
 
 
 def _comment_value(value: str) -> str:
-    return _WS.sub(" ", str(value)).strip()
+    value = str(value)
+    # Printable text has no whitespace but the plain space (every other one is a control or
+    # separator character): without a double space there is nothing to collapse, and the
+    # sentence texts of an export are mostly that — the regex is the slow way round.
+    if value.isprintable() and "  " not in value:
+        return value.strip(" ")
+    return _WS.sub(" ", value).strip()
 
 
 MISC_KEYS = ("NE", "Quote", "Speaker", "Suggestion", "SuggestedQuote", "SuggestedSpeaker")
@@ -83,8 +88,6 @@ class ConlluWriter(Writer):
         counts["entities_exported"] += len(ents)
         counts["quotes_exported"] += len(quotes)
         counts["speakers_exported"] += len(speakers)
-        n = len(doc)
-        ne, qt, sp = bio(n, ents), bio(n, quotes), bio(n, speakers)
         sug_ents: list = []
         sug_quotes: list = []
         sug_speakers: list = []
@@ -98,35 +101,19 @@ class ConlluWriter(Writer):
             for key, value in sug_counts.items():
                 counts[f"suggestions_{key}"] += value
             counts["suggestions_exported"] += len(sug_ents) + len(sug_quotes) + len(sug_speakers)
-        sg, sq, ss = bio(n, sug_ents), bio(n, sug_quotes), bio(n, sug_speakers)
         lines = self._doc_comments(row)
         if not self.started:
             self.started = True
             lines.insert(0, f"# pipeline = {_comment_value(self.ctx.pipeline_name)}\n")
-        self.out.write(self._sentences(row, doc, sentences(doc, ents, quotes, speakers, sug_ents, sug_quotes, sug_speakers),
-                                       lines, (ne, qt, sp, sg, sq, ss)).encode("utf-8"))
-
-    def _sentences(self, row: ExportRow, doc: TokenLayer, sents: list[list[int]], lines: list[str],
-                   tags: tuple[list[str], ...]) -> str:
-        """The article's sentences: `# sent_id`, `# text`, then the ten columns per token.
-
-        Built column-wise (one string per token, MISC only where a label or SpaceAfter=No
-        applies): a token costs a few list operations, not a dozen attribute lookups."""
-        cols = doc.conllu_columns()
-        spaces, is_space = doc.spaces, doc.is_space
-        starts, ends, text = doc.starts, doc.ends, doc.text
-        n = len(doc)
-        misc = ["_" if spaces[t] or t + 1 >= n or is_space[t + 1] else "SpaceAfter=No" for t in range(n)]
-        labelled = {t for layer in tags for t, tag in enumerate(layer) if tag != "O"}
-        for t in labelled:
-            # MISC keys in a fixed order: the people's layers, then the suggestions' (own keys).
-            parts = [f"{key}={layer[t]}" for key, layer in zip(MISC_KEYS, tags, strict=True) if layer[t] != "O"]
-            if misc[t] != "_":
-                parts.append(misc[t])
-            misc[t] = "|".join(parts)
+        # Per-document header (`# newdoc id`, labels, provenance), then the sentences.
+        self.out.write("".join(lines).encode("utf-8"))
+        tags = (ents, quotes, speakers, sug_ents, sug_quotes, sug_speakers)
         doc_id = _comment_value(row.id)
-        for k, sent in enumerate(sents, start=1):
-            lines.append(f"# sent_id = {doc_id}-{k}\n# text = {_comment_value(text[starts[sent[0]]:ends[sent[-1]]])}\n")
-            lines.extend([f"{i}{cols[t]}{misc[t]}\n" for i, t in enumerate(sent, start=1)])
-            lines.append("\n")
-        return "".join(lines)
+        text = doc.text
+        starts, ends = doc.array("starts"), doc.array("ends")
+
+        def sentence_header(number: int, first: int, last: int) -> str:
+            return (f"# sent_id = {doc_id}-{number}\n"
+                    f"# text = {_comment_value(text[int(starts[first]):int(ends[last])])}\n")
+
+        self.out.write(conllu_sentences(doc, Sentences(doc, *tags), tags, MISC_KEYS, sentence_header))

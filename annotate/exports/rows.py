@@ -56,6 +56,7 @@ from annotate.models import (
     Gold,
     Project,
     Span,
+    TokenLayerRow,
 )
 
 from .base import AnnotationOut, ExportContext, ExportRow, SpanOut
@@ -253,9 +254,12 @@ class _Chunk:
     annotations: list[tuple]
     spans: list[tuple]
     predictions: dict[int, dict] | None = None
+    # (article_id, pipeline, text_hash, data) of the stored token layers, when asked for
+    layers: list[tuple] | None = None
 
 
-def _fetch_chunk(articles: QuerySet[Article], last: int, chunk_size: int, options: dict) -> _Chunk | None:
+def _fetch_chunk(articles: QuerySet[Article], last: int, chunk_size: int, options: dict,
+                 with_layers: bool = False) -> _Chunk | None:
     chunk = list(articles.filter(id__gt=last).values_list(*ARTICLE_FIELDS)[:chunk_size])
     if not chunk:
         return None
@@ -276,11 +280,15 @@ def _fetch_chunk(articles: QuerySet[Article], last: int, chunk_size: int, option
                        for article_id, version, stance, probabilities, frames, primary in
                        ArticlePrediction.objects.filter(_id_in("article_id", ids)).values_list(
                            "article_id", "model__version", "stance", "probabilities", "frames", "primary_frame")}
+    layers = None
+    if with_layers:
+        layers = list(TokenLayerRow.objects.filter(_id_in("article_id", ids)).values_list(
+            "article_id", "pipeline", "text_hash", "data"))
     return _Chunk(chunk, golds, annotations, _span_tuples(ids, labels, options.get("include_suggestions", False)),
-                  predictions)
+                  predictions, layers)
 
 
-def _chunks(articles: QuerySet[Article], chunk_size: int, options: dict) -> Iterator[_Chunk]:
+def _chunks(articles: QuerySet[Article], chunk_size: int, options: dict, with_layers: bool = False) -> Iterator[_Chunk]:
     """Chunks in id order. On PostgreSQL outside a transaction, the next chunk is fetched in a
     helper thread (its own connection) while this one is built and written: the database wait,
     ~40% of a JSONL export, then overlaps with the Python work (psycopg releases the GIL while
@@ -288,13 +296,13 @@ def _chunks(articles: QuerySet[Article], chunk_size: int, options: dict) -> Iter
     since another connection could not see that transaction's rows."""
     if connection.vendor != "postgresql" or connection.in_atomic_block:
         last = 0
-        while (chunk := _fetch_chunk(articles, last, chunk_size, options)) is not None:
+        while (chunk := _fetch_chunk(articles, last, chunk_size, options, with_layers)) is not None:
             last = chunk.articles[-1][0]
             yield chunk
         return
 
     def fetch(last: int) -> _Chunk | None:
-        return _fetch_chunk(articles, last, chunk_size, options)
+        return _fetch_chunk(articles, last, chunk_size, options, with_layers)
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-prefetch") as pool:
         try:
@@ -308,8 +316,11 @@ def _chunks(articles: QuerySet[Article], chunk_size: int, options: dict) -> Iter
 
 
 def iter_rows(*, project: Project, options: dict, ctx: ExportContext | None = None,
-              chunk_size: int = CHUNK_SIZE) -> Iterator[ExportRow]:
-    """Yield one ExportRow per exported article, in article-id order (see module docstring)."""
+              chunk_size: int = CHUNK_SIZE, with_layers: bool = False) -> Iterator[ExportRow]:
+    """Yield one ExportRow per exported article, in article-id order (see module docstring).
+
+    With `with_layers` (the token formats), each row's `stored_layer` holds its stored token
+    layer row, read with the chunk (in the helper thread), or None when it has none."""
     counts = ctx.counts if ctx is not None else None
     labels = options["labels"]
     include_suggestions = options.get("include_suggestions", False)
@@ -317,7 +328,8 @@ def iter_rows(*, project: Project, options: dict, ctx: ExportContext | None = No
     pseudonym = Pseudonyms(project.pk, options.get("user_names", False))
     splitter = Splitter(options["split"]) if options.get("split") else None
     articles = export_articles(project=project, options=options).order_by("id")
-    for chunk in _chunks(articles, chunk_size, options):
+    for chunk in _chunks(articles, chunk_size, options, with_layers):
+        stored_layers = {row[0]: row[1:] for row in chunk.layers} if chunk.layers is not None else None
         golds = {row[1]: row for row in chunk.golds}
         anns_by_article: dict[int, list[tuple[int, AnnotationOut]]] = defaultdict(list)
         ann_by_id: dict[int, AnnotationOut] = {}
@@ -387,6 +399,8 @@ def iter_rows(*, project: Project, options: dict, ctx: ExportContext | None = No
                 predictions=chunk.predictions.get(article_id) if chunk.predictions is not None else None,
                 predictions_asked=chunk.predictions is not None,
             )
+            if stored_layers is not None:
+                row.stored_layer = stored_layers.get(article_id)
             if splitter is not None:
                 stance = doc_labels["stance"] if doc_labels else {}
                 row.split = splitter("|".join(f"{k}={v}" for k, v in sorted(stance.items())))

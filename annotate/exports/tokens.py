@@ -27,7 +27,7 @@ from django.conf import settings
 
 from annotate.nlp.token_layer import LayerInvalid, TokenLayer, check_stored, layer_from_doc, pipeline_key
 
-from .base import QUOTE_LABEL, SPEAKER_LABEL, ExportContext, ExportRow
+from .base import MISSING, QUOTE_LABEL, SPEAKER_LABEL, ExportContext, ExportRow
 
 logger = logging.getLogger("standpoint.exports")
 
@@ -123,8 +123,12 @@ def token_layers(rows: Iterable[ExportRow], ctx: ExportContext) -> Iterator[tupl
     batch: list[ExportRow] = []
 
     def flush() -> Iterator[tuple[ExportRow, TokenLayer]]:
+        unread = [r.article_id for r in batch if r.stored_layer is MISSING]
         stored = {aid: rest for aid, *rest in TokenLayerRow.objects.filter(
-            article_id__in=[r.article_id for r in batch]).values_list("article_id", "pipeline", "text_hash", "data")}
+            article_id__in=unread).values_list("article_id", "pipeline", "text_hash", "data")} if unread else {}
+        for r in batch:
+            if r.stored_layer is not MISSING and r.stored_layer is not None:
+                stored[r.article_id] = r.stored_layer
         out: list[TokenLayer | None] = []
         missing: list[int] = []
         for n, row in enumerate(batch):
@@ -188,23 +192,24 @@ def layer_items(row: ExportRow, layer: str) -> list[tuple[int, int, str]]:
     return sorted([(s.start, s.end, QUOTE_LABEL) for s in row.spans if s.label == QUOTE_LABEL] + items)
 
 
-def _token_by_char(doc: TokenLayer, char: int) -> int:
+def _token_by_char(starts: list[int], ends: list[int], spaces: list[bool], char: int) -> int:
     """spaCy's `token_by_char`: the token whose text or trailing space holds `char`, else -1."""
-    i = bisect_right(doc.starts, char) - 1
-    if i < 0 or char >= doc.ends[i] + doc.spaces[i]:
+    i = bisect_right(starts, char) - 1
+    if i < 0 or char >= ends[i] + spaces[i]:
         return -1
     return i
 
 
 def char_span(doc: TokenLayer, start: int, end: int, expand: bool = False) -> tuple[int, int] | None:
     """Token range of `Doc.char_span(start, end, alignment_mode="strict"|"expand")`, same rules."""
-    i = _token_by_char(doc, start)
-    if i < 0 or (not expand and start != doc.starts[i]):
+    starts, ends, spaces = doc.starts, doc.ends, doc.spaces
+    i = _token_by_char(starts, ends, spaces, start)
+    if i < 0 or (not expand and start != starts[i]):
         return None
-    j = _token_by_char(doc, end - 1)
-    if j < 0 or (not expand and end != doc.ends[j]):
+    j = _token_by_char(starts, ends, spaces, end - 1)
+    if j < 0 or (not expand and end != ends[j]):
         return None
-    if expand and start == doc.ends[i]:
+    if expand and start == ends[i]:
         i += 1
     return i, j + 1
 

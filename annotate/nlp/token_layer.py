@@ -16,7 +16,9 @@ for the lemmas that are neither the form nor its lower case) followed by one col
 attribute (lengths uint32, flags uint8 = trailing space | sentence start | is-space | has-whitespace, tag uint16, POS uint8, morph uint16, lemma uint32).
 About 0.8× the text's UTF-8 bytes on the Wikinews fixtures. Decoding checks everything it
 can (checksum, sizes, table indices, that the tokens tile the text exactly): a layer that
-fails any check is reported invalid, never used.
+fails any check is reported invalid, never used. Decoding makes numpy columns over the
+payload (no Python object per token); the writers render from them (annotate.exports.render)
+and the per-token lists exist only when a slow path asks for them.
 """
 
 from __future__ import annotations
@@ -26,8 +28,6 @@ import struct
 import sys
 import zlib
 from array import array
-from dataclasses import dataclass, field
-from operator import itemgetter
 
 import numpy as np
 import orjson
@@ -59,28 +59,106 @@ def pipeline_key(name: str, version: str, trained: bool) -> str:
     return f"{base}/{LAYER_FORMAT}"
 
 
-@dataclass(slots=True)
 class TokenLayer:
-    """Tokens of one text as parallel lists (index i = token i, as in a spaCy Doc)."""
+    """Tokens of one text (index i = token i, as in a spaCy Doc).
 
-    text: str
-    starts: list[int]
-    ends: list[int]
-    spaces: list[bool]
-    # raw SENT_START per token as spaCy stores it: 1 starts a sentence, -1 does not, 0 unset
-    sent_starts: list[int]
-    tags: list[str]
-    pos: list[str]
-    morphs: list[str]
-    lemmas_: list[str] | None = None
-    # (codes, extra table) until the lemmas are asked for: no writer reads them today
-    _lemma_codes: tuple | None = field(default=None, repr=False)
-    _forms: list[str] | None = field(default=None, repr=False)
-    _is_space: list[bool] | None = field(default=None, repr=False)
-    _has_ws: list[bool] | None = field(default=None, repr=False)
+    Held as numpy columns (what the fast writers read: annotate.exports.render) with the
+    per-token Python lists made only when something asks for them: a decoded layer never builds
+    one string per token unless a writer's slow path needs it. Built either from lists (a
+    freshly analysed Doc) or from the decoded columns (`decode`).
+    """
+
+    __slots__ = ("text", "n", "_lists", "_arrays", "_lemma_codes", "_lemmas", "_forms")
+
+    def __init__(self, text: str, starts: list[int], ends: list[int], spaces: list[bool], sent_starts: list[int],
+                 tags: list[str], pos: list[str], morphs: list[str], lemmas_: list[str] | None = None):
+        self.text = text
+        self.n = len(starts)
+        # raw SENT_START per token as spaCy stores it: 1 starts a sentence, -1 does not, 0 unset
+        self._lists = {"starts": list(starts), "ends": list(ends), "spaces": [bool(s) for s in spaces],
+                       "sent_starts": list(sent_starts), "tags": list(tags), "pos": list(pos),
+                       "morphs": list(morphs)}
+        self._arrays: dict = {}
+        self._lemmas = lemmas_
+        self._lemma_codes = None
+        self._forms = None
+
+    @classmethod
+    def from_columns(cls, text: str, arrays: dict, lemma_codes) -> TokenLayer:
+        """A layer from decoded columns: `starts`, `ends` (int64), `spaces`, `is_space`, `has_ws`
+        (bool), `sent` (int8), and `tag`/`pos`/`morph` as (ids, table)."""
+        layer = cls.__new__(cls)
+        layer.text = text
+        layer.n = len(arrays["starts"])
+        layer._lists = {}
+        layer._arrays = arrays
+        layer._lemmas = None
+        layer._lemma_codes = lemma_codes
+        layer._forms = None
+        return layer
 
     def __len__(self) -> int:
-        return len(self.starts)
+        return self.n
+
+    # -- numpy columns -------------------------------------------------------------------
+    def array(self, name: str):
+        """One numpy column: starts, ends, spaces, sent, is_space, has_ws; tag/pos/morph → (ids, table)."""
+        arrays = self._arrays
+        if name not in arrays:
+            lists = self._lists
+            if name in ("starts", "ends"):
+                arrays[name] = np.asarray(lists[name], dtype=np.int64)
+            elif name == "spaces":
+                arrays[name] = np.asarray(lists["spaces"], dtype=bool)
+            elif name == "sent":
+                arrays[name] = np.asarray(lists["sent_starts"], dtype=np.int8)
+            elif name == "code_points":
+                arrays[name] = code_points(self.text)
+            elif name == "is_space":
+                arrays[name] = np.asarray([f.isspace() for f in self.forms], dtype=bool)
+            elif name == "has_ws":
+                arrays[name] = np.asarray([bool(_WS_CHAR.search(f)) for f in self.forms], dtype=bool)
+            else:
+                table, ids = _table(lists[{"tag": "tags", "morph": "morphs"}.get(name, name)])
+                arrays[name] = (np.asarray(ids, dtype=np.int64), table)
+        return arrays[name]
+
+    def byte_offsets(self, chars: np.ndarray) -> np.ndarray:
+        """UTF-8 byte offsets of these character offsets in the text."""
+        cps = self.array("code_points")
+        if cps.dtype == np.uint8:
+            return chars
+        if "char_to_byte" not in self._arrays:
+            widths = 1 + (cps >= 0x80).astype(np.int64) + (cps >= 0x800) + (cps >= 0x10000)
+            self._arrays["char_to_byte"] = np.concatenate(([0], np.cumsum(widths)))
+        return self._arrays["char_to_byte"][chars]
+
+    # -- per-token lists (slow paths, tests) -----------------------------------------------
+    def _list(self, name: str) -> list:
+        lists = self._lists
+        if name not in lists:
+            if name in ("tags", "pos", "morphs"):
+                ids, table = self.array({"tags": "tag", "morphs": "morph"}.get(name, name))
+                lists[name] = [table[i] for i in ids.tolist()]
+            else:
+                lists[name] = self.array({"sent_starts": "sent"}.get(name, name)).tolist()
+        return lists[name]
+
+    starts = property(lambda self: self._list("starts"))
+    ends = property(lambda self: self._list("ends"))
+    spaces = property(lambda self: self._list("spaces"))
+    sent_starts = property(lambda self: self._list("sent_starts"))
+    tags = property(lambda self: self._list("tags"))
+    is_space = property(lambda self: self._list("is_space"))
+    has_whitespace = property(lambda self: self._list("has_ws"),
+                              doc="Per token: its form contains a whitespace character (all-space tokens included).")
+
+    def _set(self, name: str, column: str, values: list[str]) -> None:
+        self._lists[name] = list(values)
+        self._arrays.pop(column, None)
+
+    pos = property(lambda self: self._list("pos"), lambda self, v: self._set("pos", "pos", v))
+    morphs = property(lambda self: self._list("morphs"), lambda self, v: self._set("morphs", "morph", v))
 
     @property
     def forms(self) -> list[str]:
@@ -91,35 +169,16 @@ class TokenLayer:
 
     @property
     def lemmas(self) -> list[str]:
-        if self.lemmas_ is None:
+        if self._lemmas is None:
             codes, extra = self._lemma_codes
-            self.lemmas_ = [f if k == 0 else f.lower() if k == 1 else extra[k - 2]
+            codes = codes.tolist() if hasattr(codes, "tolist") else codes
+            self._lemmas = [f if k == 0 else f.lower() if k == 1 else extra[k - 2]
                             for f, k in zip(self.forms, codes, strict=True)]
-        return self.lemmas_
-
-    @property
-    def is_space(self) -> list[bool]:
-        if self._is_space is None:
-            self._is_space = [f.isspace() for f in self.forms]
-        return self._is_space
-
-    def conllu_columns(self) -> list[str]:
-        """Per token, CoNLL-U columns 2-9 between tabs: `\tFORM\t_\tUPOS\tXPOS\tFEATS\t_\t_\t_\t`."""
-        return [
-            f"\t{f.replace(chr(9), ' ').replace(chr(10), ' ') if ws else f}\t_\t{u or '_'}\t{x or '_'}\t{m or '_'}\t_\t_\t_\t"
-            for f, u, x, m, ws in zip(self.forms, self.pos, self.tags, self.morphs, self.has_whitespace, strict=True)
-        ]
-
-    @property
-    def has_whitespace(self) -> list[bool]:
-        """Per token: its form contains a whitespace character (all-space tokens included)."""
-        if self._has_ws is None:
-            self._has_ws = [bool(_WS_CHAR.search(f)) for f in self.forms]
-        return self._has_ws
+        return self._lemmas
 
     def sentence_starts(self) -> list[int]:
         """Token indices that open a sentence, as `Doc.sents` reads SENT_START (token 0 always)."""
-        n = len(self.starts)
+        n = self.n
         if not n:
             return []
         return [0] + [i for i in range(1, n) if self.sent_starts[i] == 1]
@@ -240,29 +299,21 @@ def encode(layer: TokenLayer) -> bytes:
     return _HEAD.pack(MAGIC, _FORMAT_BYTE, zlib.crc32(payload), len(payload)) + zlib.compress(payload, 6)
 
 
-def _lookup(table: list[str], ids) -> list[str]:
-    if not ids:
-        return []
-    if len(ids) == 1:
-        return [table[ids[0]]]
-    return list(itemgetter(*ids)(table))
+def _column_array(dtype: str, payload: bytes, at: int, n: int) -> tuple[np.ndarray, int]:
+    arr = np.frombuffer(payload, dtype=np.dtype(dtype), count=n, offset=at) if n else np.zeros(0, dtype=dtype)
+    return arr, at + arr.nbytes
 
 
-def _read(typecode: str, payload: bytes, at: int, n: int) -> tuple[array, int]:
-    arr = array(typecode)
-    size = arr.itemsize * n
-    chunk = payload[at : at + size]
-    if len(chunk) != size:
-        raise LayerInvalid("layer_corrupt", "column cut short")
-    arr.frombytes(chunk)
-    if _BIG_ENDIAN:
-        arr.byteswap()
-    return arr, at + size
+def code_points(text: str) -> np.ndarray:
+    """The text's code points as a numpy array (uint8 for ASCII text, else uint32)."""
+    if text.isascii():
+        return np.frombuffer(text.encode("ascii"), dtype=np.uint8)
+    return np.frombuffer(text.encode("utf-32-le"), dtype="<u4")
 
 
 def decode(data: bytes, text: str) -> TokenLayer:
     """The layer stored as `data` for `text`, or LayerInvalid. Never returns tokens that do not
-    tile `text` exactly."""
+    tile `text` exactly. Columns are read with numpy; no per-token Python object is made."""
     data = bytes(data)
     if len(data) < _HEAD.size:
         raise LayerInvalid("layer_corrupt", "shorter than its header")
@@ -279,44 +330,41 @@ def decode(data: bytes, text: str) -> TokenLayer:
         (hlen,) = struct.unpack_from("<I", payload)
         header = orjson.loads(payload[4 : 4 + hlen])
         n = int(header["n"])
-        at = 4 + hlen
-        lengths, at = _read("I", payload, at, n)
-        flags = payload[at : at + n]
-        at += n
-        tag_i, at = _read("H", payload, at, n)
-        pos_i = payload[at : at + n]
-        at += n
-        morph_i, at = _read("H", payload, at, n)
-        lemma_i, at = _read("I", payload, at, n)
-        if len(flags) != n or len(pos_i) != n or at != len(payload):
+        if n < 0 or 4 + hlen + 14 * n != len(payload):
             raise LayerInvalid("layer_corrupt", "columns do not add up")
+        at = 4 + hlen
+        lens, at = _column_array("<u4", payload, at, n)
+        fl, at = _column_array("u1", payload, at, n)
+        tag_i, at = _column_array("<u2", payload, at, n)
+        pos_i, at = _column_array("u1", payload, at, n)
+        morph_i, at = _column_array("<u2", payload, at, n)
+        lemma_i, at = _column_array("<u4", payload, at, n)
         tag_t, pos_t, morph_t, extra = header["tag"], header["pos"], header["morph"], header["lemma"]
-        tags = _lookup(tag_t, tag_i)
-        pos = _lookup(pos_t, pos_i)
-        morphs = _lookup(morph_t, morph_i)
-        if lemma_i and max(lemma_i) >= 2 + len(extra):
-            raise LayerInvalid("layer_corrupt", "lemma index out of range")
+        if not all(type(t) is list and set(map(type, t)) <= {str} for t in (tag_t, pos_t, morph_t, extra)):
+            raise LayerInvalid("layer_corrupt", "string tables are not lists of strings")
+        if n and (int(tag_i.max()) >= len(tag_t) or int(pos_i.max()) >= len(pos_t)
+                  or int(morph_i.max()) >= len(morph_t) or int(lemma_i.max()) >= 2 + len(extra)):
+            raise LayerInvalid("layer_corrupt", "table index out of range")
     except LayerInvalid:
         raise
-    except (KeyError, IndexError, TypeError, ValueError, struct.error) as exc:
+    except (KeyError, IndexError, TypeError, ValueError, struct.error, orjson.JSONDecodeError) as exc:
         raise LayerInvalid("layer_corrupt", f"{type(exc).__name__}: {exc}") from None
-    lens = np.frombuffer(lengths.tobytes(), dtype=np.uint32).astype(np.int64)
-    fl = np.frombuffer(flags, dtype=np.uint8)
-    sp = (fl & 1).astype(np.int64)
-    ends_a = np.cumsum(lens + sp) - sp
-    if n and (int(ends_a[-1] + sp[-1]) != len(text) or not lens.all()):
+    lens = lens.astype(np.int64)
+    sp = (fl & 1).astype(bool)
+    ends = np.cumsum(lens + sp) - sp
+    if n and (int(ends[-1] + sp[-1]) != len(text) or not lens.all()):
         raise LayerInvalid("layer_text_changed", "tokens do not cover the text")
     if not n and text:
         raise LayerInvalid("layer_text_changed", "no tokens for a non-empty text")
-    ends = ends_a.tolist()
-    starts = (ends_a - lens).tolist()
-    space_at = ends_a[sp.astype(bool)].tolist()
-    if space_at and set(itemgetter(*space_at)(text) if len(space_at) > 1 else text[space_at[0]]) != {" "}:
+    cps = code_points(text)
+    if sp.any() and not (cps[ends[sp]] == 32).all():
         raise LayerInvalid("layer_text_changed", "trailing space not in the text")
-    spaces = sp.astype(bool).tolist()
-    sent = (((fl >> 1) & 3).astype(np.int64) - 1).tolist()
-    return TokenLayer(text, starts, ends, spaces, sent, tags, pos, morphs, _lemma_codes=(lemma_i, extra),
-                      _is_space=((fl & 8) > 0).tolist(), _has_ws=((fl & 16) > 0).tolist())
+    sent = (((fl >> 1) & 3).astype(np.int8) - 1)
+    return TokenLayer.from_columns(text, {
+        "starts": ends - lens, "ends": ends, "spaces": sp, "sent": sent, "is_space": (fl & 8) > 0,
+        "has_ws": (fl & 16) > 0, "code_points": cps,
+        "tag": (tag_i, tag_t), "pos": (pos_i, pos_t), "morph": (morph_i, morph_t),
+    }, (lemma_i, extra))
 
 
 def check_stored(*, text: str, stored_key: str, stored_hash: str, data: bytes, expected_key: str) -> TokenLayer:

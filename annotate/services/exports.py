@@ -263,7 +263,8 @@ def _write_file(job: ExportJob, attempt: int, tmp: Path) -> ExportContext:
         ctx.pipeline_name = expected_pipeline_key()
     total = ctx.total = export_articles(project=project, options=options).count()
     _guarded(job, attempt).update(total=total, nlp_pipeline=ctx.pipeline_name)
-    rows = _tracked(iter_rows(project=project, options=options, ctx=ctx), job, attempt, total)
+    rows = _tracked(iter_rows(project=project, options=options, ctx=ctx, with_layers=writer_cls.needs_doc),
+                    job, attempt, total)
 
     if writer_cls.handles_split or not options.get("split"):
         fh = tmp.open("wb")

@@ -1,0 +1,160 @@
+"""Issue 18 speed: the numpy writers give the bytes of the per-token writers they replaced.
+
+Layers are built from the pinned reference tokens (demo, Wikinews, emoji/CRLF/space edge texts;
+tests/fixtures/tokens/reference.json.gz), stored and decoded as an export reads them, and given
+random labelled spans — spans inside sentences, across sentence breaks (the sentences are then
+joined), on whitespace tokens, overlapping. The oracles are the per-token implementations of
+before (the CoNLL-U one copied here from the writer of c85d60f, spaCy's own `DocBin.add` on the
+Doc `TokenLayer.to_doc` builds).
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import random
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import spacy
+from spacy.tokens import DocBin, Span
+
+from annotate.exports.base import ExportContext
+from annotate.exports.conll2003 import Conll2003Writer
+from annotate.exports.conllu import MISC_KEYS
+from annotate.exports.render import Sentences, conll2003_lines, conllu_sentences
+from annotate.exports.spacy_docbin import DOCBIN_ATTRS, _docbin, _Packer
+from annotate.exports.tokens import align, bio, sentences
+from annotate.nlp.token_layer import TokenLayer, decode, encode
+
+REFERENCE = json.loads(gzip.decompress(
+    (Path(__file__).resolve().parents[2] / "fixtures/tokens/reference.json.gz").read_bytes()))
+LABELS = ["PERSON", "ORG", "GPE", "QUOTE", "SPEAKER"]
+DOC_ID = "a b"
+
+
+def _layers() -> list[tuple[TokenLayer, TokenLayer]]:
+    """(per-token lists layer, decoded numpy layer) per reference article."""
+    out = []
+    for art in REFERENCE["articles"]:
+        starts, ends, at = [], [], 0
+        for word, space in zip(art["words"], art["spaces"], strict=True):
+            starts.append(at)
+            ends.append(at + len(word))
+            at += len(word) + space
+        assert at == len(art["text"])
+        lists = TokenLayer(art["text"], starts, ends, art["spaces"],
+                           [1 if s else -1 for s in art["sent_starts"]], art["tags"], art["pos"], art["morphs"],
+                           list(art["words"]))
+        out.append((lists, decode(encode(lists), art["text"])))
+    # a token with whitespace inside (a tokenizer exception could make one): CoNLL-U shows its
+    # tab as a space, CoNLL-2003 respells it the per-token way
+    text = "Kyiv\u00a0City and\tthe 12 500 troops ."
+    words = ["Kyiv\u00a0City", "and\tthe", "12 500", "troops", "."]
+    starts = [text.index(w) for w in words]
+    lists = TokenLayer(text, starts, [a + len(w) for a, w in zip(starts, words, strict=True)],
+                       [True, True, True, True, False], [1, -1, -1, -1, -1], ["NNP", "CC", "CD", "NNS", "."],
+                       ["PROPN", "CCONJ", "NUM", "NOUN", "PUNCT"], [""] * 5, list(words))
+    out.append((lists, decode(encode(lists), text)))
+    return out
+
+
+def _random_spans(layer: TokenLayer, rng: random.Random, count: int) -> list[tuple[int, int, str]]:
+    text = layer.text
+    items = []
+    for _ in range(count):
+        a = rng.randrange(len(text))
+        b = min(len(text), a + rng.randint(1, 80))
+        items.append((a, b, rng.choice(LABELS)))
+    return align(layer, items, Counter())
+
+
+def _old_comment_value(value: str) -> str:
+    return re.sub(r"\s+", " ", str(value)).strip()
+
+
+def _old_conllu(layer: TokenLayer, sents: list[list[int]], tags: tuple[list[str], ...], doc_id: str) -> str:
+    """CoNLL-U sentences as the per-token writer of c85d60f built them."""
+    cols = [
+        f"\t{f.replace(chr(9), ' ').replace(chr(10), ' ') if ws else f}\t_\t{u or '_'}\t{x or '_'}\t{m or '_'}\t_\t_\t_\t"
+        for f, u, x, m, ws in zip(layer.forms, layer.pos, layer.tags, layer.morphs, layer.has_whitespace, strict=True)
+    ]
+    spaces, is_space, starts, ends, text, n = layer.spaces, layer.is_space, layer.starts, layer.ends, layer.text, len(layer)
+    misc = ["_" if spaces[t] or t + 1 >= n or is_space[t + 1] else "SpaceAfter=No" for t in range(n)]
+    for t in {t for tag_layer in tags for t, tag in enumerate(tag_layer) if tag != "O"}:
+        parts = [f"{key}={tl[t]}" for key, tl in zip(MISC_KEYS, tags, strict=True) if tl[t] != "O"]
+        if misc[t] != "_":
+            parts.append(misc[t])
+        misc[t] = "|".join(parts)
+    lines = []
+    for k, sent in enumerate(sents, start=1):
+        lines.append(f"# sent_id = {doc_id}-{k}\n# text = {_old_comment_value(text[starts[sent[0]]:ends[sent[-1]]])}\n")
+        lines.extend([f"{i}{cols[t]}{misc[t]}\n" for i, t in enumerate(sent, start=1)])
+        lines.append("\n")
+    return "".join(lines)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_numpy_conll_lines_are_the_per_token_writers_bytes(seed):
+    rng = random.Random(seed)
+    writer = Conll2003Writer(io.BytesIO(), ExportContext(options={}))
+    respelled = 0
+    for lists, fast in _layers():
+        n = len(lists)
+        spans = _random_spans(lists, rng, rng.randint(0, 12))
+        lines = conll2003_lines(fast, spans, Sentences(fast, spans))
+        expected = writer._lines(lists, sentences(lists, spans), bio(n, spans)).encode()
+        if any(lists.has_whitespace[t] for sent in sentences(lists, spans) for t in sent):
+            assert lines is None  # the writer respells those tokens the per-token way
+            respelled += 1
+        else:
+            assert lines == expected, lists.text[:40]
+        layers = tuple(_random_spans(lists, rng, rng.randint(0, 8)) for _ in MISC_KEYS)
+        layers = (spans, *layers[1:])
+
+        def header(number, first, last, text=lists.text, starts=lists.starts, ends=lists.ends):
+            return f"# sent_id = {DOC_ID}-{number}\n# text = {_old_comment_value(text[starts[first]:ends[last]])}\n"
+
+        got = conllu_sentences(fast, Sentences(fast, *layers), layers, MISC_KEYS, header)
+        old = _old_conllu(lists, sentences(lists, *layers), tuple(bio(n, s) for s in layers), DOC_ID)
+        assert got.decode() == old, lists.text[:40]
+    assert respelled  # the NBSP/thin-space edge text takes the per-token path
+
+
+def test_docbin_rows_from_the_layer_are_spacys_own_docbin_add():
+    rng = random.Random(3)
+    vocab = spacy.blank("en").vocab
+    pack = _Packer()
+    fast_bin = _docbin(pack)(attrs=DOCBIN_ATTRS, store_user_data=True)
+    slow_bin = DocBin(attrs=DOCBIN_ATTRS, store_user_data=True)
+    for n, (lists, fast) in enumerate(_layers()):
+        ents = _random_spans(lists, rng, 6)
+        quotes = _random_spans(lists, rng, 3)
+        cats = {"stance.t.FAVOR": 1.0, "stance.t.AGAINST": 0.0} if n % 2 else {}
+        user_data = {"id": f"doc-{n}", "spans_from": "majority", "labels_from": None, "pipeline": "p"}
+        groups = [("entities", {}, ents), ("quotes", {}, quotes),
+                  ("suggestions", {"origin": ["model"] * len(ents)}, ents)]
+        fast_bin.add_layer(fast, ents, groups, cats, user_data)
+        doc = lists.to_doc(vocab)
+        doc.ents = [Span(doc, i, j, label=tag) for i, j, tag in ents]
+        for name, attrs, spans in groups:
+            doc.spans[name] = [Span(doc, i, j, label=tag) for i, j, tag in spans]
+            doc.spans[name].attrs.update(attrs)
+        doc.cats = cats
+        doc.user_data.update(user_data)
+        slow_bin.add(doc)
+    # spaCy's add also collects lemma/norm/dep strings the layer's Doc leaves empty or equal
+    # to the form: the token rows, spans, cats and user data must be the same bytes.
+    assert [a.tobytes() for a in fast_bin.tokens] == [a.tobytes() for a in slow_bin.tokens]
+    assert [a.tobytes() for a in fast_bin.spaces] == [a.tobytes() for a in slow_bin.spaces]
+    assert fast_bin.span_groups == slow_bin.span_groups
+    assert fast_bin.user_data == slow_bin.user_data and fast_bin.cats == slow_bin.cats
+    assert fast_bin.flags == slow_bin.flags
+    assert fast_bin.strings <= slow_bin.strings
+    docs = list(DocBin().from_bytes(fast_bin.to_bytes()).get_docs(vocab))
+    for doc, (lists, _) in zip(docs, _layers(), strict=True):
+        assert [t.text for t in doc] == lists.forms and [t.tag_ for t in doc] == lists.tags
+        assert [str(t.morph) for t in doc] == lists.morphs and doc.text == lists.text
