@@ -70,6 +70,11 @@ class ExportRow:
     split: str | None = None
     # Model/import suggestions, their own layer: None unless `include_suggestions` was asked.
     suggestions: list[SpanOut] | None = None
+    # Stories and near-duplicates (annotate.stories.export): the story id, the duplicate group
+    # (its first article's export id) and, when labels were copied from that article, its id.
+    story: int | None = None
+    duplicate_group: str | None = None
+    labels_from: str | None = None
 
     @property
     def entities(self) -> list[SpanOut]:

@@ -15,6 +15,7 @@ import re
 from typing import Any
 
 from annotate.nlp.token_layer import TokenLayer
+from annotate.stories.export import metadata_comments
 
 from . import writer
 from .base import ExportRow, Writer
@@ -36,9 +37,9 @@ class Conll2003Writer(Writer):
         spans = align(doc, layer_items(row, layer), counts)
         counts[f"{layer}_exported"] += len(spans)
         tags = bio(len(doc), spans)
-        self.out.write(self._lines(doc, sentences(doc, spans), tags).encode("utf-8"))
+        self.out.write(self._lines(row, doc, sentences(doc, spans), tags).encode("utf-8"))
 
-    def _lines(self, doc: TokenLayer, sents: list[list[int]], tags: list[str]) -> str:
+    def _lines(self, row: ExportRow, doc: TokenLayer, sents: list[list[int]], tags: list[str]) -> str:
         """The article's token lines: `FORM TAG _ BIO`, a blank line after each sentence."""
         forms, pos_tags, has_ws = doc.forms, doc.tags, doc.has_whitespace
         if any(has_ws[t] for sent in sents for t in sent):
@@ -48,7 +49,7 @@ class Conll2003Writer(Writer):
                     if has_ws[t]:
                         forms[t] = _SPACE.sub("_", forms[t])
                         self.ctx.counts["tokens_respelled"] += 1
-        lines = [DOCSTART]
+        lines = [DOCSTART, *metadata_comments(row, only_grouped_split=self.ctx.options)]
         for sent in sents:
             lines.extend([f"{forms[t]} {pos_tags[t] or '_'} _ {tags[t]}\n" for t in sent])
             lines.append("\n")

@@ -30,6 +30,7 @@ from dataclasses import replace
 from typing import Any
 
 from annotate.nlp.token_layer import TokenLayer
+from annotate.stories.export import metadata_comments
 
 from . import writer
 from .base import ExportRow, Writer
@@ -71,6 +72,7 @@ class ConlluWriter(Writer):
             sources = sorted({f"{s.origin}:{s.model_name}@{s.model_version}" if s.model_name else s.origin
                               for s in row.suggestions})
             out.append(f"# suggestions_from = {_comment_value('|'.join(sources))}\n")
+        out.extend(metadata_comments(row))
         if row.split:
             out.append(f"# split = {row.split}\n")
         return out

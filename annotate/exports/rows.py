@@ -48,7 +48,8 @@ from django.db.models import BooleanField, Exists, F, Field, Func, OuterRef, Q, 
 from django.db.models.functions import Cast
 
 from annotate.consensus import majority_frames, majority_label
-from annotate.models import Annotation, Article, Assignment, Gold, Project, Span
+from annotate.models import Annotation, Article, Assignment, Gold, Project, Span, StorySettings
+from annotate.stories.export import GroupSplitter, decorate, group_keys, story_snapshot
 
 from .base import AnnotationOut, ExportContext, ExportRow, SpanOut
 from .options import split_block
@@ -72,8 +73,18 @@ def export_articles(*, project: Project, options: dict) -> QuerySet[Article]:
     elif options["submitted_only"]:
         submitted = Exists(Assignment.objects.filter(
             article=OuterRef("pk"), status=SUBMITTED, annotation__isnull=False))
-        qs = qs.filter(submitted | has_gold)
+        labelled = submitted | has_gold
+        if copies_labels(project):
+            # One article per duplicate group is annotated; the rest are exported with its labels.
+            labelled_reps = Article.objects.filter(project=project).filter(labelled).values("pk")
+            labelled = labelled | Q(fingerprint__duplicate_of__in=labelled_reps)
+        qs = qs.filter(labelled)
     return qs
+
+
+def copies_labels(project: Project) -> bool:
+    return StorySettings.objects.filter(
+        project=project, duplicate_policy=StorySettings.DuplicatePolicy.ONE_PER_GROUP).exists()
 
 
 class Pseudonyms:
@@ -288,17 +299,54 @@ def _chunks(articles: QuerySet[Article], chunk_size: int, options: dict) -> Iter
                 pool.submit(lambda: connection.close()).result()  # the helper thread's own connection
 
 
+def _splitter(project: Project, options: dict, articles: QuerySet[Article], snapshot, counts):
+    split = options.get("split")
+    if not split:
+        return None
+    group_by = split.get("group_by")
+    if not group_by:
+        stratified = Splitter(split)
+
+        def by_stance(row: ExportRow) -> str:
+            stance = row.doc_labels["stance"] if row.doc_labels else {}
+            return stratified("|".join(f"{k}={v}" for k, v in sorted(stance.items())))
+        return by_stance
+    keys = group_keys(group_by, list(articles.values_list("id", "source")), snapshot)
+    grouped = GroupSplitter(split, keys)
+    if counts is not None:
+        counts["split_group_by_" + group_by] = 1
+        for name, value in grouped.achieved.items():
+            counts[f"split_achieved_percent_{name}"] = value
+            counts[f"split_groups_{name}"] = grouped.groups[name]
+    return lambda row: grouped(row.article_id)
+
+
 def iter_rows(*, project: Project, options: dict, ctx: ExportContext | None = None,
-              chunk_size: int = CHUNK_SIZE) -> Iterator[ExportRow]:
-    """Yield one ExportRow per exported article, in article-id order (see module docstring)."""
+              chunk_size: int = CHUNK_SIZE, articles: QuerySet[Article] | None = None) -> Iterator[ExportRow]:
+    """Yield one ExportRow per exported article, in article-id order (see module docstring).
+
+    `articles`: only these (the representatives whose labels duplicates copy); then no split,
+    no counts and no story fields."""
     counts = ctx.counts if ctx is not None else None
     labels = options["labels"]
     include_suggestions = options.get("include_suggestions", False)
     targets = set(options["targets"]) if options.get("targets") else None
     pseudonym = Pseudonyms(project.pk, options.get("user_names", False))
-    splitter = Splitter(options["split"]) if options.get("split") else None
-    articles = export_articles(project=project, options=options).order_by("id")
+    inner = articles is not None
+    if inner:
+        snapshot, splitter, counts = None, None, None
+    else:
+        # Taken before the first row: the whole export sees one set of story ids (see story_snapshot).
+        snapshot = story_snapshot(project)
+        articles = export_articles(project=project, options=options).order_by("id")
+        splitter = _splitter(project, options, articles, snapshot, counts)
+
+    def rep_rows(ids: list[int]) -> Iterator[ExportRow]:
+        return iter_rows(project=project, options={**options, "split": None}, chunk_size=chunk_size,
+                         articles=Article.objects.filter(project=project, pk__in=ids).order_by("id"))
+
     for chunk in _chunks(articles, chunk_size, options):
+        built: list[ExportRow] = []
         golds = {row[1]: row for row in chunk.golds}
         anns_by_article: dict[int, list[tuple[int, AnnotationOut]]] = defaultdict(list)
         ann_by_id: dict[int, AnnotationOut] = {}
@@ -364,13 +412,18 @@ def iter_rows(*, project: Project, options: dict, ctx: ExportContext | None = No
                 doc_labels=doc_labels,
                 suggestions=suggestions.get(article_id, []) if include_suggestions else None,
             )
+            built.append(row)
+        if snapshot is not None:
+            decorate(built, snapshot, rep_rows)
+        for row in built:
             if splitter is not None:
-                stance = doc_labels["stance"] if doc_labels else {}
-                row.split = splitter("|".join(f"{k}={v}" for k, v in sorted(stance.items())))
+                row.split = splitter(row)
             if counts is not None:
                 counts["articles"] += 1
                 counts["annotations"] += len(row.annotations)
-                counts[f"spans_from_{spans_from}"] += 1
+                counts[f"spans_from_{row.spans_from}"] += 1
+                if row.labels_from:
+                    counts["labels_copied"] += 1
                 if row.suggestions:
                     counts["suggestions"] += len(row.suggestions)
                 if row.split:

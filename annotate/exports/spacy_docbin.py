@@ -30,6 +30,7 @@ import zipfile
 from typing import Any
 
 from annotate.nlp.token_layer import TokenLayer
+from annotate.stories.export import document_metadata
 
 from . import writer
 from .base import ExportRow, Writer
@@ -156,6 +157,7 @@ class DocBinWriter(Writer):
         doc.user_data["spans_from"] = row.spans_from
         doc.user_data["labels_from"] = row.doc_labels["method"] if row.doc_labels else None
         doc.user_data["pipeline"] = self.ctx.pipeline_name
+        doc.user_data.update(document_metadata(row))
         if row.split:
             doc.user_data["split"] = row.split
         folder = row.split or "corpus"

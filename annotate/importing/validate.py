@@ -13,7 +13,7 @@ from annotate.inputs import datetime_problem, string_problem, url_problem, value
 
 from .readers import LineError
 
-KNOWN_FIELDS = {"id", "text", "title", "source", "url", "published", "meta", "spans"}
+KNOWN_FIELDS = {"id", "text", "title", "source", "url", "published", "meta", "spans", "story"}
 # Fields that other tools write and we accept silently (kept out of meta); anything else goes to meta.
 IGNORED_FIELDS = {"source_file", "licence", "license"}
 MAX_ID_LENGTH = 255
@@ -39,6 +39,8 @@ class ArticleIn:
     published: dt.datetime | None = None
     meta: dict = field(default_factory=dict)
     spans: list[SpanIn] = field(default_factory=list)
+    # A story set by hand (annotate.services.stories): articles with the same value share one.
+    story: str | None = None
 
 
 def _is_int(value) -> bool:
@@ -151,9 +153,22 @@ def validate_record(raw: dict, line: int, *, span_labels: set[str], max_chars: i
     if extra:
         meta = {**meta, **{k: v for k, v in extra.items() if k not in meta}}
 
+    story = raw.get("story")
+    if _is_int(story):
+        story = str(story)
+    if story is None or (isinstance(story, str) and not story.strip()):
+        story = None
+    elif not isinstance(story, str):
+        err("story", f"expected a string or integer naming the story, got {type(story).__name__}")
+        story = None
+    elif len(story) > MAX_ID_LENGTH:
+        err("story", f"longer than {MAX_ID_LENGTH} characters")
+    else:
+        story = story.strip()
+
     spans = _spans(raw.get("spans"), errors=_LineSink(line, errors), text=text if text_ok else None,
                    span_labels=span_labels)
     if errors:
         return errors
     return ArticleIn(line=line, text=text, external_id=external_id, published=published, meta=meta,
-                     spans=spans, **strings)
+                     spans=spans, story=story, **strings)

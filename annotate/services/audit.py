@@ -18,6 +18,7 @@ ACTIONS = (
     "assignment.reopen", "assignment.skip",
     "project.update",
     "article.repair",
+    "stories.settings", "story.rename", "story.merge", "story.split",
 )
 
 

@@ -19,6 +19,13 @@ from annotate.importing.readers import FORMATS, LineError, detect_format, read_r
 from annotate.importing.validate import ArticleIn, validate_record
 from annotate.models import Article, Project, Span, TokenLayerRow, text_hash
 from annotate.services.queue import queue_statistics_refresh
+from annotate.services.stories import (
+    MAX_REPORTED_DUPLICATES,
+    duplicates_find,
+    stories_set_from_import,
+    story_recompute_request,
+)
+from annotate.services.stories import settings_for as stories_settings_for
 
 logger = logging.getLogger(__name__)
 
@@ -37,12 +44,17 @@ class ImportReport:
     invalid: list[dict] = field(default_factory=list)
     invalid_count: int = 0
     article_ids: list[int] = field(default_factory=list, repr=False)
+    # Near-duplicates of existing (or earlier) articles found by this import (annotate.services.stories).
+    duplicates: list[dict] = field(default_factory=list)
+    duplicates_count: int = 0
+    stories_set: int = 0
 
     def as_dict(self) -> dict:
         return {
             "format": self.format, "records": self.records, "created": self.created, "updated": self.updated,
             "unchanged": self.unchanged, "skipped": self.skipped, "invalid": self.invalid,
-            "invalid_count": self.invalid_count,
+            "invalid_count": self.invalid_count, "duplicates": self.duplicates,
+            "duplicates_count": self.duplicates_count, "stories_set": self.stories_set,
         }
 
     def summary(self) -> str:
@@ -51,6 +63,8 @@ class ImportReport:
             parts.append(f"{len(self.skipped)} skipped")
         if self.invalid_count:
             parts.append(f"{self.invalid_count} invalid lines skipped")
+        if self.duplicates_count:
+            parts.append(f"{self.duplicates_count} near-duplicates")
         return f"{self.records} records: " + ", ".join(parts)
 
 
@@ -97,7 +111,7 @@ def _batches(items: Iterable[ArticleIn], size: int) -> Iterator[list[ArticleIn]]
 METADATA_FIELDS = ("title", "source", "url", "published", "meta")
 
 
-def _write_batch(project: Project, batch: list[ArticleIn], report: ImportReport) -> None:
+def _write_batch(project: Project, batch: list[ArticleIn], report: ImportReport, story_config: dict) -> None:
     ids = [a.external_id for a in batch if a.external_id is not None]
     hashes = [text_hash(a.text) for a in batch]
     by_id = {a.external_id: a for a in Article.objects.filter(project=project, external_id__in=ids)} if ids else {}
@@ -117,6 +131,9 @@ def _write_batch(project: Project, batch: list[ArticleIn], report: ImportReport)
     to_update: list[Article] = []
     replace_spans: list[tuple[Article, ArticleIn]] = []
     retexted: list[int] = []
+    fresh_text: list[Article] = []
+    lines: dict[int, int] = {}
+    stories: list[tuple[Article, str]] = []
     for item, digest in zip(batch, hashes, strict=True):
         existing = by_id.get(item.external_id) if item.external_id is not None else None
         if existing is None:
@@ -144,10 +161,14 @@ def _write_batch(project: Project, batch: list[ArticleIn], report: ImportReport)
             existing.preannotation_status = Article.Preannotation.PENDING
             existing.preannotation_error = ""
             retexted.append(existing.pk)
+            fresh_text.append(existing)
+            lines[existing.pk] = item.line
         for f in METADATA_FIELDS:
             setattr(existing, f, getattr(item, f))
         if item.spans or text_changed:
             replace_spans.append((existing, item))
+        if item.story is not None:
+            stories.append((existing, item.story))
         if changed or item.spans:
             to_update.append(existing)
             report.updated += 1
@@ -164,6 +185,7 @@ def _write_batch(project: Project, batch: list[ArticleIn], report: ImportReport)
         Article.objects.bulk_create([a for a, _ in to_create], batch_size=WRITE_BATCH)
         report.created += len(to_create)
         report.article_ids.extend(a.pk for a, _ in to_create)
+        stories.extend((a, item.story) for a, item in to_create if item.story is not None)
     if to_update:
         Article.objects.bulk_update(
             to_update, ["text", "content_hash", "preannotation_status", "preannotation_error", *METADATA_FIELDS],
@@ -179,10 +201,36 @@ def _write_batch(project: Project, batch: list[ArticleIn], report: ImportReport)
     ]
     if spans:
         Span.objects.bulk_create(spans, batch_size=WRITE_BATCH)
+    lines.update((a.pk, item.line) for a, item in to_create)
+    _record_duplicates(project, [a for a, _ in to_create] + fresh_text, lines, report, story_config)
+    if stories:
+        report.stories_set += stories_set_from_import(project=project, assignments=[(a.pk, k) for a, k in stories])
+
+
+def _record_duplicates(project: Project, articles: list[Article], lines: dict[int, int], report: ImportReport,
+                       story_config: dict) -> None:
+    found = duplicates_find(project=project, articles=articles, config=story_config)
+    if not found:
+        return
+    report.duplicates_count += len(found)
+    room = MAX_REPORTED_DUPLICATES - len(report.duplicates)
+    if room <= 0:
+        return
+    names = dict(Article.objects.filter(pk__in=[d.duplicate_of for d in found[:room]])
+                 .values_list("pk", "external_id"))
+    by_pk = {a.pk: a for a in articles}
+    for d in found[:room]:
+        article = by_pk[d.article_id]
+        report.duplicates.append({
+            "line": lines.get(d.article_id), "article_id": d.article_id, "id": article.external_id or str(d.article_id),
+            "duplicate_of": d.duplicate_of, "duplicate_of_id": names.get(d.duplicate_of) or str(d.duplicate_of),
+            "similarity": d.similarity,
+        })
 
 
 def articles_import(*, project: Project, source, filename: str | None = None, fmt: str = "auto",
-                    skip_invalid: bool = False, by=None, queue_preannotation: bool = True) -> ImportReport:
+                    skip_invalid: bool = False, by=None, queue_preannotation: bool = True,
+                    queue_stories: bool = True) -> ImportReport:
     """Import articles into `project` from a path (file, folder, zip) or an uploaded file object.
 
     Invariants: the whole file is validated before anything is written; with any invalid record
@@ -216,13 +264,16 @@ def articles_import(*, project: Project, source, filename: str | None = None, fm
             )
         valid = (r for r in _validated(path, report.format, project) if isinstance(r, ArticleIn))
         with transaction.atomic():
+            story_config = stories_settings_for(project)
             for batch in _batches(valid, WRITE_BATCH):
-                _write_batch(project, batch, report)
+                _write_batch(project, batch, report, story_config)
                 if settings.DEBUG:
                     reset_queries()  # DEBUG logs every SQL statement: 100k article texts would stay in memory
             if queue_preannotation and report.article_ids:
                 ids = list(report.article_ids)
                 transaction.on_commit(lambda: _queue_preannotation(project, ids))
+            if queue_stories and (report.created or report.updated or report.stories_set):
+                story_recompute_request(project=project, by=by)
     queue_statistics_refresh(new_articles=report.created)
     logger.info("import into %s by %s: %s", project.slug, by or "system", report.summary())
     return report

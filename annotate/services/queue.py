@@ -32,7 +32,16 @@ from annotate.hotsql import (
     quoted,
     save_fields,
 )
-from annotate.models import Annotation, Article, Assignment, Membership, Project, Span, Target
+from annotate.models import (
+    Annotation,
+    Article,
+    ArticleFingerprint,
+    Assignment,
+    Membership,
+    Project,
+    Span,
+    Target,
+)
 from annotate.selectors.annotations import SCREEN_SPANS, span_rows_sql
 from annotate.selectors.membership import project_role
 from annotate.services.audit import audit_record
@@ -58,6 +67,7 @@ _A, _P, _N, _R = (Columns(Assignment, "a"), Columns(Project, "p"), Columns(Annot
 _K, _CAND = Columns(Article, "k"), Columns(Article, "cand")  # the candidate, inside and outside its CTE
 _ASSIGNMENT, _ARTICLE, _ANNOTATION, _TARGET = (
     Assignment._meta.db_table, Article._meta.db_table, Annotation._meta.db_table, Target._meta.db_table)
+_FINGERPRINT = ArticleFingerprint._meta.db_table
 
 
 def _target_keys_sql() -> str:
@@ -129,6 +139,7 @@ def articles_available(*, project: Project, user) -> QuerySet[Article]:
         Article.objects.filter(project=project)
         .exclude(pk__in=taken_by_user)
         .filter(active_assignments__lt=project.overlap)
+        .exclude(fingerprint__held=True)
     )
 
 
@@ -207,6 +218,9 @@ def _candidate_sql(cols: Columns, *, columns: str = "", also: str = "", tried: i
     return (f'SELECT {cols.sql}{columns} FROM {_ARTICLE} {a} WHERE {a}."project_id" = %s AND {a}."in_queue" '
             f'AND {a}."active_assignments" < %s '
             f'AND NOT EXISTS (SELECT 1 FROM {_ASSIGNMENT} x WHERE x."article_id" = {a}."id" AND x."annotator_id" = %s)'
+            # Near-duplicates held back by the project's one-per-group policy (annotate.services.stories);
+            # a table of its own, not in_queue, which the triggers recompute on every assignment write.
+            f' AND NOT EXISTS (SELECT 1 FROM {_FINGERPRINT} h WHERE h."article_id" = {a}."id" AND h."held")'
             f'{not_tried}{also} ORDER BY {a}."priority" DESC, {a}."id" LIMIT 1{for_update(a, skip_locked=True)}')
 
 

@@ -1,0 +1,420 @@
+"""Near-duplicates and stories: every write about them, for the import, tasks, REST and commands.
+
+Near-duplicates are found at import (`duplicates_find`, called by annotate.services.imports per
+written batch): each new article's fingerprint is compared with the LSH band keys of the
+project's duplicate-group representatives (only representatives are banded, so 10k copies of
+one text cost one set of keys and one candidate each). A candidate whose estimated Jaccard
+similarity reaches the project's threshold makes the article a member of its group. Exact
+copies (same text hash) are members whatever their length.
+
+Stories are computed by `stories_recompute` (Celery task after each import, and on demand):
+articles not in a manual story are grouped by TF-IDF cosine similarity within the project's
+date window (annotate.stories.grouping). Admin edits (merge, split, rename) and the import's
+`story` field make a story manual; a recompute keeps manual stories and their articles as they are.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.db import connection, transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from annotate.errors import NotFound, ValidationFailed
+from annotate.models import (
+    Article,
+    ArticleFingerprint,
+    Assignment,
+    FingerprintBand,
+    Project,
+    Story,
+    StoryArticle,
+    StorySettings,
+)
+from annotate.services.audit import audit_record
+from annotate.stories import fingerprint as fp
+
+logger = logging.getLogger(__name__)
+
+DEFAULTS = {
+    "duplicate_threshold": 0.8,
+    "duplicate_policy": StorySettings.DuplicatePolicy.ANNOTATE_ALL.value,
+    "story_window_days": 7,
+    "story_similarity": 0.15,
+}
+# A new article is checked against at most this many candidate groups (those sharing the most
+# band keys with it): a corpus of near-identical texts cannot make one import quadratic.
+MAX_CANDIDATES = 8
+MAX_REPORTED_DUPLICATES = 1000
+
+
+def settings_for(project: Project) -> dict:
+    row = StorySettings.objects.filter(project=project).first()
+    return {k: (getattr(row, k) if row is not None and getattr(row, k) is not None else v)
+            for k, v in DEFAULTS.items()}
+
+
+def story_settings_update(*, project: Project, data: dict, by=None) -> dict:
+    """Change the project's settings (only the keys given); 400 naming each bad field."""
+    errors: dict[str, list[str]] = {}
+    unknown = sorted(set(data) - set(DEFAULTS))
+    for key in unknown:
+        errors[key] = ["unknown setting"]
+    clean: dict = {}
+    for key, value in data.items():
+        if key in unknown:
+            continue
+        if value is None:
+            clean[key] = None
+        elif key in ("duplicate_threshold", "story_similarity"):
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
+                errors[key] = ["must be a number above 0 and at most 1"]
+            else:
+                clean[key] = float(value)
+        elif key == "story_window_days":
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 3650:
+                errors[key] = ["must be a whole number of days from 0 to 3650"]
+            else:
+                clean[key] = value
+        elif key == "duplicate_policy":
+            if value not in StorySettings.DuplicatePolicy.values:
+                errors[key] = [f"must be one of {', '.join(StorySettings.DuplicatePolicy.values)}"]
+            else:
+                clean[key] = value
+    if errors:
+        first = next(iter(errors))
+        raise ValidationFailed(f"Invalid story settings: {first}: {errors[first][0]}", details=errors)
+    with transaction.atomic():
+        before = settings_for(project)
+        row, _ = StorySettings.objects.select_for_update().get_or_create(project=project)
+        for key, value in clean.items():
+            setattr(row, key, value)
+        row.save()
+        after = settings_for(project)
+        if before["duplicate_policy"] != after["duplicate_policy"]:
+            _apply_policy(project, after["duplicate_policy"])
+        if before != after:
+            audit_record(project=project, by=by, action="stories.settings", obj=project, before=before, after=after)
+    return after
+
+
+def _apply_policy(project: Project, policy: str) -> int:
+    """Hold (or release) the duplicates that nobody has started on; returns how many changed."""
+    fingerprints = ArticleFingerprint.objects.filter(project=project)
+    if policy == StorySettings.DuplicatePolicy.ONE_PER_GROUP:
+        started = Assignment.objects.filter(article_id__in=fingerprints.filter(
+            duplicate_of__isnull=False).values("article_id")).values("article_id")
+        return (fingerprints.filter(duplicate_of__isnull=False, held=False)
+                .exclude(article_id__in=started).update(held=True))
+    return fingerprints.filter(held=True).update(held=False)
+
+
+# --- Near-duplicates at import -------------------------------------------------------------
+
+
+@dataclass
+class DuplicateFound:
+    article_id: int
+    duplicate_of: int
+    similarity: float
+
+
+def _band_rows(keys_by_article: list[tuple[int, list[int]]]) -> None:
+    if not keys_by_article:
+        return
+    if connection.vendor == "postgresql":
+        # COPY: ~16 rows per new representative, five times faster than a multi-row INSERT.
+        table = FingerprintBand._meta.db_table
+        with connection.cursor() as cursor, cursor.cursor.copy(
+                f'COPY {table} ("key", "article_id") FROM STDIN') as copy:
+            for article_id, keys in keys_by_article:
+                for key in keys:
+                    copy.write_row((key, article_id))
+        return
+    FingerprintBand.objects.bulk_create(
+        [FingerprintBand(key=k, article_id=a) for a, keys in keys_by_article for k in set(keys)],
+        batch_size=1000, ignore_conflicts=True)
+
+
+def duplicates_find(*, project: Project, articles: list[Article], config: dict | None = None) -> list[DuplicateFound]:
+    """Fingerprint freshly written articles (new, or with a new text) and file each under the
+    duplicate group of an existing article it near-duplicates. Within one call, earlier articles
+    count as existing for later ones (the import's order). Returns the duplicates found."""
+    if not articles:
+        return []
+    config = config or settings_for(project)
+    threshold = config["duplicate_threshold"]
+    hold = config["duplicate_policy"] == StorySettings.DuplicatePolicy.ONE_PER_GROUP
+    ids = [a.pk for a in articles]
+    # Re-texted articles: their old fingerprint and bands no longer describe them.
+    FingerprintBand.objects.filter(article_id__in=ids).delete()
+    ArticleFingerprint.objects.filter(article_id__in=ids).delete()
+
+    sigs = [fp.signature(a.text) for a in articles]
+    keys = [fp.band_keys(s, project.pk) if s is not None else [] for s in sigs]
+    all_keys = list({k for ks in keys for k in ks})
+    hits: dict[int, list[int]] = defaultdict(list)  # band key → representative article ids
+    if all_keys:
+        key_filter = Q(key__in=all_keys)
+        for key, article_id in FingerprintBand.objects.filter(key_filter).values_list("key", "article_id"):
+            hits[key].append(article_id)
+    hashes = {a.content_hash for a in articles}
+    by_hash: dict[str, int] = {}
+    for text_hash, article_id, rep in (ArticleFingerprint.objects.filter(project=project, text_hash__in=hashes)
+                                       .order_by("article_id").values_list("text_hash", "article_id", "duplicate_of")):
+        by_hash.setdefault(text_hash, rep or article_id)
+
+    candidates_of: list[list[int]] = []
+    wanted: set[int] = set()
+    for ks in keys:
+        counts: dict[int, int] = defaultdict(int)
+        for k in ks:
+            for rep in hits.get(k, ()):
+                counts[rep] += 1
+        best = sorted(counts, key=lambda r: (-counts[r], r))[:MAX_CANDIDATES]
+        candidates_of.append(best)
+        wanted.update(best)
+    rep_sigs: dict[int, object] = {}
+    if wanted:
+        for article_id, raw in ArticleFingerprint.objects.filter(article_id__in=wanted).values_list(
+                "article_id", "signature"):
+            if raw is not None:
+                rep_sigs[article_id] = fp.from_bytes(raw)
+
+    found: list[DuplicateFound] = []
+    rows: list[ArticleFingerprint] = []
+    new_bands: list[tuple[int, list[int]]] = []
+    local_bands: dict[int, list[int]] = defaultdict(list)  # this call's new representatives
+    for article, sig, ks, cands in zip(articles, sigs, keys, candidates_of, strict=True):
+        rep, score = None, None
+        exact = by_hash.get(article.content_hash)
+        if exact is not None and exact != article.pk:
+            rep, score = exact, 1.0
+        elif sig is not None:
+            local: dict[int, int] = defaultdict(int)
+            for k in ks:
+                for r in local_bands.get(k, ()):
+                    local[r] += 1
+            pool = cands + sorted(local, key=lambda r: (-local[r], r))[:MAX_CANDIDATES]
+            for cand in pool:
+                other = rep_sigs.get(cand)
+                if other is None:
+                    continue
+                s = fp.similarity(sig, other)
+                if s >= threshold and (score is None or s > score):
+                    rep, score = cand, s
+        if rep is None:
+            by_hash.setdefault(article.content_hash, article.pk)
+            if sig is not None:
+                rep_sigs[article.pk] = sig
+                new_bands.append((article.pk, ks))
+                for k in ks:
+                    local_bands[k].append(article.pk)
+        else:
+            found.append(DuplicateFound(article.pk, rep, round(score, 4)))
+        rows.append(ArticleFingerprint(
+            article_id=article.pk, project_id=project.pk, text_hash=article.content_hash,
+            signature=fp.to_bytes(sig) if sig is not None else None,
+            duplicate_of_id=rep, similarity=None if score is None else round(score, 4),
+            held=hold and rep is not None))
+    ArticleFingerprint.objects.bulk_create(rows, batch_size=1000)
+    _band_rows(new_bands)
+    return found
+
+
+def duplicate_groups(*, project: Project) -> list[dict]:
+    """Every group with more than one article: its representative and members, largest first."""
+    members: dict[int, list[tuple[int, float | None, bool]]] = defaultdict(list)
+    for article_id, rep, sim, held in (ArticleFingerprint.objects.filter(project=project, duplicate_of__isnull=False)
+                                       .order_by("article_id")
+                                       .values_list("article_id", "duplicate_of", "similarity", "held")):
+        members[rep].append((article_id, sim, held))
+    info = {a["id"]: a for a in Article.objects.filter(pk__in=[*members, *(m[0] for ms in members.values() for m in ms)])
+            .values("id", "external_id", "title", "source", "published")}
+    groups = []
+    for rep, ms in members.items():
+        groups.append({
+            "id": rep, "representative": _article_brief(info.get(rep), rep),
+            "size": len(ms) + 1,
+            "duplicates": [{**_article_brief(info.get(a), a), "similarity": sim, "held": held} for a, sim, held in ms],
+        })
+    groups.sort(key=lambda g: (-g["size"], g["id"]))
+    return groups
+
+
+def _article_brief(row: dict | None, article_id: int) -> dict:
+    row = row or {}
+    return {"article_id": article_id, "id": row.get("external_id") or str(article_id),
+            "title": row.get("title") or "", "source": row.get("source") or "",
+            "published": row.get("published")}
+
+
+# --- Stories ---------------------------------------------------------------------------------
+
+
+def stories_set_from_import(*, project: Project, assignments: list[tuple[int, str]]) -> int:
+    """The import's `story` field: article → the manual story keyed by that value (created once)."""
+    if not assignments:
+        return 0
+    keys = sorted({k for _, k in assignments})
+    existing = {s.key: s for s in Story.objects.filter(project=project, key__in=keys)}
+    missing = [Story(project=project, key=k, name=k, manual=True) for k in keys if k not in existing]
+    if missing:
+        Story.objects.bulk_create(missing, ignore_conflicts=True)
+        existing = {s.key: s for s in Story.objects.filter(project=project, key__in=keys)}
+    Story.objects.filter(pk__in=[s.pk for s in existing.values()], manual=False).update(manual=True)
+    article_ids = [a for a, _ in assignments]
+    StoryArticle.objects.filter(article_id__in=article_ids).delete()
+    StoryArticle.objects.bulk_create([StoryArticle(article_id=a, story=existing[k]) for a, k in assignments],
+                                     batch_size=1000)
+    _drop_empty(project)
+    return len(assignments)
+
+
+def _drop_empty(project: Project) -> int:
+    deleted, _ = Story.objects.filter(project=project).annotate(n=Count("links")).filter(n=0).delete()
+    return deleted
+
+
+def _lock_project_stories(project: Project) -> None:
+    """Story writes of one project are serialised (recompute vs merge vs split): one row lock."""
+    Project.objects.select_for_update().filter(pk=project.pk).values_list("pk").first()
+
+
+def stories_recompute(*, project: Project, by=None) -> dict:
+    """Regroup every article that is not in a manual story; returns counts for the caller."""
+    from annotate.stories.grouping import group_articles
+
+    config = settings_for(project)
+    started = timezone.now()
+    with transaction.atomic():
+        _lock_project_stories(project)
+        pinned = set(StoryArticle.objects.filter(story__project=project, story__manual=True)
+                     .values_list("article_id", flat=True))
+        rows = [(pk, text, title, published) for pk, text, title, published in
+                Article.objects.filter(project=project).order_by("id")
+                .values_list("id", "text", "title", "published").iterator(chunk_size=2000)
+                if pk not in pinned]
+        result = group_articles(rows, window_days=config["story_window_days"], threshold=config["story_similarity"])
+        # Auto stories are rebuilt; a story id that survives would be a coincidence, so none is kept.
+        StoryArticle.objects.filter(story__project=project, story__manual=False).delete()
+        Story.objects.filter(project=project, manual=False).delete()
+        titles = {pk: title for pk, _, title, _ in rows}
+        new_stories = [Story(project=project, name=_story_name([titles.get(a) for a in group]))
+                       for group in result.groups]
+        Story.objects.bulk_create(new_stories, batch_size=1000)
+        undated = result.undated
+        StoryArticle.objects.bulk_create(
+            [StoryArticle(article_id=a, story=story, undated=a in undated)
+             for story, group in zip(new_stories, result.groups, strict=True) for a in group],
+            batch_size=2000)
+    out = {"articles": len(rows), "pinned": len(pinned), "stories": len(result.groups),
+           "multi_article_stories": sum(1 for g in result.groups if len(g) > 1),
+           "undated": len(result.undated), "seconds": round((timezone.now() - started).total_seconds(), 2)}
+    logger.info("stories of %s recomputed by %s: %s", project.slug, by or "system", out)
+    return out
+
+
+def _story_name(titles: list[str | None]) -> str:
+    named = [t.strip() for t in titles if t and t.strip()]
+    return (min(named, key=len) if named else "")[:300]
+
+
+def _story_of(project: Project, story_id: int, *, lock: bool = False) -> Story:
+    qs = Story.objects.filter(project=project, pk=story_id)
+    story = (qs.select_for_update() if lock else qs).first()
+    if story is None:
+        raise NotFound(f"Story {story_id} does not exist in this project.")
+    return story
+
+
+def _snapshot(story: Story) -> dict:
+    return {"id": story.pk, "name": story.name, "manual": story.manual,
+            "articles": sorted(story.links.values_list("article_id", flat=True))}
+
+
+def story_rename(*, project: Project, story_id: int, name: str, by=None) -> Story:
+    if not isinstance(name, str) or not name.strip() or len(name) > 300:
+        raise ValidationFailed("name: must be a non-empty string of at most 300 characters",
+                               details={"name": ["must be a non-empty string of at most 300 characters"]})
+    with transaction.atomic():
+        _lock_project_stories(project)
+        story = _story_of(project, story_id, lock=True)
+        before = _snapshot(story)
+        story.name, story.manual = name.strip(), True
+        story.save(update_fields=["name", "manual", "updated_at"])
+        audit_record(project=project, by=by, action="story.rename", obj=story,
+                     before=before, after=_snapshot(story))
+    return story
+
+
+def story_merge(*, project: Project, story_ids: list[int], name: str | None = None, by=None) -> Story:
+    """Merge the stories into the first one (kept, made manual); the others are deleted."""
+    if (not isinstance(story_ids, list) or len(story_ids) < 2
+            or not all(isinstance(i, int) and not isinstance(i, bool) for i in story_ids)):
+        raise ValidationFailed("stories: name at least two story ids to merge",
+                               details={"stories": ["a list of at least two story ids"]})
+    story_ids = list(dict.fromkeys(story_ids))
+    with transaction.atomic():
+        _lock_project_stories(project)
+        stories = [_story_of(project, i, lock=True) for i in story_ids]
+        target, others = stories[0], stories[1:]
+        before = [_snapshot(s) for s in stories]
+        StoryArticle.objects.filter(story__in=others).update(story=target)
+        Story.objects.filter(pk__in=[s.pk for s in others]).delete()
+        target.manual = True
+        if name is not None:
+            if not isinstance(name, str) or not name.strip():
+                raise ValidationFailed("name: must be a non-empty string", details={"name": ["non-empty string"]})
+            target.name = name.strip()[:300]
+        target.save(update_fields=["name", "manual", "updated_at"])
+        audit_record(project=project, by=by, action="story.merge", obj=target,
+                     before={"stories": before}, after=_snapshot(target))
+    return target
+
+
+def story_split(*, project: Project, story_id: int, article_ids: list[int], name: str | None = None,
+                by=None) -> Story:
+    """Move the given articles of the story into a new manual story (both are then manual)."""
+    if (not isinstance(article_ids, list) or not article_ids
+            or not all(isinstance(i, int) and not isinstance(i, bool) for i in article_ids)):
+        raise ValidationFailed("articles: name the article ids to move into a new story",
+                               details={"articles": ["a non-empty list of article ids"]})
+    with transaction.atomic():
+        _lock_project_stories(project)
+        story = _story_of(project, story_id, lock=True)
+        members = set(story.links.values_list("article_id", flat=True))
+        outside = sorted(set(article_ids) - members)
+        if outside:
+            raise ValidationFailed(f"articles: {outside[:5]} are not in story {story_id}",
+                                   details={"articles": [f"article {a} is not in this story" for a in outside[:20]]})
+        if set(article_ids) == members:
+            raise ValidationFailed("articles: a split must leave at least one article in the story",
+                                   details={"articles": ["leave at least one article in the story"]})
+        before = _snapshot(story)
+        new = Story.objects.create(project=project, manual=True,
+                                   name=(name.strip()[:300] if isinstance(name, str) and name.strip()
+                                         else f"{story.name} (split)"[:300]))
+        StoryArticle.objects.filter(article_id__in=article_ids).update(story=new)
+        story.manual = True
+        story.save(update_fields=["manual", "updated_at"])
+        audit_record(project=project, by=by, action="story.split", obj=story,
+                     before=before, after={"kept": _snapshot(story), "new": _snapshot(new)})
+    return new
+
+
+def story_recompute_request(*, project: Project, by=None) -> bool:
+    """Queue a recompute (after commit); False when the broker did not take it."""
+    from annotate.celery import enqueue
+    from annotate.tasks.stories import stories_recompute_task
+
+    sent = {"ok": True}
+
+    def send():
+        sent["ok"] = enqueue(stories_recompute_task, project.pk)
+
+    transaction.on_commit(send)
+    return sent["ok"]
