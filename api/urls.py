@@ -19,6 +19,7 @@ v1 = [
     path("", include("api.articles.urls")),
     path("", include("api.stats.urls")),
     path("", include("api.audit.urls")),
+    path("", include("api.stories.urls")),
 ]
 
 urlpatterns = [

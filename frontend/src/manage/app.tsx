@@ -10,6 +10,7 @@ import { Importer } from "./importer";
 import { Members } from "./members";
 import { go, link, type Tab, useRoute } from "./router";
 import { Setup } from "./setup";
+import { Stories } from "./stories";
 import type { ProjectDoc } from "./types";
 
 const boot: { username?: string; display_name?: string; is_staff?: boolean } = (() => {
@@ -98,9 +99,10 @@ const TAB_LABELS: Array<[Tab, string, boolean]> = [
   ["import", "Import", true],
   ["members", "Members", false],
   ["audit", "Audit", false],
+  ["stories", "Stories", false],
 ];
 
-function ProjectScreens({ id, tab, article }: { id: number; tab: Tab; article?: number }) {
+function ProjectScreens({ id, tab, article, story }: { id: number; tab: Tab; article?: number; story?: number }) {
   const { data: project, error, reload } = useLoad(() => api<ProjectDoc>("GET", `projects/${id}/`), [id]);
   const base = `/manage/projects/${id}`;
   return (
@@ -123,6 +125,7 @@ function ProjectScreens({ id, tab, article }: { id: number; tab: Tab; article?: 
             : tab === "import" ? <Importer project={project} />
             : tab === "members" ? <Members project={project} />
             : tab === "audit" ? <Audit project={project} />
+            : tab === "stories" ? <Stories project={project} storyId={story} />
             : <AdjudicationQueue project={project} />}
         </>
       )}
@@ -145,6 +148,8 @@ export function ManageApp() {
       return <ProjectScreens id={route.id} tab={route.tab} />;
     case "adjudicate":
       return <ProjectScreens id={route.id} tab="adjudication" article={route.article} />;
+    case "story":
+      return <ProjectScreens id={route.id} tab="stories" story={route.story} />;
     default:
       return <Shell><h1>Not found</h1><p><a href="/manage/" onClick={link("/manage/")}>Back to projects</a></p></Shell>;
   }

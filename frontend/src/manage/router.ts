@@ -1,15 +1,16 @@
 /** Routes of the management screens, all under /manage/. */
 import { useEffect, useState } from "preact/hooks";
 
-export type Tab = "dashboard" | "setup" | "import" | "members" | "adjudication" | "audit";
+export type Tab = "dashboard" | "setup" | "import" | "members" | "adjudication" | "audit" | "stories";
 export type Route =
   | { name: "projects" }
   | { name: "new" }
   | { name: "project"; id: number; tab: Tab }
   | { name: "adjudicate"; id: number; article: number }
+  | { name: "story"; id: number; story: number }
   | { name: "notfound" };
 
-const TABS: Tab[] = ["dashboard", "setup", "import", "members", "adjudication", "audit"];
+const TABS: Tab[] = ["dashboard", "setup", "import", "members", "adjudication", "audit", "stories"];
 
 export function parse(path: string): Route {
   const p = path.replace(/\/+$/, "");
@@ -22,6 +23,8 @@ export function parse(path: string): Route {
   }
   m = p.match(/^\/manage\/projects\/(\d+)\/adjudication\/(\d+)$/);
   if (m) return { name: "adjudicate", id: Number(m[1]), article: Number(m[2]) };
+  m = p.match(/^\/manage\/projects\/(\d+)\/stories\/(\d+)$/);
+  if (m) return { name: "story", id: Number(m[1]), story: Number(m[2]) };
   return { name: "notfound" };
 }
 
