@@ -69,17 +69,18 @@ def export_articles(*, project: Project, options: dict) -> QuerySet[Article]:
         qs = qs.filter(published__date__lte=options["published_to"])
     has_gold = Exists(Gold.objects.filter(article=OuterRef("pk")))
     if options["labels"] == "gold":
-        qs = qs.filter(has_gold)
+        labelled = has_gold
     elif options["submitted_only"]:
         submitted = Exists(Assignment.objects.filter(
             article=OuterRef("pk"), status=SUBMITTED, annotation__isnull=False))
         labelled = submitted | has_gold
-        if copies_labels(project):
-            # One article per duplicate group is annotated; the rest are exported with its labels.
-            labelled_reps = Article.objects.filter(project=project).filter(labelled).values("pk")
-            labelled = labelled | Q(fingerprint__duplicate_of__in=labelled_reps)
-        qs = qs.filter(labelled)
-    return qs
+    else:
+        return qs
+    if copies_labels(project):
+        # One article per duplicate group is annotated; the rest are exported with its labels.
+        labelled_reps = Article.objects.filter(project=project).filter(labelled).values("pk")
+        labelled = labelled | Q(fingerprint__duplicate_of__in=labelled_reps)
+    return qs.filter(labelled)
 
 
 def copies_labels(project: Project) -> bool:
