@@ -11,13 +11,23 @@ import pytest
 from annotate.exports.options import export_options_validate
 from annotate.exports.rows import iter_rows
 from annotate.models import (
-    Article, ArticleFingerprint, Assignment, ExportJob, FingerprintBand, Gold, Story, StoryArticle,
+    Article,
+    ArticleFingerprint,
+    Assignment,
+    ExportJob,
+    FingerprintBand,
+    Gold,
+    Story,
+    StoryArticle,
 )
 from annotate.services.exports import export_build, export_request
 from annotate.services.imports import articles_import
 from annotate.services.queue import articles_available
 from annotate.services.stories import (
-    story_merge, story_settings_update, story_split, stories_recompute,
+    stories_recompute,
+    story_merge,
+    story_settings_update,
+    story_split,
 )
 from annotate.stories import fingerprint as fp
 from tests.factories import MembershipFactory, ProjectFactory, TargetFactory, UserFactory
@@ -139,8 +149,9 @@ def test_merge_split_rename_are_manual_and_audited():
 
 
 def _annotate(project, article, user, stance):
-    from annotate.models import Annotation
     from django.utils import timezone
+
+    from annotate.models import Annotation
     assignment = Assignment.objects.create(project=project, article=article, annotator=user,
                                            status=Assignment.Status.SUBMITTED, submitted_at=timezone.now())
     Annotation.objects.create(assignment=assignment, stance=stance, submitted_at=timezone.now())
