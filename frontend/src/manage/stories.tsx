@@ -200,7 +200,7 @@ function StoryScreen({ project, storyId }: { project: ProjectDoc; storyId: numbe
           <article key={a.article_id} class="m-compare-col" data-testid="compare-column" aria-label={a.outlet}>
             <h3>{a.outlet}</h3>
             <p class="m-small"><strong>{a.title || a.id}</strong></p>
-            <p class="m-muted m-small">{day(a.published)}{a.undated && <span class="m-badge">grouped by text alone</span>}</p>
+            <p class="m-muted m-small">{day(a.published)}{a.undated && <> <span class="m-badge">grouped by text alone</span></>}</p>
             {admin && <label class="m-check m-small"><input type="checkbox" checked={moving.includes(a.article_id)}
               onChange={(e) => setMoving((m) => (e.currentTarget as HTMLInputElement).checked ? [...m, a.article_id] : m.filter((x) => x !== a.article_id))} />
               move to a new story</label>}
