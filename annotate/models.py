@@ -449,7 +449,7 @@ class ArticleFingerprint(models.Model):
     """
 
     article = models.OneToOneField(Article, primary_key=True, on_delete=models.CASCADE, related_name="fingerprint")
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+", db_index=False)
     text_hash = models.CharField(max_length=64)
     # None: too short to fingerprint (exact copies are still matched by text hash).
     signature = models.BinaryField(null=True)
@@ -468,16 +468,26 @@ class ArticleFingerprint(models.Model):
         return f"fingerprint of article {self.article_id}"
 
 
-class FingerprintBand(models.Model):
-    """One LSH band key of a duplicate group's representative: new articles sharing a key are
-    candidates. Only representatives are banded, so 10k copies of one text cost one set of keys."""
+class DuplicateIndex(models.Model):
+    """A project's LSH index of near-duplicate candidates: the band keys of every duplicate
+    group's representative (annotate.stories.fingerprint), as two aligned little-endian int64
+    arrays sorted by key. Only representatives are banded, so 10k copies of one text cost one
+    set of keys.
 
-    pk = models.CompositePrimaryKey("key", "article")
-    key = models.BigIntegerField()
-    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="+", db_constraint=True)
+    One row per project, read once and written once per import (the import holds its lock, so
+    two imports into one project take turns): at 100k articles this is 1.6M keys, 26 MB, looked
+    up with numpy's binary search. One table row per key measured 3× slower to write and read in
+    the import's hot path. Rebuilt from the stored signatures by the stories task, which also
+    drops the keys of deleted articles.
+    """
+
+    project = models.OneToOneField(Project, primary_key=True, on_delete=models.CASCADE, related_name="+")
+    keys = models.BinaryField(default=bytes)
+    article_ids = models.BinaryField(default=bytes)
+    updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
-        return f"band {self.key} of article {self.article_id}"
+        return f"duplicate index of {self.project}"
 
 
 class Story(models.Model):

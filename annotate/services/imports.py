@@ -21,11 +21,10 @@ from annotate.models import Article, Project, Span, TokenLayerRow, text_hash
 from annotate.services.queue import queue_statistics_refresh
 from annotate.services.stories import (
     MAX_REPORTED_DUPLICATES,
-    duplicates_find,
+    DuplicateFinder,
     stories_set_from_import,
     story_recompute_request,
 )
-from annotate.services.stories import settings_for as stories_settings_for
 
 logger = logging.getLogger(__name__)
 
@@ -111,7 +110,7 @@ def _batches(items: Iterable[ArticleIn], size: int) -> Iterator[list[ArticleIn]]
 METADATA_FIELDS = ("title", "source", "url", "published", "meta")
 
 
-def _write_batch(project: Project, batch: list[ArticleIn], report: ImportReport, story_config: dict) -> None:
+def _write_batch(project: Project, batch: list[ArticleIn], report: ImportReport, finder: DuplicateFinder) -> None:
     ids = [a.external_id for a in batch if a.external_id is not None]
     hashes = [text_hash(a.text) for a in batch]
     by_id = {a.external_id: a for a in Article.objects.filter(project=project, external_id__in=ids)} if ids else {}
@@ -202,14 +201,14 @@ def _write_batch(project: Project, batch: list[ArticleIn], report: ImportReport,
     if spans:
         Span.objects.bulk_create(spans, batch_size=WRITE_BATCH)
     lines.update((a.pk, item.line) for a, item in to_create)
-    _record_duplicates(project, [a for a, _ in to_create] + fresh_text, lines, report, story_config)
+    _record_duplicates([a for a, _ in to_create] + fresh_text, lines, report, finder, replaced={a.pk for a in fresh_text})
     if stories:
         report.stories_set += stories_set_from_import(project=project, assignments=[(a.pk, k) for a, k in stories])
 
 
-def _record_duplicates(project: Project, articles: list[Article], lines: dict[int, int], report: ImportReport,
-                       story_config: dict) -> None:
-    found = duplicates_find(project=project, articles=articles, config=story_config)
+def _record_duplicates(articles: list[Article], lines: dict[int, int], report: ImportReport,
+                       finder: DuplicateFinder, replaced: set[int]) -> None:
+    found = finder.find(articles, replaced)
     if not found:
         return
     report.duplicates_count += len(found)
@@ -264,11 +263,12 @@ def articles_import(*, project: Project, source, filename: str | None = None, fm
             )
         valid = (r for r in _validated(path, report.format, project) if isinstance(r, ArticleIn))
         with transaction.atomic():
-            story_config = stories_settings_for(project)
+            finder = DuplicateFinder(project)
             for batch in _batches(valid, WRITE_BATCH):
-                _write_batch(project, batch, report, story_config)
+                _write_batch(project, batch, report, finder)
                 if settings.DEBUG:
                     reset_queries()  # DEBUG logs every SQL statement: 100k article texts would stay in memory
+            finder.save()
             if queue_preannotation and report.article_ids:
                 ids = list(report.article_ids)
                 transaction.on_commit(lambda: _queue_preannotation(project, ids))

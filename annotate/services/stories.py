@@ -1,9 +1,9 @@
 """Near-duplicates and stories: every write about them, for the import, tasks, REST and commands.
 
-Near-duplicates are found at import (`duplicates_find`, called by annotate.services.imports per
+Near-duplicates are found at import (`DuplicateFinder`, used by annotate.services.imports per
 written batch): each new article's fingerprint is compared with the LSH band keys of the
-project's duplicate-group representatives (only representatives are banded, so 10k copies of
-one text cost one set of keys and one candidate each). A candidate whose estimated Jaccard
+project's duplicate-group representatives (annotate.models.DuplicateIndex; only representatives
+are banded, so 10k copies of one text cost one set of keys and one candidate each). A candidate whose estimated Jaccard
 similarity reaches the project's threshold makes the article a member of its group. Exact
 copies (same text hash) are members whatever their length.
 
@@ -19,8 +19,9 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass
 
+import numpy as np
 from django.db import connection, transaction
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.utils import timezone
 
 from annotate.errors import NotFound, ValidationFailed
@@ -28,7 +29,7 @@ from annotate.models import (
     Article,
     ArticleFingerprint,
     Assignment,
-    FingerprintBand,
+    DuplicateIndex,
     Project,
     Story,
     StoryArticle,
@@ -49,6 +50,9 @@ DEFAULTS = {
 # band keys with it): a corpus of near-identical texts cannot make one import quadratic.
 MAX_CANDIDATES = 8
 MAX_REPORTED_DUPLICATES = 1000
+FINGERPRINT_TABLE = ArticleFingerprint._meta.db_table
+FINGERPRINT_FIELDS = ("article_id", "project_id", "text_hash", "signature", "duplicate_of_id", "similarity", "held")
+FINGERPRINT_COLUMNS = FINGERPRINT_FIELDS
 
 
 def settings_for(project: Project) -> dict:
@@ -122,106 +126,225 @@ class DuplicateFound:
     similarity: float
 
 
-def _band_rows(keys_by_article: list[tuple[int, list[int]]]) -> None:
-    if not keys_by_article:
-        return
-    if connection.vendor == "postgresql":
-        # COPY: ~16 rows per new representative, five times faster than a multi-row INSERT.
-        table = FingerprintBand._meta.db_table
-        with connection.cursor() as cursor, cursor.cursor.copy(
-                f'COPY {table} ("key", "article_id") FROM STDIN') as copy:
-            for article_id, keys in keys_by_article:
-                for key in keys:
-                    copy.write_row((key, article_id))
-        return
-    FingerprintBand.objects.bulk_create(
-        [FingerprintBand(key=k, article_id=a) for a, keys in keys_by_article for k in set(keys)],
-        batch_size=1000, ignore_conflicts=True)
+def _copy_text(value) -> str:
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, bytes):
+        return "\\\\x" + value.hex()
+    return str(value)
 
 
-def duplicates_find(*, project: Project, articles: list[Article], config: dict | None = None) -> list[DuplicateFound]:
-    """Fingerprint freshly written articles (new, or with a new text) and file each under the
-    duplicate group of an existing article it near-duplicates. Within one call, earlier articles
-    count as existing for later ones (the import's order). Returns the duplicates found."""
-    if not articles:
+def _copy(table: str, columns: tuple[str, ...], rows) -> None:
+    """COPY rows in (PostgreSQL), as one text block: several times faster than a multi-row
+    INSERT from the ORM, or than COPY row by row. Values are ints, floats, bools, None, hex
+    strings and bytes: nothing that needs COPY's escaping."""
+    cols = ", ".join(f'"{c}"' for c in columns)
+    block = "".join("\t".join(map(_copy_text, row)) + "\n" for row in rows)
+    if not block:
+        return
+    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
+        copy.write(block)
+
+
+def _select(sql: str, values: list, array_type: str = "bigint") -> list[tuple]:
+    """`sql` with one `{in}` filter on `values`: one array parameter on PostgreSQL (placeholders
+    are parsed in Python, and thousands of them cost more than the query), a list elsewhere."""
+    if not values:
         return []
-    config = config or settings_for(project)
-    threshold = config["duplicate_threshold"]
-    hold = config["duplicate_policy"] == StorySettings.DuplicatePolicy.ONE_PER_GROUP
-    ids = [a.pk for a in articles]
-    # Re-texted articles: their old fingerprint and bands no longer describe them.
-    FingerprintBand.objects.filter(article_id__in=ids).delete()
-    ArticleFingerprint.objects.filter(article_id__in=ids).delete()
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # The array as one literal: psycopg's list adapter costs ~1 µs per element.
+            literal = "{" + ",".join(v if isinstance(v, str) else str(int(v)) for v in values) + "}"
+            cursor.execute(sql.format(IN=f"= ANY(%s::{array_type}[])"), [literal])
+            return cursor.fetchall()
+        out: list[tuple] = []
+        for i in range(0, len(values), 900):  # SQLite's variable limit
+            part = list(values)[i:i + 900]
+            cursor.execute(sql.format(IN=f"IN ({', '.join(['%s'] * len(part))})"), part)
+            out.extend(cursor.fetchall())
+        return out
 
-    sigs = [fp.signature(a.text) for a in articles]
-    keys = [fp.band_keys(s, project.pk) if s is not None else [] for s in sigs]
-    all_keys = list({k for ks in keys for k in ks})
-    hits: dict[int, list[int]] = defaultdict(list)  # band key → representative article ids
-    if all_keys:
-        key_filter = Q(key__in=all_keys)
-        for key, article_id in FingerprintBand.objects.filter(key_filter).values_list("key", "article_id"):
-            hits[key].append(article_id)
-    hashes = {a.content_hash for a in articles}
-    by_hash: dict[str, int] = {}
-    for text_hash, article_id, rep in (ArticleFingerprint.objects.filter(project=project, text_hash__in=hashes)
-                                       .order_by("article_id").values_list("text_hash", "article_id", "duplicate_of")):
-        by_hash.setdefault(text_hash, rep or article_id)
 
-    candidates_of: list[list[int]] = []
-    wanted: set[int] = set()
-    for ks in keys:
-        counts: dict[int, int] = defaultdict(int)
-        for k in ks:
-            for rep in hits.get(k, ()):
-                counts[rep] += 1
-        best = sorted(counts, key=lambda r: (-counts[r], r))[:MAX_CANDIDATES]
-        candidates_of.append(best)
-        wanted.update(best)
-    rep_sigs: dict[int, object] = {}
-    if wanted:
-        for article_id, raw in ArticleFingerprint.objects.filter(article_id__in=wanted).values_list(
-                "article_id", "signature"):
+class DuplicateFinder:
+    """Near-duplicate lookup for one import: the project's index is read (and locked) once,
+    each written batch is looked up and added, and `save` writes the index back once."""
+
+    def __init__(self, project: Project, config: dict | None = None):
+        self.project = project
+        config = config or settings_for(project)
+        self.threshold = config["duplicate_threshold"]
+        self.hold = config["duplicate_policy"] == StorySettings.DuplicatePolicy.ONE_PER_GROUP
+        row = DuplicateIndex.objects.select_for_update().filter(project=project).first()
+        if row is None:
+            DuplicateIndex.objects.bulk_create([DuplicateIndex(project=project)], ignore_conflicts=True)
+            row = DuplicateIndex.objects.select_for_update().get(project=project)
+        # Sorted (keys, article ids) segments: the stored index, then this import's batches,
+        # merged as they grow (each at least twice the next), so lookups search few arrays and
+        # the import's new keys cost 16 bytes each, not a Python dict entry.
+        self.segments: list[tuple[np.ndarray, np.ndarray]] = []
+        stored = (np.frombuffer(bytes(row.keys), dtype="<i8"), np.frombuffer(bytes(row.article_ids), dtype="<i8"))
+        if len(stored[0]):
+            self.segments.append(stored)
+        self.dirty = False
+
+    def _add(self, keys: list[int], ids: list[int]) -> None:
+        k = np.array(keys, dtype=np.int64)
+        i = np.array(ids, dtype=np.int64)
+        order = np.argsort(k, kind="stable")
+        self.segments.append((k[order], i[order]))
+        while len(self.segments) >= 2 and len(self.segments[-1][0]) * 2 >= len(self.segments[-2][0]):
+            (k2, i2), (k1, i1) = self.segments.pop(), self.segments.pop()
+            k, i = np.concatenate((k1, k2)), np.concatenate((i1, i2))
+            order = np.argsort(k, kind="stable")
+            self.segments.append((k[order], i[order]))
+        self.dirty = True
+
+    def _indexed(self, keys: np.ndarray) -> dict[int, list[int]]:
+        """key → representatives, for the keys that the index holds."""
+        out: dict[int, list[int]] = {}
+        if not keys.size:
+            return out
+        flat = np.unique(keys)
+        for seg_keys, seg_ids in self.segments:
+            lo = np.searchsorted(seg_keys, flat, side="left")
+            hi = np.searchsorted(seg_keys, flat, side="right")
+            for j in np.flatnonzero(hi > lo).tolist():
+                out.setdefault(int(flat[j]), []).extend(seg_ids[lo[j]:hi[j]].tolist())
+        return out
+
+    def forget(self, article_ids: set[int]) -> None:
+        """Re-texted articles: their old fingerprint no longer describes them (their keys in the
+        index now point to a signature that differs, and are skipped until the next rebuild)."""
+        ArticleFingerprint.objects.filter(article_id__in=article_ids).delete()
+
+    def find(self, articles: list[Article], replaced: set[int] | None = None) -> list[DuplicateFound]:
+        """Fingerprint freshly written articles and file each under the duplicate group of an
+        existing (or earlier in this import) article it near-duplicates."""
+        if not articles:
+            return []
+        if replaced:
+            self.forget(replaced)
+        project = self.project
+        matrix, ok = fp.signatures([a.text for a in articles])
+        sigs = [row if good else None for row, good in zip(matrix, ok.tolist(), strict=True)]
+        valid = np.flatnonzero(ok)
+        keys: list[list[int]] = [[] for _ in articles]
+        hits: dict[int, list[int]] = {}
+        if len(valid):
+            bands = fp.band_keys_many(matrix[valid], project.pk)
+            hits = self._indexed(bands)
+            for i, row in zip(valid.tolist(), bands.tolist(), strict=True):
+                keys[i] = row
+        by_hash: dict[str, int] = {}
+        for text_hash, article_id, rep in sorted(_select(
+                f'SELECT "text_hash", "article_id", "duplicate_of_id" FROM {FINGERPRINT_TABLE} '
+                f'WHERE "project_id" = {int(project.pk)} AND "text_hash" {{IN}}',
+                list({a.content_hash for a in articles}), "text"), key=lambda r: r[1]):
+            by_hash.setdefault(text_hash, rep or article_id)
+
+        pks = [a.pk for a in articles]
+        candidates_of: list[list[int]] = []
+        wanted: set[int] = set()
+        for ks in keys:
+            counts: dict[int, int] = defaultdict(int)
+            for k in ks:
+                for rep in hits.get(k, ()):
+                    counts[rep] += 1
+            best = sorted(counts, key=lambda r: (-counts[r], r))[:MAX_CANDIDATES] if counts else []
+            candidates_of.append(best)
+            wanted.update(best)
+        rep_sigs: dict[int, np.ndarray] = {}
+        for article_id, raw in _select(f'SELECT "article_id", "signature" FROM {FINGERPRINT_TABLE} '
+                                       f'WHERE "article_id" {{IN}}', list(wanted)):
             if raw is not None:
                 rep_sigs[article_id] = fp.from_bytes(raw)
 
-    found: list[DuplicateFound] = []
-    rows: list[ArticleFingerprint] = []
-    new_bands: list[tuple[int, list[int]]] = []
-    local_bands: dict[int, list[int]] = defaultdict(list)  # this call's new representatives
-    for article, sig, ks, cands in zip(articles, sigs, keys, candidates_of, strict=True):
-        rep, score = None, None
-        exact = by_hash.get(article.content_hash)
-        if exact is not None and exact != article.pk:
-            rep, score = exact, 1.0
-        elif sig is not None:
-            local: dict[int, int] = defaultdict(int)
-            for k in ks:
-                for r in local_bands.get(k, ()):
-                    local[r] += 1
-            pool = cands + sorted(local, key=lambda r: (-local[r], r))[:MAX_CANDIDATES]
-            for cand in pool:
-                other = rep_sigs.get(cand)
-                if other is None:
-                    continue
-                s = fp.similarity(sig, other)
-                if s >= threshold and (score is None or s > score):
-                    rep, score = cand, s
-        if rep is None:
-            by_hash.setdefault(article.content_hash, article.pk)
-            if sig is not None:
-                rep_sigs[article.pk] = sig
-                new_bands.append((article.pk, ks))
+        found: list[DuplicateFound] = []
+        rows: list[tuple] = []
+        local_bands: dict[int, list[int]] = defaultdict(list)  # this batch's new representatives
+        for pk, article, sig, ks, cands in zip(pks, articles, sigs, keys, candidates_of, strict=True):
+            rep, score = None, None
+            exact = by_hash.get(article.content_hash)
+            if exact is not None and exact != pk:
+                rep, score = exact, 1.0
+            elif sig is not None:
+                local: dict[int, int] = defaultdict(int)
                 for k in ks:
-                    local_bands[k].append(article.pk)
+                    for r in local_bands.get(k, ()):
+                        local[r] += 1
+                pool = cands + sorted(local, key=lambda r: (-local[r], r))[:MAX_CANDIDATES] if local else cands
+                for cand in pool:
+                    other = rep_sigs.get(cand)
+                    if other is None:
+                        continue
+                    s = fp.similarity(sig, other)
+                    if s >= self.threshold and (score is None or s > score):
+                        rep, score = cand, s
+            if rep is None:
+                by_hash.setdefault(article.content_hash, pk)
+                if sig is not None:
+                    rep_sigs[pk] = sig
+                    for k in ks:
+                        local_bands[k].append(pk)
+            else:
+                score = round(score, 4)
+                found.append(DuplicateFound(pk, rep, score))
+            rows.append((pk, project.pk, article.content_hash,
+                         fp.to_bytes(sig) if sig is not None else None, rep, score, self.hold and rep is not None))
+        if local_bands:
+            self._add([k for k, ids in local_bands.items() for _ in ids],
+                      [i for ids in local_bands.values() for i in ids])
+        if connection.vendor == "postgresql":
+            _copy(FINGERPRINT_TABLE, FINGERPRINT_FIELDS, rows)
         else:
-            found.append(DuplicateFound(article.pk, rep, round(score, 4)))
-        rows.append(ArticleFingerprint(
-            article_id=article.pk, project_id=project.pk, text_hash=article.content_hash,
-            signature=fp.to_bytes(sig) if sig is not None else None,
-            duplicate_of_id=rep, similarity=None if score is None else round(score, 4),
-            held=hold and rep is not None))
-    ArticleFingerprint.objects.bulk_create(rows, batch_size=1000)
-    _band_rows(new_bands)
+            ArticleFingerprint.objects.bulk_create(
+                [ArticleFingerprint(**dict(zip(FINGERPRINT_FIELDS, r, strict=True))) for r in rows], batch_size=500)
+        return found
+
+    def save(self) -> None:
+        if not self.dirty:
+            return
+        keys = np.concatenate([k for k, _ in self.segments])
+        ids = np.concatenate([i for _, i in self.segments])
+        _index_write(self.project, keys, ids)
+        self.dirty = False
+
+
+def _index_write(project: Project, keys: np.ndarray, ids: np.ndarray) -> None:
+    order = np.argsort(keys, kind="stable")
+    DuplicateIndex.objects.filter(project=project).update(
+        keys=keys[order].astype("<i8").tobytes(), article_ids=ids[order].astype("<i8").tobytes(),
+        updated_at=timezone.now())
+
+
+def duplicate_index_rebuild(*, project: Project) -> int:
+    """The index from the stored signatures of the representatives: drops deleted articles'
+    keys and those of re-texted ones. Returns how many keys it holds."""
+    DuplicateIndex.objects.bulk_create([DuplicateIndex(project=project)], ignore_conflicts=True)
+    DuplicateIndex.objects.select_for_update().filter(project=project).first()
+    ids, sigs = [], []
+    for article_id, raw in (ArticleFingerprint.objects.filter(project=project, duplicate_of__isnull=True,
+                                                              signature__isnull=False)
+                            .values_list("article_id", "signature").iterator(chunk_size=5000)):
+        ids.append(article_id)
+        sigs.append(fp.from_bytes(raw))
+    if not ids:
+        _index_write(project, np.empty(0, np.int64), np.empty(0, np.int64))
+        return 0
+    keys = np.concatenate([fp.band_keys_many(np.stack(sigs[i:i + 10_000]), project.pk).ravel()
+                           for i in range(0, len(sigs), 10_000)])
+    _index_write(project, keys, np.repeat(np.array(ids, dtype=np.int64), fp.BANDS))
+    return len(keys)
+
+
+def duplicates_find(*, project: Project, articles: list[Article], config: dict | None = None,
+                    replaced: set[int] | None = None) -> list[DuplicateFound]:
+    """One-off lookup (a caller outside the import): find, then save the index."""
+    finder = DuplicateFinder(project, config)
+    found = finder.find(articles, replaced)
+    finder.save()
     return found
 
 
@@ -290,6 +413,8 @@ def stories_recompute(*, project: Project, by=None) -> dict:
 
     config = settings_for(project)
     started = timezone.now()
+    with transaction.atomic():
+        duplicate_index_rebuild(project=project)
     with transaction.atomic():
         _lock_project_stories(project)
         pinned = set(StoryArticle.objects.filter(story__project=project, story__manual=True)

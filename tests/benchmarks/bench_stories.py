@@ -109,7 +109,17 @@ def run_import(path: str, n: int, fingerprint: bool, group: bool) -> None:
     from annotate.services import imports
 
     if not fingerprint:
-        imports.duplicates_find = lambda **kw: []  # the bare reference: import as before issue 17
+        class NoFinder:  # the bare reference: the import as it was before issue 17
+            def __init__(self, project):
+                pass
+
+            def find(self, articles, replaced=None):
+                return []
+
+            def save(self):
+                pass
+
+        imports.DuplicateFinder = NoFinder
     slug = f"bench-stories-{n}-{'fp' if fingerprint else 'bare'}"
     Project.objects.filter(slug=slug).delete()
     project = Project.objects.create(name=slug, slug=slug)
