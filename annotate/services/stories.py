@@ -417,17 +417,24 @@ def stories_recompute(*, project: Project, by=None) -> dict:
         duplicate_index_rebuild(project=project)
     with transaction.atomic():
         _lock_project_stories(project)
-        pinned = set(StoryArticle.objects.filter(story__project=project, story__manual=True)
-                     .values_list("article_id", flat=True))
-        rows = [(pk, text, title, published) for pk, text, title, published in
-                Article.objects.filter(project=project).order_by("id")
-                .values_list("id", "text", "title", "published").iterator(chunk_size=2000)
-                if pk not in pinned]
-        result = group_articles(rows, window_days=config["story_window_days"], threshold=config["story_similarity"])
+        pinned = StoryArticle.objects.filter(story__project=project, story__manual=True).count()
+        titles: dict[int, str] = {}
+
+        def stream():
+            # One statement: ids, dates and texts of one snapshot, whatever commits meanwhile.
+            for pk, published, title, text in (Article.objects.filter(project=project)
+                                               .exclude(story_link__story__manual=True).order_by("id")
+                                               .values_list("id", "published", "title", "text")
+                                               .iterator(chunk_size=2000)):
+                titles[pk] = title
+                yield pk, published, f"{title}\n{text}"
+
+        result = group_articles(stream(), window_days=config["story_window_days"],
+                                threshold=config["story_similarity"])
+        rows = titles
         # Auto stories are rebuilt; a story id that survives would be a coincidence, so none is kept.
         StoryArticle.objects.filter(story__project=project, story__manual=False).delete()
         Story.objects.filter(project=project, manual=False).delete()
-        titles = {pk: title for pk, _, title, _ in rows}
         new_stories = [Story(project=project, name=_story_name([titles.get(a) for a in group]))
                        for group in result.groups]
         Story.objects.bulk_create(new_stories, batch_size=1000)
@@ -436,7 +443,7 @@ def stories_recompute(*, project: Project, by=None) -> dict:
             [StoryArticle(article_id=a, story=story, undated=a in undated)
              for story, group in zip(new_stories, result.groups, strict=True) for a in group],
             batch_size=2000)
-    out = {"articles": len(rows), "pinned": len(pinned), "stories": len(result.groups),
+    out = {"articles": len(rows), "pinned": pinned, "stories": len(result.groups),
            "multi_article_stories": sum(1 for g in result.groups if len(g) > 1),
            "undated": len(result.undated), "seconds": round((timezone.now() - started).total_seconds(), 2)}
     logger.info("stories of %s recomputed by %s: %s", project.slug, by or "system", out)

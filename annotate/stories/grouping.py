@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import datetime as dt
 from bisect import bisect_left, bisect_right
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.sparse import csr_matrix
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-BLOCK = 2000
+BLOCK = 1000
 # Words of the first part of the text carry the event; boilerplate trails (and repeats across
 # an outlet's articles). Long texts are cut here, which also bounds the vectoriser's work.
 MAX_CHARS = 6000
@@ -55,16 +56,25 @@ class _UnionFind:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
-def _vectorise(texts: list[str]) -> csr_matrix:
-    n = len(texts)
+def _vectorise(texts: Iterable[str]) -> csr_matrix:
+    # Two passes would need the texts twice: min_df/max_df are set for a large corpus, and a
+    # small one (the vocabulary then is small too) is refitted without them.
+    texts = iter(texts)
+    head = [t for _, t in zip(range(50), texts, strict=False)]
+    small = len(head) < 50
     vectoriser = TfidfVectorizer(
         lowercase=True, stop_words="english", ngram_range=(1, 1), sublinear_tf=True,
-        min_df=2 if n >= 50 else 1, max_df=0.5 if n >= 50 else 1.0, dtype=np.float32,
+        min_df=1 if small else 2, max_df=1.0 if small else 0.5, dtype=np.float32,
         token_pattern=r"(?u)\b[^\W\d_][\w'’-]+\b")
     try:
-        return vectoriser.fit_transform(texts).tocsr()
+        return vectoriser.fit_transform(head if small else _chain(head, texts)).tocsr()
     except ValueError:  # every text is stop words, numbers or one letter long: nothing to compare
-        return csr_matrix((n, 1), dtype=np.float32)
+        return csr_matrix((0, 1), dtype=np.float32)
+
+
+def _chain(head: list[str], rest: Iterable[str]) -> Iterable[str]:
+    yield from head
+    yield from rest
 
 
 def _link(uf: _UnionFind, rows: np.ndarray, block: csr_matrix, window: csr_matrix, cols: np.ndarray,
@@ -79,15 +89,25 @@ def _link(uf: _UnionFind, rows: np.ndarray, block: csr_matrix, window: csr_matri
     return n
 
 
-def group_articles(rows: list[tuple[int, str, str, dt.datetime | None]], *, window_days: int,
+def group_articles(stream: Iterable[tuple[int, dt.datetime | None, str]], *, window_days: int,
                    threshold: float) -> Grouping:
-    """rows: (article id, text, title, published). Every article ends in exactly one group."""
+    """stream: (article id, published, text), read once (the texts of 100k articles are never
+    all in memory, only their vectors). Every article ends in exactly one group."""
+    rows: list[tuple[int, dt.datetime | None]] = []
+
+    def texts():
+        for article_id, published, text in stream:
+            rows.append((article_id, published))
+            yield text[:MAX_CHARS]
+
+    matrix = _vectorise(texts())
     if not rows:
         return Grouping(groups=[])
     ids = [r[0] for r in rows]
-    texts = [f"{r[2] or ''}\n{r[1][:MAX_CHARS]}" for r in rows]
-    matrix = _vectorise(texts)
     n = len(rows)
+    if matrix.shape[0] != n:  # nothing to vectorise: every article alone
+        matrix = csr_matrix((n, 1), dtype=np.float32)
+    rows = [(r[0], None, None, r[1]) for r in rows]
     uf = _UnionFind(n)
     dated = sorted((i for i in range(n) if rows[i][3] is not None), key=lambda i: rows[i][3])
     undated = [i for i in range(n) if rows[i][3] is None]
