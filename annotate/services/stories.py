@@ -432,16 +432,43 @@ def stories_recompute(*, project: Project, by=None) -> dict:
         result = group_articles(stream(), window_days=config["story_window_days"],
                                 threshold=config["story_similarity"])
         rows = titles
-        # Auto stories are rebuilt; a story id that survives would be a coincidence, so none is kept.
+        # A new group keeps the id (and so the links people saved) of the old automatic story
+        # that most of its articles were in, when no larger group claimed it first.
+        previous = dict(StoryArticle.objects.filter(story__project=project, story__manual=False)
+                        .values_list("article_id", "story_id").iterator(chunk_size=5000))
+        reused: dict[int, int] = {}  # group index → old story id
+        taken: set[int] = set()
+        for g in sorted(range(len(result.groups)), key=lambda i: -len(result.groups[i])):
+            votes: dict[int, int] = defaultdict(int)
+            for a in result.groups[g]:
+                old = previous.get(a)
+                if old is not None:
+                    votes[old] += 1
+            for old in sorted(votes, key=lambda o: (-votes[o], o)):
+                if old not in taken:
+                    reused[g] = old
+                    taken.add(old)
+                    break
         StoryArticle.objects.filter(story__project=project, story__manual=False).delete()
-        Story.objects.filter(project=project, manual=False).delete()
-        new_stories = [Story(project=project, name=_story_name([titles.get(a) for a in group]))
-                       for group in result.groups]
-        Story.objects.bulk_create(new_stories, batch_size=1000)
+        Story.objects.filter(project=project, manual=False).exclude(pk__in=taken).delete()
+        stories: list[Story] = []
+        fresh: list[Story] = []
+        renamed: list[Story] = []
+        for g, group in enumerate(result.groups):
+            name = _story_name([titles.get(a) for a in group])
+            if g in reused:
+                story = Story(pk=reused[g], project=project, name=name)
+                renamed.append(story)
+            else:
+                story = Story(project=project, name=name)
+                fresh.append(story)
+            stories.append(story)
+        Story.objects.bulk_create(fresh, batch_size=1000)
+        Story.objects.bulk_update(renamed, ["name"], batch_size=1000)
         undated = result.undated
         StoryArticle.objects.bulk_create(
             [StoryArticle(article_id=a, story=story, undated=a in undated)
-             for story, group in zip(new_stories, result.groups, strict=True) for a in group],
+             for story, group in zip(stories, result.groups, strict=True) for a in group],
             batch_size=2000)
     out = {"articles": len(rows), "pinned": pinned, "stories": len(result.groups),
            "multi_article_stories": sum(1 for g in result.groups if len(g) > 1),

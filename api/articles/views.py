@@ -99,6 +99,15 @@ class ImportIn(serializers.Serializer):
     skip_invalid = serializers.BooleanField(default=False)
 
 
+class DuplicateFoundOut(serializers.Serializer):
+    line = serializers.IntegerField(allow_null=True)
+    article_id = serializers.IntegerField()
+    id = serializers.CharField()
+    duplicate_of = serializers.IntegerField(help_text="Article id of its duplicate group's first article.")
+    duplicate_of_id = serializers.CharField(help_text="That article's external id (else its database id).")
+    similarity = serializers.FloatField(help_text="Estimated Jaccard similarity of their word shingles.")
+
+
 class ImportReportOut(serializers.Serializer):
     format = serializers.CharField()
     records = serializers.IntegerField()
@@ -108,6 +117,9 @@ class ImportReportOut(serializers.Serializer):
     skipped = serializers.ListField(child=serializers.JSONField())
     invalid = serializers.ListField(child=serializers.JSONField())
     invalid_count = serializers.IntegerField()
+    duplicates = DuplicateFoundOut(many=True, help_text="New articles that near-duplicate an existing one (first 1,000).")
+    duplicates_count = serializers.IntegerField()
+    stories_set = serializers.IntegerField(help_text="Articles whose `story` field set their story by hand.")
 
 
 class ArticleImportView(ProjectScopedMixin, ApiView):
