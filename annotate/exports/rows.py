@@ -61,7 +61,7 @@ CHUNK_SIZE = 500
 SUBMITTED = Assignment.Status.SUBMITTED
 
 
-def export_articles(*, project: Project, options: dict) -> QuerySet[Article]:
+def export_articles(*, project: Project, options: dict, copy_labels: bool | None = None) -> QuerySet[Article]:
     qs = Article.objects.filter(project=project)
     if options.get("published_from"):
         qs = qs.filter(published__date__gte=options["published_from"])
@@ -76,7 +76,7 @@ def export_articles(*, project: Project, options: dict) -> QuerySet[Article]:
         labelled = submitted | has_gold
     else:
         return qs
-    if copies_labels(project):
+    if copies_labels(project) if copy_labels is None else copy_labels:
         # One article per duplicate group is annotated; the rest are exported with its labels.
         labelled_reps = Article.objects.filter(project=project).filter(labelled).values("pk")
         labelled = labelled | Q(fingerprint__duplicate_of__in=labelled_reps)
@@ -338,8 +338,9 @@ def iter_rows(*, project: Project, options: dict, ctx: ExportContext | None = No
         snapshot, splitter, counts = None, None, None
     else:
         # Taken before the first row: the whole export sees one set of story ids (see story_snapshot).
-        snapshot = story_snapshot(project)
-        articles = export_articles(project=project, options=options).order_by("id")
+        copy_labels = copies_labels(project)
+        snapshot = story_snapshot(project, copy_labels=copy_labels)
+        articles = export_articles(project=project, options=options, copy_labels=copy_labels).order_by("id")
         splitter = _splitter(project, options, articles, snapshot, counts)
 
     def rep_rows(ids: list[int]) -> Iterator[ExportRow]:

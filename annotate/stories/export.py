@@ -34,7 +34,7 @@ class StorySnapshot:
         return article_id if article_id in self.export_id else None
 
 
-def story_snapshot(project: Project) -> StorySnapshot:
+def story_snapshot(project: Project, copy_labels: bool | None = None) -> StorySnapshot:
     snap = StorySnapshot()
     reps: set[int] = set()
     for article_id, story_id, rep in Article.objects.filter(project=project).values_list(
@@ -48,7 +48,8 @@ def story_snapshot(project: Project) -> StorySnapshot:
         snap.export_id = {pk: ext or str(pk) for pk, ext in
                           Article.objects.filter(pk__in=reps).values_list("pk", "external_id").iterator(chunk_size=5000)}
     snap.copy_labels = (StorySettings.objects.filter(
-        project=project, duplicate_policy=StorySettings.DuplicatePolicy.ONE_PER_GROUP).exists())
+        project=project, duplicate_policy=StorySettings.DuplicatePolicy.ONE_PER_GROUP).exists()
+        if copy_labels is None else copy_labels)
     return snap
 
 
