@@ -237,11 +237,13 @@ class DuplicateFinder:
             hits = self._indexed(bands)
             for i, row in zip(valid.tolist(), bands.tolist(), strict=True):
                 keys[i] = row
+        # Exact copies of texts too short to fingerprint (a longer copy shares every band key).
         by_hash: dict[str, int] = {}
+        short = [a.content_hash for a, sig in zip(articles, sigs, strict=True) if sig is None]
         for text_hash, article_id, rep in sorted(_select(
                 f'SELECT "text_hash", "article_id", "duplicate_of_id" FROM {FINGERPRINT_TABLE} '
-                f'WHERE "project_id" = {int(project.pk)} AND "text_hash" {{IN}}',
-                list({a.content_hash for a in articles}), "text"), key=lambda r: r[1]):
+                f'WHERE "project_id" = {int(project.pk)} AND "signature" IS NULL AND "text_hash" {{IN}}',
+                list(set(short)), "text"), key=lambda r: r[1]):
             by_hash.setdefault(text_hash, rep or article_id)
 
         pks = [a.pk for a in articles]
@@ -266,10 +268,10 @@ class DuplicateFinder:
         local_bands: dict[int, list[int]] = defaultdict(list)  # this batch's new representatives
         for pk, article, sig, ks, cands in zip(pks, articles, sigs, keys, candidates_of, strict=True):
             rep, score = None, None
-            exact = by_hash.get(article.content_hash)
+            exact = by_hash.get(article.content_hash) if sig is None else None
             if exact is not None and exact != pk:
                 rep, score = exact, 1.0
-            elif sig is not None:
+            elif sig is not None and (cands or local_bands):
                 local: dict[int, int] = defaultdict(int)
                 for k in ks:
                     for r in local_bands.get(k, ()):
@@ -283,8 +285,9 @@ class DuplicateFinder:
                     if s >= self.threshold and (score is None or s > score):
                         rep, score = cand, s
             if rep is None:
-                by_hash.setdefault(article.content_hash, pk)
-                if sig is not None:
+                if sig is None:
+                    by_hash.setdefault(article.content_hash, pk)
+                else:
                     rep_sigs[pk] = sig
                     for k in ks:
                         local_bands[k].append(pk)
