@@ -292,3 +292,16 @@ def test_docbin_user_data_has_story(tmp_path, settings):
     docs = list(DocBin().from_disk(path).get_docs(spacy.blank("en").vocab))
     assert {d.user_data["story"] for d in docs} == set(StoryArticle.objects.filter(
         story__project=project).values_list("story_id", flat=True))
+
+
+def test_stories_command_regroups_and_lists(tmp_path):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    project = ProjectFactory()
+    _import(project, DEMO)
+    out = StringIO()
+    call_command("stories", "--project", project.slug, stdout=out)
+    text = out.getvalue()
+    assert "5 articles regrouped into 1 stories" in text and "story " in text and "0 near-duplicate groups" in text
