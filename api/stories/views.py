@@ -40,6 +40,7 @@ class StoryListView(ProjectScopedMixin, ApiView):
     permission_classes = [IsProjectDataReader]
 
     @extend_schema(responses=s.StoryListOut, summary="The project's stories, largest first",
+                   operation_id="projects_stories_list",
                    parameters=[
                        OpenApiParameter("min_articles", OpenApiTypes.INT, description="Only stories with at least "
                                         "this many articles (default 1)."),
