@@ -418,23 +418,30 @@ def stories_recompute(*, project: Project, by=None) -> dict:
     started = timezone.now()
     with transaction.atomic():
         duplicate_index_rebuild(project=project)
+    titles: dict[int, str] = {}
+
+    def stream():
+        # One statement: ids, dates and texts of one snapshot, whatever commits meanwhile.
+        for pk, published, title, text in (Article.objects.filter(project=project)
+                                           .exclude(story_link__story__manual=True).order_by("id")
+                                           .values_list("id", "published", "title", "text")
+                                           .iterator(chunk_size=2000)):
+            titles[pk] = title
+            yield pk, published, f"{title}\n{text}"
+
+    # Grouping takes minutes at 100k articles: it runs before the lock, so merges, splits and
+    # renames meanwhile do not wait; what they changed is respected below.
+    result = group_articles(stream(), window_days=config["story_window_days"],
+                            threshold=config["story_similarity"])
+    rows = titles
     with transaction.atomic():
         _lock_project_stories(project)
-        pinned = StoryArticle.objects.filter(story__project=project, story__manual=True).count()
-        titles: dict[int, str] = {}
-
-        def stream():
-            # One statement: ids, dates and texts of one snapshot, whatever commits meanwhile.
-            for pk, published, title, text in (Article.objects.filter(project=project)
-                                               .exclude(story_link__story__manual=True).order_by("id")
-                                               .values_list("id", "published", "title", "text")
-                                               .iterator(chunk_size=2000)):
-                titles[pk] = title
-                yield pk, published, f"{title}\n{text}"
-
-        result = group_articles(stream(), window_days=config["story_window_days"],
-                                threshold=config["story_similarity"])
-        rows = titles
+        pinned_now = set(StoryArticle.objects.filter(story__project=project, story__manual=True)
+                         .values_list("article_id", flat=True))
+        alive = set(Article.objects.filter(project=project).values_list("id", flat=True))
+        groups = [[a for a in g if a not in pinned_now and a in alive] for g in result.groups]
+        result.groups = [g for g in groups if g]
+        pinned = len(pinned_now)
         # A new group keeps the id (and so the links people saved) of the old automatic story
         # that most of its articles were in, when no larger group claimed it first.
         previous = dict(StoryArticle.objects.filter(story__project=project, story__manual=False)
