@@ -592,3 +592,109 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+class StorySettings(models.Model):
+    """A project's near-duplicate and story settings. Its own table, every field nullable: None
+    means the default (annotate.services.stories.DEFAULTS), so projects need no row at all."""
+
+    class DuplicatePolicy(models.TextChoices):
+        ANNOTATE_ALL = "annotate_all", "Annotate every article"
+        ONE_PER_GROUP = "one_per_group", "Annotate one per duplicate group, copy its labels on export"
+
+    project = models.OneToOneField(Project, primary_key=True, on_delete=models.CASCADE, related_name="story_settings")
+    duplicate_threshold = models.FloatField(null=True, blank=True)
+    duplicate_policy = models.CharField(max_length=16, choices=DuplicatePolicy.choices, null=True, blank=True)
+    story_window_days = models.PositiveIntegerField(null=True, blank=True)
+    story_similarity = models.FloatField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"story settings of {self.project}"
+
+
+class ArticleFingerprint(models.Model):
+    """An article's content fingerprint (annotate.stories.fingerprint) and its duplicate group.
+
+    `duplicate_of` is the group's first article (its representative; None for it and for
+    articles with no near-duplicate). `held`: kept out of the annotation queue because the
+    project annotates one article per duplicate group.
+    """
+
+    article = models.OneToOneField(Article, primary_key=True, on_delete=models.CASCADE, related_name="fingerprint")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+", db_index=False)
+    text_hash = models.CharField(max_length=64)
+    # None: too short to fingerprint (exact copies are still matched by text hash).
+    signature = models.BinaryField(null=True)
+    duplicate_of = models.ForeignKey(
+        Article, null=True, blank=True, on_delete=models.SET_NULL, related_name="duplicate_fingerprints")
+    similarity = models.FloatField(null=True, blank=True)
+    held = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["project", "duplicate_of"], name="fingerprint_group"),
+            models.Index(fields=["project", "text_hash"], name="fingerprint_by_text"),
+        ]
+
+    def __str__(self) -> str:
+        return f"fingerprint of article {self.article_id}"
+
+
+class DuplicateIndex(models.Model):
+    """A project's LSH index of near-duplicate candidates: the band keys of every duplicate
+    group's representative (annotate.stories.fingerprint), as two aligned little-endian int64
+    arrays sorted by key. Only representatives are banded, so 10k copies of one text cost one
+    set of keys.
+
+    One row per project, read once and written once per import (the import holds its lock, so
+    two imports into one project take turns): at 100k articles this is 1.6M keys, 26 MB, looked
+    up with numpy's binary search. One table row per key measured 3× slower to write and read in
+    the import's hot path. Rebuilt from the stored signatures by the stories task, which also
+    drops the keys of deleted articles.
+    """
+
+    project = models.OneToOneField(Project, primary_key=True, on_delete=models.CASCADE, related_name="+")
+    keys = models.BinaryField(default=bytes)
+    article_ids = models.BinaryField(default=bytes)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"duplicate index of {self.project}"
+
+
+class Story(models.Model):
+    """One event reported by one or more articles. `manual`: set or edited by a person (the import's
+    `story` field, a merge, a split, a rename); a recompute keeps manual stories as they are."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="stories")
+    name = models.CharField(max_length=300, blank=True, default="")
+    # The import's `story` value, for stories set by hand on import.
+    key = models.CharField(max_length=255, null=True, blank=True)
+    manual = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name_plural = "stories"
+        constraints = [
+            models.UniqueConstraint(fields=["project", "key"], condition=Q(key__isnull=False),
+                                    name="story_unique_key_per_project"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or f"story {self.pk}"
+
+
+class StoryArticle(models.Model):
+    """An article's story. `undated`: grouped by text alone (the article has no date)."""
+
+    article = models.OneToOneField(Article, primary_key=True, on_delete=models.CASCADE, related_name="story_link")
+    story = models.ForeignKey(Story, on_delete=models.CASCADE, related_name="links")
+    undated = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["story"], name="story_article_by_story")]
+
+    def __str__(self) -> str:
+        return f"article {self.article_id} in story {self.story_id}"

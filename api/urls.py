@@ -22,6 +22,7 @@ v1 = [
     path("", include("api.audit.urls")),
     path("", include("api.models.urls")),
     path("", include("api.invitations.urls")),
+    path("", include("api.stories.urls")),
 ]
 
 urlpatterns = [

@@ -81,6 +81,11 @@ class ExportRow:
     # The stored token layer (pipeline, text_hash, data) read with the row for the token
     # formats, None when the article has none; MISSING when it was not read (then looked up).
     stored_layer: Any = MISSING
+    # Stories and near-duplicates (annotate.stories.export): the story id, the duplicate group
+    # (its first article's export id) and, when labels were copied from that article, its id.
+    story: int | None = None
+    duplicate_group: str | None = None
+    labels_from: str | None = None
 
     @property
     def entities(self) -> list[SpanOut]:

@@ -15,6 +15,7 @@ import re
 from typing import Any
 
 from annotate.nlp.token_layer import TokenLayer
+from annotate.stories.export import metadata_comments
 
 from . import writer
 from .base import ExportRow, Writer
@@ -39,6 +40,8 @@ class Conll2003Writer(Writer):
         counts[f"{layer}_exported"] += len(spans)
         # Per-document header: the place for `# …` document comments, before the tokens.
         self.out.write(DOCSTART_BYTES)
+        if comments := metadata_comments(row, only_grouped_split=self.ctx.options):
+            self.out.write("".join(comments).encode("utf-8"))
         lines = conll2003_lines(doc, spans, Sentences(doc, spans))
         if lines is None:  # a token with whitespace inside: respelled and counted the slow way
             lines = self._lines(doc, sentences(doc, spans), bio(len(doc), spans)).encode("utf-8")

@@ -29,6 +29,8 @@ from collections import Counter
 from dataclasses import replace
 from typing import Any
 
+from annotate.stories.export import metadata_comments
+
 from . import writer
 from .base import ExportRow, Writer
 from .render import Sentences, conllu_sentences
@@ -76,6 +78,7 @@ class ConlluWriter(Writer):
             sources = sorted({f"{s.origin}:{s.model_name}@{s.model_version}" if s.model_name else s.origin
                               for s in row.suggestions})
             out.append(f"# suggestions_from = {_comment_value('|'.join(sources))}\n")
+        out.extend(metadata_comments(row))
         if row.split:
             out.append(f"# split = {row.split}\n")
         return out

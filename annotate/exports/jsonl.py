@@ -37,6 +37,10 @@ file loads unmodified with `pandas.read_json(path, lines=True)` and `datasets`:
   otherwise null. Missing is never written as a negative: `frames: null` means "not decided",
   `frames: [...]` lists positives.
 * `split` (`train|dev|test`) only when a split was requested — then on every line.
+* `story` (int|null: the article's story id at the time of the export), `duplicate_group`
+  (str|null: the export id of the first article of its near-duplicate group) and
+  `labels_from` (str|null: the article whose document labels this one carries, when the project
+  annotates one article per duplicate group); see annotate.stories.export.
 """
 
 from __future__ import annotations
@@ -44,6 +48,8 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+
+from annotate.stories.export import document_metadata
 
 from . import writer
 from .base import ExportRow, SpanOut, Writer
@@ -103,6 +109,7 @@ def row_to_dict(row: ExportRow, *, with_split: bool) -> dict[str, Any]:
     }
     if row.predictions_asked:  # the model's own layer, beside (never inside) the human labels
         out["predictions"] = row.predictions
+    out.update(document_metadata(row))
     if with_split:
         out["split"] = row.split
     return out

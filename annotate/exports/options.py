@@ -14,6 +14,9 @@ from annotate.errors import ValidationFailed
 
 from .base import LABEL_MODES, SPAN_LAYERS, SPLIT_NAMES
 
+# Kept here (not imported from annotate.stories): options are validated without the models.
+GROUP_BY = ("story", "duplicate_group", "source")
+
 # Stored in the job's options and rendered in every export listing: past 2^63-1 the renderer
 # (orjson) fails, and one such job broke the project's export list for everyone.
 MAX_SEED = 2**63 - 1
@@ -50,7 +53,7 @@ def _split(value: Any, errors: dict) -> dict | None:
     if not isinstance(value, dict):
         errors["split"] = ['must be an object like {"seed": 13, "train": 80, "dev": 10, "test": 10}']
         return None
-    unknown = sorted(set(value) - {"seed", *SPLIT_NAMES})
+    unknown = sorted(set(value) - {"seed", "group_by", *SPLIT_NAMES})
     if unknown:
         errors["split"] = [f"unknown key {k!r}" for k in unknown]
         return None
@@ -70,6 +73,12 @@ def _split(value: Any, errors: dict) -> dict | None:
             errors["split.seed"] = [f"must be at most {MAX_SEED} (2^63-1)"]
             return None
         out[key] = v
+    if "group_by" in value:
+        group_by = value["group_by"]
+        if group_by is not None and group_by not in GROUP_BY:
+            errors["split.group_by"] = [f"must be one of {', '.join(GROUP_BY)}, or null (stratified by stance)"]
+            return None
+        out["group_by"] = group_by
     total = out["train"] + out["dev"] + out["test"]
     if total != 100:
         errors["split"] = [f"train + dev + test must be 100 (percent); got {out['train']} + {out['dev']} + "

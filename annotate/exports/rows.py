@@ -56,8 +56,10 @@ from annotate.models import (
     Gold,
     Project,
     Span,
+    StorySettings,
     TokenLayerRow,
 )
+from annotate.stories.export import GroupSplitter, decorate, group_keys, story_snapshot
 
 from .base import AnnotationOut, ExportContext, ExportRow, SpanOut
 from .options import split_block
@@ -69,7 +71,7 @@ CHUNK_SIZE = 500
 SUBMITTED = Assignment.Status.SUBMITTED
 
 
-def export_articles(*, project: Project, options: dict) -> QuerySet[Article]:
+def export_articles(*, project: Project, options: dict, copy_labels: bool | None = None) -> QuerySet[Article]:
     qs = Article.objects.filter(project=project)
     if options.get("published_from"):
         qs = qs.filter(published__date__gte=options["published_from"])
@@ -77,12 +79,23 @@ def export_articles(*, project: Project, options: dict) -> QuerySet[Article]:
         qs = qs.filter(published__date__lte=options["published_to"])
     has_gold = Exists(Gold.objects.filter(article=OuterRef("pk")))
     if options["labels"] == "gold":
-        qs = qs.filter(has_gold)
+        labelled = has_gold
     elif options["submitted_only"]:
         submitted = Exists(Assignment.objects.filter(
             article=OuterRef("pk"), status=SUBMITTED, annotation__isnull=False))
-        qs = qs.filter(submitted | has_gold)
-    return qs
+        labelled = submitted | has_gold
+    else:
+        return qs
+    if copies_labels(project) if copy_labels is None else copy_labels:
+        # One article per duplicate group is annotated; the rest are exported with its labels.
+        labelled_reps = Article.objects.filter(project=project).filter(labelled).values("pk")
+        labelled = labelled | Q(fingerprint__duplicate_of__in=labelled_reps)
+    return qs.filter(labelled)
+
+
+def copies_labels(project: Project) -> bool:
+    return StorySettings.objects.filter(
+        project=project, duplicate_policy=StorySettings.DuplicatePolicy.ONE_PER_GROUP).exists()
 
 
 class Pseudonyms:
@@ -315,21 +328,60 @@ def _chunks(articles: QuerySet[Article], chunk_size: int, options: dict, with_la
                 pool.submit(lambda: connection.close()).result()  # the helper thread's own connection
 
 
+def _splitter(project: Project, options: dict, articles: QuerySet[Article], snapshot, counts):
+    split = options.get("split")
+    if not split:
+        return None
+    group_by = split.get("group_by")
+    if not group_by:
+        stratified = Splitter(split)
+
+        def by_stance(row: ExportRow) -> str:
+            stance = row.doc_labels["stance"] if row.doc_labels else {}
+            return stratified("|".join(f"{k}={v}" for k, v in sorted(stance.items())))
+        return by_stance
+    keys = group_keys(group_by, list(articles.values_list("id", "source")), snapshot)
+    grouped = GroupSplitter(split, keys)
+    if counts is not None:
+        counts["split_group_by_" + group_by] = 1
+        for name, value in grouped.achieved.items():
+            counts[f"split_achieved_percent_{name}"] = value
+            counts[f"split_groups_{name}"] = grouped.groups[name]
+    return lambda row: grouped(row.article_id)
+
+
 def iter_rows(*, project: Project, options: dict, ctx: ExportContext | None = None,
-              chunk_size: int = CHUNK_SIZE, with_layers: bool = False) -> Iterator[ExportRow]:
+              chunk_size: int = CHUNK_SIZE, with_layers: bool = False,
+              articles: QuerySet[Article] | None = None) -> Iterator[ExportRow]:
     """Yield one ExportRow per exported article, in article-id order (see module docstring).
 
     With `with_layers` (the token formats), each row's `stored_layer` holds its stored token
-    layer row, read with the chunk (in the helper thread), or None when it has none."""
+    layer row, read with the chunk (in the helper thread), or None when it has none.
+
+    `articles`: only these (the representatives whose labels duplicates copy); then no split,
+    no counts and no story fields."""
     counts = ctx.counts if ctx is not None else None
     labels = options["labels"]
     include_suggestions = options.get("include_suggestions", False)
     targets = set(options["targets"]) if options.get("targets") else None
     pseudonym = Pseudonyms(project.pk, options.get("user_names", False))
-    splitter = Splitter(options["split"]) if options.get("split") else None
-    articles = export_articles(project=project, options=options).order_by("id")
+    inner = articles is not None
+    if inner:
+        snapshot, splitter, counts = None, None, None
+    else:
+        # Taken before the first row: the whole export sees one set of story ids (see story_snapshot).
+        copy_labels = copies_labels(project)
+        snapshot = story_snapshot(project, copy_labels=copy_labels)
+        articles = export_articles(project=project, options=options, copy_labels=copy_labels).order_by("id")
+        splitter = _splitter(project, options, articles, snapshot, counts)
+
+    def rep_rows(ids: list[int]) -> Iterator[ExportRow]:
+        return iter_rows(project=project, options={**options, "split": None}, chunk_size=chunk_size,
+                         articles=Article.objects.filter(project=project, pk__in=ids).order_by("id"))
+
     for chunk in _chunks(articles, chunk_size, options, with_layers):
         stored_layers = {row[0]: row[1:] for row in chunk.layers} if chunk.layers is not None else None
+        built: list[ExportRow] = []
         golds = {row[1]: row for row in chunk.golds}
         anns_by_article: dict[int, list[tuple[int, AnnotationOut]]] = defaultdict(list)
         ann_by_id: dict[int, AnnotationOut] = {}
@@ -401,13 +453,18 @@ def iter_rows(*, project: Project, options: dict, ctx: ExportContext | None = No
             )
             if stored_layers is not None:
                 row.stored_layer = stored_layers.get(article_id)
+            built.append(row)
+        if snapshot is not None:
+            decorate(built, snapshot, rep_rows)
+        for row in built:
             if splitter is not None:
-                stance = doc_labels["stance"] if doc_labels else {}
-                row.split = splitter("|".join(f"{k}={v}" for k, v in sorted(stance.items())))
+                row.split = splitter(row)
             if counts is not None:
                 counts["articles"] += 1
                 counts["annotations"] += len(row.annotations)
-                counts[f"spans_from_{spans_from}"] += 1
+                counts[f"spans_from_{row.spans_from}"] += 1
+                if row.labels_from:
+                    counts["labels_copied"] += 1
                 if row.suggestions:
                     counts["suggestions"] += len(row.suggestions)
                 if row.split:

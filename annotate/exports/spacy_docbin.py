@@ -149,7 +149,11 @@ class DocBinWriter(Writer):
         # Per-document header: what the Doc carries besides its tokens (user_data, cats).
         user_data = {"id": row.id, "spans_from": row.spans_from,
                      "labels_from": row.doc_labels["method"] if row.doc_labels else None,
-                     "pipeline": self.ctx.pipeline_name}
+                     "pipeline": self.ctx.pipeline_name,
+                     # Stories: `labels_from` already names where the document labels come from
+                     # (gold/majority), so the article they were copied from has its own key.
+                     "story": row.story, "duplicate_group": row.duplicate_group,
+                     "labels_copied_from": row.labels_from}
         if row.split:
             user_data["split"] = row.split
         folder = row.split or "corpus"

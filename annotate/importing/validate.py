@@ -13,7 +13,7 @@ from annotate.inputs import datetime_problem, string_problem, url_problem, value
 
 from .readers import LineError
 
-KNOWN_FIELDS = {"id", "text", "title", "source", "url", "published", "meta", "spans", "gold"}
+KNOWN_FIELDS = {"id", "text", "title", "source", "url", "published", "meta", "spans", "gold", "story"}
 # Fields that other tools write and we accept silently (kept out of meta); anything else goes to meta.
 IGNORED_FIELDS = {"source_file", "licence", "license"}
 MAX_ID_LENGTH = 255
@@ -42,6 +42,8 @@ class ArticleIn:
     # Labels imported as gold ({"stance", "frames", "primary_frame"}), checked against the
     # project's codebook by check_gold; None = the record has none.
     gold: dict | None = None
+    # A story set by hand (annotate.services.stories): articles with the same value share one.
+    story: str | None = None
 
 
 GOLD_KEYS = {"stance", "frames", "primary_frame"}
@@ -184,9 +186,22 @@ def validate_record(raw: dict, line: int, *, span_labels: set[str], max_chars: i
     if extra:
         meta = {**meta, **{k: v for k, v in extra.items() if k not in meta}}
 
+    story = raw.get("story")
+    if _is_int(story):
+        story = str(story)
+    if story is None or (isinstance(story, str) and not story.strip()):
+        story = None
+    elif not isinstance(story, str):
+        err("story", f"expected a string or integer naming the story, got {type(story).__name__}")
+        story = None
+    elif len(story) > MAX_ID_LENGTH:
+        err("story", f"longer than {MAX_ID_LENGTH} characters")
+    else:
+        story = story.strip()
+
     spans = _spans(raw.get("spans"), errors=_LineSink(line, errors), text=text if text_ok else None,
                    span_labels=span_labels)
     if errors:
         return errors
     return ArticleIn(line=line, text=text, external_id=external_id, published=published, meta=meta,
-                     spans=spans, gold=raw.get("gold"), **strings)
+                     spans=spans, gold=raw.get("gold"), story=story, **strings)

@@ -21,6 +21,7 @@ ACTIONS = (
     "gold.import",
     "model.train", "model.activate", "model.settings",
     "user.invite",
+    "stories.settings", "story.rename", "story.merge", "story.split",
 )
 
 

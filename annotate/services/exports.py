@@ -43,6 +43,7 @@ from annotate.exports.options import export_options_validate
 from annotate.exports.rows import export_articles, iter_rows
 from annotate.exports.spacy_docbin import ZIP_DATE
 from annotate.models import ExportJob, Project
+from annotate.stories.export import default_group_by
 
 logger = logging.getLogger("standpoint.exports")
 
@@ -105,6 +106,9 @@ def export_request(*, project: Project, format: str, options: dict | None = None
     fmt = resolve_format(format)
     target_keys = list(project.targets.values_list("key", flat=True))
     opts = export_options_validate(options, target_keys=target_keys)
+    if opts["split"] is not None and "group_by" not in opts["split"]:
+        # Stored resolved, so that a rerun of the job splits the same way.
+        opts["split"]["group_by"] = default_group_by(project)
     _refuse_empty_selection(project, opts)
     job = ExportJob.objects.create(
         project=project, format=fmt, options=opts, requested_by=by,

@@ -19,6 +19,12 @@ from annotate.importing.readers import FORMATS, LineError, detect_format, read_r
 from annotate.importing.validate import ArticleIn, check_gold, validate_record
 from annotate.models import Article, Gold, Project, Span, TokenLayerRow, text_hash
 from annotate.services.queue import queue_statistics_refresh
+from annotate.services.stories import (
+    MAX_REPORTED_DUPLICATES,
+    DuplicateFinder,
+    stories_set_from_import,
+    story_recompute_request,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -39,12 +45,18 @@ class ImportReport:
     article_ids: list[int] = field(default_factory=list, repr=False)
     gold_imported: int = 0
     gold_kept: list[dict] = field(default_factory=list)  # a reviewer's gold was there: not replaced
+    # Near-duplicates of existing (or earlier) articles found by this import (annotate.services.stories).
+    duplicates: list[dict] = field(default_factory=list)
+    duplicates_count: int = 0
+    stories_set: int = 0
 
     def as_dict(self) -> dict:
         return {
             "format": self.format, "records": self.records, "created": self.created, "updated": self.updated,
             "unchanged": self.unchanged, "skipped": self.skipped, "invalid": self.invalid,
             "invalid_count": self.invalid_count, "gold_imported": self.gold_imported, "gold_kept": self.gold_kept,
+            "duplicates": self.duplicates,
+            "duplicates_count": self.duplicates_count, "stories_set": self.stories_set,
         }
 
     def summary(self) -> str:
@@ -55,6 +67,8 @@ class ImportReport:
             parts.append(f"{self.invalid_count} invalid lines skipped")
         if self.gold_imported:
             parts.append(f"{self.gold_imported} gold labels imported")
+        if self.duplicates_count:
+            parts.append(f"{self.duplicates_count} near-duplicates")
         return f"{self.records} records: " + ", ".join(parts)
 
 
@@ -107,7 +121,8 @@ def _batches(items: Iterable[ArticleIn], size: int) -> Iterator[list[ArticleIn]]
 METADATA_FIELDS = ("title", "source", "url", "published", "meta")
 
 
-def _write_batch(project: Project, batch: list[ArticleIn], report: ImportReport, by=None) -> None:
+def _write_batch(project: Project, batch: list[ArticleIn], report: ImportReport, finder: DuplicateFinder,
+                 by=None) -> None:
     ids = [a.external_id for a in batch if a.external_id is not None]
     hashes = [text_hash(a.text) for a in batch]
     by_id = {a.external_id: a for a in Article.objects.filter(project=project, external_id__in=ids)} if ids else {}
@@ -127,6 +142,9 @@ def _write_batch(project: Project, batch: list[ArticleIn], report: ImportReport,
     to_update: list[Article] = []
     replace_spans: list[tuple[Article, ArticleIn]] = []
     retexted: list[int] = []
+    fresh_text: list[Article] = []
+    lines: dict[int, int] = {}
+    stories: list[tuple[Article, str]] = []
     for item, digest in zip(batch, hashes, strict=True):
         existing = by_id.get(item.external_id) if item.external_id is not None else None
         if existing is None:
@@ -154,10 +172,14 @@ def _write_batch(project: Project, batch: list[ArticleIn], report: ImportReport,
             existing.preannotation_status = Article.Preannotation.PENDING
             existing.preannotation_error = ""
             retexted.append(existing.pk)
+            fresh_text.append(existing)
+            lines[existing.pk] = item.line
         for f in METADATA_FIELDS:
             setattr(existing, f, getattr(item, f))
         if item.spans or text_changed:
             replace_spans.append((existing, item))
+        if item.story is not None:
+            stories.append((existing, item.story))
         if changed or item.spans or item.gold is not None:
             to_update.append(existing)
             report.updated += 1
@@ -174,6 +196,7 @@ def _write_batch(project: Project, batch: list[ArticleIn], report: ImportReport,
         Article.objects.bulk_create([a for a, _ in to_create], batch_size=WRITE_BATCH)
         report.created += len(to_create)
         report.article_ids.extend(a.pk for a, _ in to_create)
+        stories.extend((a, item.story) for a, item in to_create if item.story is not None)
     if to_update:
         Article.objects.bulk_update(
             to_update, ["text", "content_hash", "preannotation_status", "preannotation_error", *METADATA_FIELDS],
@@ -189,10 +212,35 @@ def _write_batch(project: Project, batch: list[ArticleIn], report: ImportReport,
     ]
     if spans:
         Span.objects.bulk_create(spans, batch_size=WRITE_BATCH)
+    lines.update((a.pk, item.line) for a, item in to_create)
+    _record_duplicates([a for a, _ in to_create] + fresh_text, lines, report, finder, replaced={a.pk for a in fresh_text})
+    if stories:
+        report.stories_set += stories_set_from_import(project=project, assignments=[(a.pk, k) for a, k in stories])
     with_gold = [(a, item) for a, item in (*to_create, *((a, i) for a, i in _updated_items(to_update, batch)))
                  if item.gold is not None]
     if with_gold:
         _write_gold(project, with_gold, report, by)
+
+
+def _record_duplicates(articles: list[Article], lines: dict[int, int], report: ImportReport,
+                       finder: DuplicateFinder, replaced: set[int]) -> None:
+    found = finder.find(articles, replaced)
+    if not found:
+        return
+    report.duplicates_count += len(found)
+    room = MAX_REPORTED_DUPLICATES - len(report.duplicates)
+    if room <= 0:
+        return
+    names = dict(Article.objects.filter(pk__in=[d.duplicate_of for d in found[:room]])
+                 .values_list("pk", "external_id"))
+    by_pk = {a.pk: a for a in articles}
+    for d in found[:room]:
+        article = by_pk[d.article_id]
+        report.duplicates.append({
+            "line": lines.get(d.article_id), "article_id": d.article_id, "id": article.external_id or str(d.article_id),
+            "duplicate_of": d.duplicate_of, "duplicate_of_id": names.get(d.duplicate_of) or str(d.duplicate_of),
+            "similarity": d.similarity,
+        })
 
 
 def _updated_items(updated: list[Article], batch: list[ArticleIn]):
@@ -243,7 +291,7 @@ def _write_gold(project: Project, pairs: list[tuple[Article, ArticleIn]], report
 
 def articles_import(*, project: Project, source, filename: str | None = None, fmt: str = "auto",
                     skip_invalid: bool = False, by=None, queue_preannotation: bool = True,
-                    queue_model: bool = True) -> ImportReport:
+                    queue_model: bool = True, queue_stories: bool = True) -> ImportReport:
     """Import articles into `project` from a path (file, folder, zip) or an uploaded file object.
 
     Invariants: the whole file is validated before anything is written; with any invalid record
@@ -278,16 +326,20 @@ def articles_import(*, project: Project, source, filename: str | None = None, fm
             )
         valid = (r for r in _validated(path, report.format, project) if isinstance(r, ArticleIn))
         with transaction.atomic():
+            finder = DuplicateFinder(project)
             for batch in _batches(valid, WRITE_BATCH):
-                _write_batch(project, batch, report, by)
+                _write_batch(project, batch, report, finder, by)
                 if settings.DEBUG:
                     reset_queries()  # DEBUG logs every SQL statement: 100k article texts would stay in memory
+            finder.save()
             if queue_preannotation and report.article_ids:
                 ids = list(report.article_ids)
                 transaction.on_commit(lambda: _queue_preannotation(project, ids))
             if queue_model and report.article_ids:
                 new_ids, labelled = list(report.article_ids), bool(report.gold_imported)
                 transaction.on_commit(lambda: _queue_model_work(project, new_ids, labelled))
+            if queue_stories and (report.created or report.updated or report.stories_set):
+                story_recompute_request(project=project, by=by)
     queue_statistics_refresh(new_articles=report.created)
     logger.info("import into %s by %s: %s", project.slug, by or "system", report.summary())
     return report

@@ -44,6 +44,7 @@ from annotate.hotsql import (
 from annotate.models import (
     Annotation,
     Article,
+    ArticleFingerprint,
     ArticlePrediction,
     Assignment,
     Membership,
@@ -76,6 +77,7 @@ _A, _P, _N, _R = (Columns(Assignment, "a"), Columns(Project, "p"), Columns(Annot
 _K, _CAND = Columns(Article, "k"), Columns(Article, "cand")  # the candidate, inside and outside its CTE
 _ASSIGNMENT, _ARTICLE, _ANNOTATION, _TARGET = (
     Assignment._meta.db_table, Article._meta.db_table, Annotation._meta.db_table, Target._meta.db_table)
+_FINGERPRINT = ArticleFingerprint._meta.db_table
 
 
 def _target_keys_sql() -> str:
@@ -147,6 +149,7 @@ def articles_available(*, project: Project, user) -> QuerySet[Article]:
         Article.objects.filter(project=project)
         .exclude(pk__in=taken_by_user)
         .filter(active_assignments__lt=project.overlap)
+        .exclude(fingerprint__held=True)
     )
 
 
@@ -245,6 +248,9 @@ def _candidate_sql(cols: Columns, *, columns: str = "", also: str = "", tried: i
     return (f'SELECT {cols.sql}{columns} FROM {_ARTICLE} {a} WHERE {a}."project_id" = %s AND {a}."in_queue" '
             f'AND {a}."active_assignments" < %s '
             f'AND NOT EXISTS (SELECT 1 FROM {_ASSIGNMENT} x WHERE x."article_id" = {a}."id" AND x."annotator_id" = %s)'
+            # Near-duplicates held back by the project's one-per-group policy (annotate.services.stories);
+            # a table of its own, not in_queue, which the triggers recompute on every assignment write.
+            f' AND NOT EXISTS (SELECT 1 FROM {_FINGERPRINT} h WHERE h."article_id" = {a}."id" AND h."held")'
             f'{not_tried}{also} ORDER BY {_order_sql(a, uncertainty)} LIMIT 1{for_update(a, skip_locked=True)}')
 
 

@@ -99,6 +99,15 @@ class ImportIn(serializers.Serializer):
     skip_invalid = serializers.BooleanField(default=False)
 
 
+class DuplicateFoundOut(serializers.Serializer):
+    line = serializers.IntegerField(allow_null=True)
+    article_id = serializers.IntegerField()
+    id = serializers.CharField()
+    duplicate_of = serializers.IntegerField(help_text="Article id of its duplicate group's first article.")
+    duplicate_of_id = serializers.CharField(help_text="That article's external id (else its database id).")
+    similarity = serializers.FloatField(help_text="Estimated Jaccard similarity of their word shingles.")
+
+
 class ImportReportOut(serializers.Serializer):
     format = serializers.CharField()
     records = serializers.IntegerField()
@@ -111,6 +120,9 @@ class ImportReportOut(serializers.Serializer):
     gold_imported = serializers.IntegerField(help_text="articles whose `gold` was stored (method `imported`)")
     gold_kept = serializers.ListField(child=serializers.JSONField(),
                                       help_text="records whose gold was not stored: a reviewer's gold is kept")
+    duplicates = DuplicateFoundOut(many=True, help_text="New articles that near-duplicate an existing one (first 1,000).")
+    duplicates_count = serializers.IntegerField()
+    stories_set = serializers.IntegerField(help_text="Articles whose `story` field set their story by hand.")
 
 
 class ArticleImportView(ProjectScopedMixin, ApiView):

@@ -19,6 +19,11 @@ class ExportSplit(serializers.Serializer):
     train = serializers.IntegerField(min_value=0, max_value=100, help_text="Percent; train + dev + test = 100.")
     dev = serializers.IntegerField(min_value=0, max_value=100, help_text="Percent.")
     test = serializers.IntegerField(min_value=0, max_value=100, help_text="Percent.")
+    group_by = serializers.ChoiceField(
+        choices=["story", "duplicate_group", "source"], required=False, allow_null=True,
+        help_text="Keep whole groups in one part, so none straddles train/dev/test: `story`, `duplicate_group` "
+                  "or `source` (outlet). Absent: `duplicate_group` when the project has near-duplicates, else "
+                  "null (stratified by stance). The job's counts report the proportions achieved.")
 
 
 class ExportOptions(serializers.Serializer):

@@ -15,6 +15,7 @@ import { Members } from "./members";
 import { Models } from "./models";
 import { go, link, type Tab, useRoute } from "./router";
 import { Setup } from "./setup";
+import { Stories } from "./stories";
 import type { ProjectDoc, Stats } from "./types";
 
 const boot: { username?: string; display_name?: string; is_staff?: boolean } = (() => {
@@ -128,9 +129,10 @@ const TAB_LABELS: Array<[Tab, string, string[]]> = [
   ["audit", "Audit", MANAGER_ROLES],
   ["exports", "Exports", DATA_READERS],
   ["models", "Models", DATA_READERS],
+  ["stories", "Stories", DATA_READERS],
 ];
 
-function ProjectScreens({ id, tab, article, readOnly }: { id: number; tab: Tab; article?: number; readOnly?: boolean }) {
+function ProjectScreens({ id, tab, article, story, readOnly }: { id: number; tab: Tab; article?: number; story?: number; readOnly?: boolean }) {
   const { data: project, error, reload } = useLoad(() => api<ProjectDoc>("GET", `projects/${id}/`), [id]);
   const base = `/manage/projects/${id}`;
   // Exporters have one screen here: every other tab would only say "no permission".
@@ -160,6 +162,7 @@ function ProjectScreens({ id, tab, article, readOnly }: { id: number; tab: Tab; 
             : tab === "members" ? <Members project={project} />
             : tab === "audit" ? <Audit project={project} />
             : tab === "models" ? <Models project={project} />
+            : tab === "stories" ? <Stories project={project} storyId={story} />
             : <AdjudicationQueue project={project} />}
         </>
       )}
@@ -190,6 +193,8 @@ export function ManageApp() {
       return <ProjectScreens id={route.id} tab="articles" article={route.article} readOnly />;
     case "adjudicate":
       return <ProjectScreens id={route.id} tab="adjudication" article={route.article} />;
+    case "story":
+      return <ProjectScreens id={route.id} tab="stories" story={route.story} />;
     default:
       return <Shell><h1>Not found</h1><p><a href="/manage/" onClick={link("/manage/")}>Back to projects</a></p></Shell>;
   }

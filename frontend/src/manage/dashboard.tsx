@@ -4,6 +4,7 @@
 import type { ChartConfiguration } from "chart.js";
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { ChartBox, PALETTE } from "./chart";
+import { StoryStancePanel } from "./stories";
 import { api, fmtMetric, fmtSeconds } from "./http";
 import type { Agreement, Metric, ProjectDoc, Stats, Throughput } from "./types";
 
@@ -153,6 +154,7 @@ export function Dashboard({ project }: { project: ProjectDoc }) {
       </div>
       <div class="m-panel"><h3>Frames</h3><ChartBox config={charts!.frames} label="Frame distribution" height={300} /></div>
       <AgreementPanel agreement={agreement} />
+      <StoryStancePanel project={project} />
     </section>
   );
 }

@@ -1,7 +1,7 @@
 /** Routes of the management screens, all under /manage/. */
 import { useEffect, useState } from "preact/hooks";
 
-export type Tab = "dashboard" | "setup" | "import" | "members" | "adjudication" | "audit" | "exports" | "assignments" | "articles" | "models";
+export type Tab = "dashboard" | "setup" | "import" | "members" | "adjudication" | "audit" | "exports" | "assignments" | "articles" | "models" | "stories";
 export type Route =
   | { name: "projects" }
   | { name: "new" }
@@ -9,9 +9,10 @@ export type Route =
   | { name: "project"; id: number; tab: Tab }
   | { name: "adjudicate"; id: number; article: number }
   | { name: "article"; id: number; article: number }
+  | { name: "story"; id: number; story: number }
   | { name: "notfound" };
 
-const TABS: Tab[] = ["dashboard", "setup", "import", "members", "adjudication", "audit", "exports", "assignments", "articles", "models"];
+const TABS: Tab[] = ["dashboard", "setup", "import", "members", "adjudication", "audit", "exports", "assignments", "articles", "models", "stories"];
 
 export function parse(path: string): Route {
   const p = path.replace(/\/+$/, "");
@@ -27,6 +28,8 @@ export function parse(path: string): Route {
   if (m) return { name: "adjudicate", id: Number(m[1]), article: Number(m[2]) };
   m = p.match(/^\/manage\/projects\/(\d+)\/articles\/(\d+)$/);
   if (m) return { name: "article", id: Number(m[1]), article: Number(m[2]) };
+  m = p.match(/^\/manage\/projects\/(\d+)\/stories\/(\d+)$/);
+  if (m) return { name: "story", id: Number(m[1]), story: Number(m[2]) };
   return { name: "notfound" };
 }
 

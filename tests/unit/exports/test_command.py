@@ -32,8 +32,9 @@ def test_export_command_options_and_errors(tmp_path):
     call_command("export", "--project", "demo-export", "--format", "conllu", "--out", str(out),
                  "--include-drafts", "--split", "80,10,10", "--seed", "3")
     job = ExportJob.objects.get()
+    # group_by is stored resolved: null (stratified by stance) when the project has no near-duplicates.
     assert job.options["submitted_only"] is False and job.options["split"] == {"seed": 3, "train": 80, "dev": 10,
-                                                                               "test": 10}
+                                                                               "test": 10, "group_by": None}
     assert job.counts["articles"] == 4
     with pytest.raises(CommandError, match="no project"):
         call_command("export", "--project", "nope", "--format", "jsonl", "--out", str(out))

@@ -242,7 +242,7 @@ def test_the_job_records_every_option_it_used_including_defaults(world):
     job, _ = run_export(world, "jsonl")
     assert job.options == DEFAULTS and "include_suggestions" in job.options
     job, _ = run_export(world, "jsonl", split={"train": 80, "dev": 10, "test": 10})
-    assert job.options["split"] == {"seed": 0, "train": 80, "dev": 10, "test": 10}
+    assert job.options["split"] == {"seed": 0, "train": 80, "dev": 10, "test": 10, "group_by": None}
 
 
 def test_an_export_that_selects_nothing_is_refused_naming_the_filters(world):

@@ -16,7 +16,7 @@ from .data import build_demo, run_export
 pytestmark = pytest.mark.django_db
 
 KEYS = {"id", "title", "source", "url", "published", "meta", "text", "entities", "quotes", "spans_from",
-        "annotations", "gold", "suggestions"}
+        "annotations", "gold", "suggestions", "story", "duplicate_group", "labels_from"}
 
 
 def _lines(path):
@@ -182,10 +182,11 @@ def test_rows_cost_a_fixed_number_of_queries_whatever_the_size(django_assert_max
         AnnotationFactory(assignment=AssignmentFactory(article=art, annotator=demo.annotators[1],
                                                        status=Assignment.Status.SUBMITTED))
     options = export_options_validate({}, target_keys=[])
-    # One chunk of 50: articles, gold, annotations, spans, then the empty next chunk.
-    with django_assert_max_num_queries(5):
+    # One chunk of 50: articles, gold, annotations, spans, then the empty next chunk; before them
+    # the duplicate policy and the story snapshot (annotate.stories.export), once per export.
+    with django_assert_max_num_queries(5 + 2):
         assert len(list(iter_rows(project=demo.project, options=options, chunk_size=50))) == 33
-    with django_assert_max_num_queries(4 * 7 + 1):
+    with django_assert_max_num_queries(4 * 7 + 1 + 2):
         assert len(list(iter_rows(project=demo.project, options=options, chunk_size=5))) == 33
 
 

@@ -1,0 +1,2 @@
+"""Near-duplicates (fingerprint) and stories (grouping) of a project's articles; services in
+annotate.services.stories."""

@@ -1,0 +1,19 @@
+"""Story tasks: thin callers of annotate.services.stories (G7)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.db import InterfaceError, OperationalError
+
+from annotate.models import Project
+from annotate.services.stories import stories_recompute
+
+
+# Idempotent (a recompute from the committed rows), so a redelivery or a duplicate is harmless.
+@shared_task(name="annotate.stories_recompute", autoretry_for=(OperationalError, InterfaceError),
+             max_retries=3, retry_backoff=True, acks_late=True)
+def stories_recompute_task(project_id: int) -> dict:
+    project = Project.objects.filter(pk=project_id).first()
+    if project is None:
+        return {"skipped": "project deleted"}
+    return stories_recompute(project=project)
