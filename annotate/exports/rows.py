@@ -71,18 +71,27 @@ CHUNK_SIZE = 500
 SUBMITTED = Assignment.Status.SUBMITTED
 
 
+def _this_article() -> dict:
+    """`article_id = outer id`, written as a closed range on purpose. Under an OR of two EXISTS,
+    PostgreSQL turns an equality into a *hashed* subplan: every 500-row chunk query then hashed
+    all submitted assignments of the database first (~90 ms a chunk at 120k assignments, so the
+    JSONL export ran at a third of a bare cursor and slowed with the database's size). The range
+    cannot be hashed, so each article is probed once through the article_id index (117 ms → 2.5 ms
+    a chunk, measured with EXPLAIN ANALYZE on the bench_export database)."""
+    return {"article_id__gte": OuterRef("pk"), "article_id__lte": OuterRef("pk")}
+
+
 def export_articles(*, project: Project, options: dict, copy_labels: bool | None = None) -> QuerySet[Article]:
     qs = Article.objects.filter(project=project)
     if options.get("published_from"):
         qs = qs.filter(published__date__gte=options["published_from"])
     if options.get("published_to"):
         qs = qs.filter(published__date__lte=options["published_to"])
-    has_gold = Exists(Gold.objects.filter(article=OuterRef("pk")))
+    has_gold = Exists(Gold.objects.filter(**_this_article()))
     if options["labels"] == "gold":
         labelled = has_gold
     elif options["submitted_only"]:
-        submitted = Exists(Assignment.objects.filter(
-            article=OuterRef("pk"), status=SUBMITTED, annotation__isnull=False))
+        submitted = Exists(Assignment.objects.filter(**_this_article(), status=SUBMITTED, annotation__isnull=False))
         labelled = submitted | has_gold
     else:
         return qs
