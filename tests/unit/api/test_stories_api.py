@@ -122,3 +122,33 @@ def test_story_endpoints_are_in_the_schema():
         op = ops[(method, path)]
         assert "**Who may call:**" in op["description"]
         assert "200" in op["responses"] or "201" in op["responses"] or "202" in op["responses"]
+
+
+def test_the_dashboards_stance_by_outlet_agrees_with_each_story_screen_in_one_pass(tmp_path):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from annotate.models import Article, Gold
+    from annotate.services.stories import story_merge
+
+    w = _world(tmp_path)
+    for external_id, label in (("seed-000", "AGAINST"), ("seed-001", "AGAINST"), ("seed-003", "NEUTRAL")):
+        Gold.objects.create(article=Article.objects.get(project=w.project, external_id=external_id),
+                            stance={"western-troops": label}, frames=[], method=Gold.Method.ADJUDICATED)
+    admin = w.client("admin")
+    url = P(w) + "stories/stance-by-outlet/"
+    admin.get(P(w) + "stories/")  # the token's first use writes its last-used time: not counted below
+    with CaptureQueriesContext(connection) as one_story:
+        assert admin.get(url).status_code == 200
+    story_merge(project=w.project, story_ids=[w.other[0].pk, w.other[1].pk])  # a second multi-outlet story
+    with CaptureQueriesContext(connection) as two_stories:
+        panel = admin.get(url).json()
+    assert len(panel) == 2
+    # The number of statements does not grow with the number of stories on the panel.
+    assert len(two_stories.captured_queries) == len(one_story.captured_queries)
+    for entry in panel:
+        compare = admin.get(P(w) + f"stories/{entry['id']}/compare/").json()
+        assert entry["outlets"] == [{"outlet": o["outlet"], "stance": o["stance"]} for o in compare["outlets"]]
+    demo = next(e for e in panel if e["id"] == w.story.pk)
+    counts = [o["stance"].get("western-troops") for o in demo["outlets"]]
+    assert counts.count({"AGAINST": 1}) == 2 and counts.count({"NEUTRAL": 1}) == 1
