@@ -520,12 +520,20 @@ def story_rename(*, project: Project, story_id: int, name: str, by=None) -> Stor
     return story
 
 
+def _check_ids(ids, *, field: str, minimum: int, what: str) -> None:
+    """A JSON list of at least `minimum` integer ids; the error names the element that is not one."""
+    if not isinstance(ids, list) or len(ids) < minimum:
+        raise ValidationFailed(f"{field}: a list of at least {minimum} {what} id{'s' if minimum > 1 else ''}",
+                               details={field: [f"a list of at least {minimum} {what} ids"]})
+    bad = [i for i, v in enumerate(ids) if not isinstance(v, int) or isinstance(v, bool)]
+    if bad:
+        raise ValidationFailed(f"{field}[{bad[0]}]: {ids[bad[0]]!r} is not a {what} id",
+                               details={f"{field}[{i}]": [f"{ids[i]!r} is not a {what} id"] for i in bad[:20]})
+
+
 def story_merge(*, project: Project, story_ids: list[int], name: str | None = None, by=None) -> Story:
     """Merge the stories into the first one (kept, made manual); the others are deleted."""
-    if (not isinstance(story_ids, list) or len(story_ids) < 2
-            or not all(isinstance(i, int) and not isinstance(i, bool) for i in story_ids)):
-        raise ValidationFailed("stories: name at least two story ids to merge",
-                               details={"stories": ["a list of at least two story ids"]})
+    _check_ids(story_ids, field="stories", minimum=2, what="story")
     story_ids = list(dict.fromkeys(story_ids))
     with transaction.atomic():
         _lock_project_stories(project)
@@ -548,10 +556,7 @@ def story_merge(*, project: Project, story_ids: list[int], name: str | None = No
 def story_split(*, project: Project, story_id: int, article_ids: list[int], name: str | None = None,
                 by=None) -> Story:
     """Move the given articles of the story into a new manual story (both are then manual)."""
-    if (not isinstance(article_ids, list) or not article_ids
-            or not all(isinstance(i, int) and not isinstance(i, bool) for i in article_ids)):
-        raise ValidationFailed("articles: name the article ids to move into a new story",
-                               details={"articles": ["a non-empty list of article ids"]})
+    _check_ids(article_ids, field="articles", minimum=1, what="article")
     with transaction.atomic():
         _lock_project_stories(project)
         story = _story_of(project, story_id, lock=True)

@@ -88,6 +88,8 @@ def test_bad_bodies_are_400_naming_the_field_and_change_nothing(tmp_path):
     cases = [
         ("stories/merge/", "post", {"stories": [w.story.pk]}, "stories"),
         ("stories/merge/", "post", {"stories": [w.story.pk, 10**9]}, None),
+        ("stories/merge/", "post", {"stories": [w.story.pk, "x"]}, "stories[1]"),
+        (f"stories/{w.story.pk}/split/", "post", {"articles": [True]}, "articles[0]"),
         (f"stories/{w.story.pk}/split/", "post", {"articles": [10**9]}, "articles"),
         (f"stories/{w.story.pk}/split/", "post",
          {"articles": list(w.story.links.values_list("article_id", flat=True))}, "articles"),
