@@ -3,7 +3,7 @@
  * frames, notes. Keyboard first; every edit goes through the pure functions in state.ts (so undo
  * and redo are free) and is autosaved by saver.ts.
  */
-import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks";
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
 import { ApiError, NetworkError, api, type AnnotationDoc, type AssignmentDoc, type Project } from "./api";
 import { Header, openNextTask } from "./app";
 import { ArticleText, readSelection, selectRange } from "./article";
@@ -145,7 +145,9 @@ export function Annotator({ a, project, onReopened }: {
     }
   }, [saver]);
 
-  useEffect(() => {
+  // A layout effect, not a passive one: the pill must turn to "Saving…" in the same frame as the
+  // change it reports, or for a moment the screen shows the new label beside "Saved".
+  useLayoutEffect(() => {
     if (!readOnly) saver.update(draft);
   }, [draft]);
   useEffect(() => () => saver.close(), [saver]);
