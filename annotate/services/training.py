@@ -437,7 +437,7 @@ def stance_suggestions(*, assignment: Assignment) -> dict[str, Any]:
     ms = model_settings(project)
     model = active_model(project)
     out: dict[str, Any] = {"shown": False, "reason": "", "prefill": ms.prefill, "model_version": None,
-                           "stance": {}, "frames": []}
+                           "stance": {}, "frames": [], "primary_frame": ""}
     if not ms.suggestions_enabled:
         out["reason"] = "off"
     elif withheld(project.pk, assignment.pk, ms.withhold_share):
@@ -462,6 +462,8 @@ def stance_suggestions(*, assignment: Assignment) -> dict[str, Any]:
             frames = set(project.frames)
             out["frames"] = [{"frame": f, "confidence": prediction.frame_probabilities.get(f)}
                              for f in prediction.frames if f in frames]
+            if prediction.primary_frame in frames:
+                out["primary_frame"] = prediction.primary_frame
             out["shown"], out["model_version"] = bool(out["stance"] or out["frames"]), model.version
             if not out["shown"]:
                 out["reason"] = "no_prediction"

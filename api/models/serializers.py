@@ -105,7 +105,8 @@ class FrameSuggestionOut(serializers.Serializer):
 class SuggestionsOut(serializers.Serializer):
     shown = serializers.BooleanField()
     reason = serializers.CharField(help_text="why none: off | withheld | no_model | stale | broken | no_prediction")
-    prefill = serializers.BooleanField(help_text="the project pre-selects suggested stances")
+    prefill = serializers.BooleanField(help_text="the project pre-selects suggested stances and frames")
     model_version = serializers.IntegerField(allow_null=True)
     stance = serializers.DictField(child=StanceSuggestionOut(), help_text="{target key: suggestion}")
     frames = FrameSuggestionOut(many=True)
+    primary_frame = serializers.CharField(allow_blank=True, help_text="the suggested primary frame, or empty")

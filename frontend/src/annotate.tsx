@@ -15,10 +15,10 @@ import { TextIndex } from "./offsets";
 import { navigate } from "./router";
 import { AutoSaver, draftFromDoc, type SaveState } from "./saver";
 import { isBlank, snapToGraphemes, snapToTokens } from "./snap";
-import { SuggestedStance, isAcceptKey, useStanceSuggestions } from "./suggestions";
+import { SuggestedFrame, SuggestedStance, isAcceptFramesKey, isAcceptKey, useStanceSuggestions } from "./suggestions";
 import {
   QUOTE_KINDS, type Draft, type History, type QuoteKind, type Span, type Suggestion, acceptAllWithLabel,
-  acceptSuggestion, addSpan, historyOf, nextQuoteKind, pendingSuggestions, quoteKindOf, record, redo,
+  acceptFrames, acceptSuggestion, addSpan, historyOf, nextQuoteKind, pendingSuggestions, quoteKindOf, record, redo,
   rejectSuggestion, relabelSpan, removeSpan, resizeSpan, setNotes, setPrimaryFrame, setQuoteKind, setSpeaker,
   setStance, speakerSuggestionOf, toggleFrame, undo,
 } from "./state";
@@ -310,8 +310,18 @@ export function Annotator({ a, project, onReopened }: {
     edit((d) => acceptAllWithLabel(d, suggestions, label));
   };
 
-  const modelSugg = useStanceSuggestions(a.id, readOnly, (stance) =>
-    edit((d) => Object.entries(stance).reduce((x, [k, l]) => (x.stance[k] ? x : setStance(x, k, l)), d)));
+  // Pre-fill (a project setting) fills only what the annotator has not chosen yet.
+  const modelSugg = useStanceSuggestions(a.id, readOnly, (sg) =>
+    edit((d) => {
+      const x = Object.entries(sg.stance).reduce((y, [k, s]) => (y.stance[k] ? y : setStance(y, k, s.label)), d);
+      return x.frames.length ? x : acceptFrames(x, sg.frames.map((f) => f.frame), sg.primary_frame, schema.frames);
+    }));
+  const suggestedFrames = useMemo(() => new Map((modelSugg?.frames ?? []).map((f) => [f.frame, f])), [modelSugg]);
+  const framesLeft = [...suggestedFrames.keys()].some((f) => !draft.frames.includes(f))
+    || (!!modelSugg?.primary_frame && !draft.primary_frame);
+  const acceptSuggestedFrames = () => {
+    if (modelSugg) edit((d) => acceptFrames(d, [...suggestedFrames.keys()], modelSugg.primary_frame, schema.frames));
+  };
   const acceptStance = (ti: number) => {
     const t = project.targets[ti];
     const s = t && modelSugg?.stance[t.key];
@@ -592,6 +602,11 @@ export function Annotator({ a, project, onReopened }: {
     if (isAcceptKey(e) && modelSugg) {
       e.preventDefault();
       acceptStance(activeTarget);
+      return;
+    }
+    if (isAcceptFramesKey(e) && modelSugg) {
+      e.preventDefault();
+      acceptSuggestedFrames();
       return;
     }
     if (/^[1-9]$/.test(e.key) || /^Digit[1-9]$/.test(e.code)) {
@@ -921,6 +936,17 @@ export function Annotator({ a, project, onReopened }: {
 
           <section class={`card frames${missing.has("frames") || missing.has("primary_frame") ? " missing" : ""}`} aria-label="Frames">
             <h2>Frames <span class="muted small">★ = primary · <kbd>⇧F</kbd></span></h2>
+            {suggestedFrames.size > 0 && !readOnly && (
+              <p class={`stance-suggestion frames-suggestion${framesLeft ? "" : " taken"}`}>
+                <span class="sugg-tag">suggested</span>
+                <span class="sugg-label">{suggestedFrames.size} {suggestedFrames.size === 1 ? "frame" : "frames"}</span>
+                {framesLeft && (
+                  <button type="button" class="sugg-accept" data-testid="accept-frames" onClick={acceptSuggestedFrames}>
+                    accept<kbd>⇧0</kbd>
+                  </button>
+                )}
+              </p>
+            )}
             <ul>
               {schema.frames.map((f) => {
                 const on = draft.frames.includes(f);
@@ -931,6 +957,7 @@ export function Annotator({ a, project, onReopened }: {
                       <input type="checkbox" checked={on} disabled={readOnly}
                         onChange={() => edit((d) => toggleFrame(d, f, schema.frames))} />
                       {f}
+                      <SuggestedFrame s={suggestedFrames.get(f)} primary={modelSugg?.primary_frame === f} chosen={on} />
                     </label>
                     <button class={`star${primary ? " is-primary" : ""}`} disabled={readOnly}
                       aria-pressed={primary} aria-label={`Make ${f} the primary frame`}
@@ -1018,6 +1045,7 @@ function HelpOverlay({ labelKeys, stance, onClose }: { labelKeys: Map<string, st
     ["⇧Q", "the selected quote's kind: direct → partial → scare"],
     [`1–${stance.length}`, `stance for the active target (${stance.map((s, i) => `${i + 1} ${s}`).join(", ")})`],
     ["0", "accept the model's suggested stance for the active target (shown dashed, when the project has a model)"],
+    ["⇧0", "accept the model's suggested frames and primary frame (your own choices stay)"],
     ["t / ⇧T", "next / previous target"],
     ["⇧F", "go to frames (Space toggles)"],
     ["⇧N", "write a note"],

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
-  acceptAllWithLabel, acceptSuggestion, addSpan, emptyDraft, historyOf, pendingSuggestions, record, redo,
+  acceptAllWithLabel, acceptFrames, acceptSuggestion, addSpan, emptyDraft, historyOf, pendingSuggestions, record, redo,
   rejectSuggestion, relabelSpan, removeSpan, setNotes, setPrimaryFrame, setSpeaker, setStance, toggleFrame, undo,
   type Suggestion,
 } from "./state";
@@ -97,6 +97,15 @@ describe("stance, frames, notes", () => {
     expect(d).toMatchObject({ frames: ["Economic", "Morality"], primary_frame: "Morality" });
     d = toggleFrame(toggleFrame(d, "Economic", order), "Morality", order);
     expect(d).toMatchObject({ frames: [], primary_frame: "" });
+  });
+
+  it("accepting the suggested frames adds them and their primary, keeping the annotator's own", () => {
+    let d = acceptFrames(emptyDraft(), ["Political", "Economic"], "Political", order);
+    expect(d).toMatchObject({ frames: ["Economic", "Political"], primary_frame: "Political" });
+    expect(acceptFrames(d, ["Political", "Economic"], "Political", order)).toBe(d); // nothing new: no edit
+    d = setPrimaryFrame(emptyDraft(), "Morality", order);
+    d = acceptFrames(d, ["Economic"], "Economic", order);
+    expect(d).toMatchObject({ frames: ["Economic", "Morality"], primary_frame: "Morality" });
   });
 });
 

@@ -207,6 +207,16 @@ export function setPrimaryFrame(d: Draft, frame: string, order: readonly string[
   return { ...withFrame, primary_frame: frame };
 }
 
+/** Take the model's suggested frames: add those not chosen yet (the annotator's own choices stay)
+ * and make the suggested primary frame primary unless the annotator has chosen one. */
+export function acceptFrames(d: Draft, frames: readonly string[], primary: string, order: readonly string[] = []): Draft {
+  let out = d;
+  for (const f of frames) if (!out.frames.includes(f)) out = toggleFrame(out, f, order);
+  const keepOwn = d.primary_frame !== "";
+  if (primary && !keepOwn && out.primary_frame !== primary) out = setPrimaryFrame(out, primary, order);
+  return out;
+}
+
 export function setNotes(d: Draft, notes: string): Draft {
   return d.notes === notes ? d : { ...d, notes };
 }

@@ -1,8 +1,9 @@
 /**
- * The model's stance suggestions on the annotation screen (issue 16): per target the suggested
- * label and its confidence, shown as a suggestion (dashed, "suggested"), never chosen for the
- * annotator unless the project turns pre-fill on. Key 0 accepts the active target's suggestion.
- * The server records that they were shown (and which model version) when this asks for them.
+ * The model's suggestions on the annotation screen (issue 16): per target the suggested stance
+ * and its confidence, and the suggested frames (with the primary one), each shown as a suggestion
+ * (dashed, "suggested"), never chosen for the annotator unless the project turns pre-fill on.
+ * Key 0 accepts the active target's stance, Shift+0 the suggested frames. The server records that
+ * they were shown (and which model version) when this asks for them.
  */
 import { useEffect, useState } from "preact/hooks";
 import { api } from "./api";
@@ -20,13 +21,19 @@ export interface StanceSuggestions {
   prefill: boolean;
   model_version: number | null;
   stance: Record<string, StanceSuggestion>;
-  frames: { frame: string; confidence: number | null }[];
+  frames: FrameSuggestion[];
+  primary_frame: string;
+}
+
+export interface FrameSuggestion {
+  frame: string;
+  confidence: number | null;
 }
 
 /** The suggestions for the caller's own open assignment; null while loading, when there are
  * none, or when the request fails (suggestions are a help: annotation never waits for them). */
 export function useStanceSuggestions(assignmentId: number, readOnly: boolean,
-  onPrefill?: (stance: Record<string, string>) => void): StanceSuggestions | null {
+  onPrefill?: (s: StanceSuggestions) => void): StanceSuggestions | null {
   const [data, setData] = useState<StanceSuggestions | null>(null);
   useEffect(() => {
     setData(null);
@@ -36,9 +43,7 @@ export function useStanceSuggestions(assignmentId: number, readOnly: boolean,
       .then((d) => {
         if (!live || !d.shown) return;
         setData(d);
-        if (d.prefill && onPrefill) {
-          onPrefill(Object.fromEntries(Object.entries(d.stance).map(([k, s]) => [k, s.label])));
-        }
+        if (d.prefill && onPrefill) onPrefill(d);
       })
       .catch(() => undefined);
     return () => {
@@ -50,7 +55,11 @@ export function useStanceSuggestions(assignmentId: number, readOnly: boolean,
 
 /** The accept key: 0, beside the stance keys 1–9 (letters may be span-label keys). */
 export const isAcceptKey = (e: KeyboardEvent) =>
-  !e.ctrlKey && !e.metaKey && !e.altKey && (e.key === "0" || e.code === "Digit0" || e.code === "Numpad0");
+  !e.ctrlKey && !e.metaKey && !e.altKey && !e.shiftKey && (e.key === "0" || e.code === "Digit0" || e.code === "Numpad0");
+
+/** Shift+0 accepts the suggested frames (by code: Shift+0 is ")" or "=" depending on the layout). */
+export const isAcceptFramesKey = (e: KeyboardEvent) =>
+  !e.ctrlKey && !e.metaKey && !e.altKey && e.shiftKey && e.code === "Digit0";
 
 export const percent = (p: number | null) => (p === null ? "" : `${Math.round(p * 100)}%`);
 
@@ -70,5 +79,16 @@ export function SuggestedStance({ s, chosen, active, disabled, onAccept }: {
         </button>
       )}
     </p>
+  );
+}
+
+/** Beside a frame the model suggests: its confidence, and whether it would be the primary one. */
+export function SuggestedFrame({ s, primary, chosen }: { s: FrameSuggestion | undefined; primary: boolean; chosen: boolean }) {
+  if (!s) return null;
+  return (
+    <span class={`frame-suggestion${chosen ? " taken" : ""}`} data-testid="frame-suggestion">
+      <span class="sugg-tag">{primary ? "suggested primary" : "suggested"}</span>
+      <span class="sugg-conf" title="the model's confidence">{percent(s.confidence)}</span>
+    </span>
   );
 }

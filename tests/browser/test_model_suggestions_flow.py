@@ -11,7 +11,7 @@ import re
 import pytest
 
 from annotate.label_schema import default_label_schema
-from annotate.models import Annotation, Article, Assignment, Membership, SuggestionExposure
+from annotate.models import Annotation, Article, ArticlePrediction, Assignment, Membership, SuggestionExposure
 from annotate.services import training
 from annotate.services.imports import articles_import
 from tests.benchmarks.make_stance_set import article, background_sentences
@@ -48,6 +48,10 @@ def world(db):
                              queue_preannotation=False, queue_model=False)
     Article.objects.filter(pk__in=report.article_ids).update(priority=5)  # the queue hands these out first
     training.predictions_compute(project=project, article_ids=report.article_ids)
+    # Frames the screen must show as suggestions whatever the small model predicted.
+    first, second = project.frames[:2]
+    ArticlePrediction.objects.filter(article_id__in=report.article_ids).update(
+        frames=[first, second], primary_frame=second, frame_probabilities={first: 0.81, second: 0.64})
     return {"project": project, "model": model, "annotator": annotator}
 
 
@@ -89,3 +93,23 @@ def test_dashboard_shows_the_model_and_the_annotator_accepts_a_suggestion_by_key
     exposure = SuggestionExposure.objects.get(assignment=assignment)
     assert exposure.shown and exposure.model_version == world["model"].version
     page.shot("suggestion_accepted")
+
+    # The suggested frames: beside each its confidence (the primary one says so), none ticked;
+    # Shift+0 ticks them and makes the suggested primary frame primary.
+    first_frame, second_frame = project.frames[:2]
+    frames = page.locator("section.frames")
+    hints = frames.locator("[data-testid=frame-suggestion]")
+    assert hints.count() == 2
+    assert "81%" in hints.nth(0).inner_text() and "suggested primary" in hints.nth(1).inner_text().lower()
+    assert frames.locator("input[type=checkbox]:checked").count() == 0
+    assert_accessible(page, "section.frames")
+    page.keyboard.press("Shift+0")
+    frames.locator("li.on").nth(1).wait_for()
+    assert [t.strip() for t in frames.locator("li.on label").all_inner_texts()] == [
+        t.strip() for t in frames.locator("li", has=page.locator("[data-testid=frame-suggestion]")).locator("label").all_inner_texts()]
+    assert frames.locator("li.on .star.is-primary").count() == 1
+    assert page.locator("[data-testid=accept-frames]").count() == 0  # nothing left to accept
+    wait_saved(page)
+    saved = Annotation.objects.get(assignment=assignment)
+    assert sorted(saved.frames) == sorted([first_frame, second_frame]) and saved.primary_frame == second_frame
+    page.shot("frames_accepted")

@@ -149,6 +149,17 @@ def test_suggestions_shown_on_own_assignment_and_recorded(project):
     assert s["label"] in project.stance_labels and 0 < s["confidence"] <= 1
     exposure = SuggestionExposure.objects.get(assignment=assignment)
     assert exposure.shown and exposure.model_version == row.version
+    # Frames too: the prediction's frames that the codebook has, and its primary frame.
+    prediction = ArticlePrediction.objects.get(article_id=assignment.article_id)
+    first, second = project.frames[:2]
+    ArticlePrediction.objects.filter(pk=prediction.pk).update(
+        frames=[first, "dropped-from-codebook", second], primary_frame=second,
+        frame_probabilities={first: 0.9, "dropped-from-codebook": 0.8, second: 0.6})
+    got = training.stance_suggestions(assignment=assignment)
+    assert got["frames"] == [{"frame": first, "confidence": 0.9}, {"frame": second, "confidence": 0.6}]
+    assert got["primary_frame"] == second
+    ArticlePrediction.objects.filter(pk=prediction.pk).update(primary_frame="dropped-from-codebook")
+    assert training.stance_suggestions(assignment=assignment)["primary_frame"] == ""
 
 
 def test_switch_off_withhold_share_new_target_stale_and_broken(project, tmp_path):
