@@ -14,7 +14,7 @@ from django.db.models import Count, Q
 from annotate.agreement import Submitted, submitted_annotations
 from annotate.consensus import majority_frames, majority_label
 from annotate.errors import ValidationFailed
-from annotate.models import Annotation, Article, Assignment, Gold, Project, Span
+from annotate.models import Annotation, Article, Assignment, Gold, Project, Span, Target
 
 QueueState = Literal["open", "decided", "unanimous", "few", "all"]
 QUEUE_STATES: tuple[str, ...] = ("open", "decided", "unanimous", "few", "all")
@@ -104,6 +104,14 @@ def adjudication_queue(*, project: Project, state: QueueState = "open") -> list[
             },
         ))
     return out
+
+
+def disagreeing_article_ids(*, project: Project | int, article_ids: Sequence[int] | None = None) -> set[int]:
+    """Articles whose submitted annotations differ on any field `disagreements` compares (what
+    the adjudication queue calls disagreeing): of the whole project, or of the given articles."""
+    keys = list(Target.objects.filter(project=project).values_list("key", flat=True))
+    subs_by_article = submitted_annotations(project=project, article_ids=article_ids)
+    return {article_id for article_id, subs in subs_by_article.items() if disagreements(subs, keys)}
 
 
 def _gold(article: Article) -> Gold | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 
 import django_filters
+from django.db.models import F, Value
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import filters, generics, serializers, status
@@ -13,6 +14,7 @@ from rest_framework.response import Response
 
 from annotate.errors import ValidationFailed
 from annotate.models import Article
+from annotate.selectors.adjudication import disagreeing_article_ids
 from annotate.selectors.articles import articles_for_project
 from api.base import ApiMixin, ApiView, ProjectScopedMixin
 from api.pagination import IdCursorPagination
@@ -30,6 +32,10 @@ class ArticleOut(serializers.Serializer):
     preannotation_status = serializers.ChoiceField(choices=Article.Preannotation.choices)
     created_at = serializers.DateTimeField()
     assignments_submitted = serializers.IntegerField()
+
+
+class ArticleListOut(ArticleOut):
+    disagreement = serializers.BooleanField(help_text="its submitted annotations differ")
 
 
 class ArticleDetailOut(ArticleOut):
@@ -53,6 +59,11 @@ class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
 
 class ArticleFilter(django_filters.FilterSet):
     source = django_filters.CharFilter()
+    status = django_filters.ChoiceFilter(
+        choices=[("untouched", "untouched"), ("partial", "partial"), ("complete", "complete")], method="by_status",
+        help_text="untouched: nobody submitted; complete: as many submissions as the project's overlap")
+    disagreement = django_filters.BooleanFilter(
+        method="by_disagreement", help_text="the submitted annotations differ (stance, frames, primary frame or spans)")
     preannotation_status = django_filters.ChoiceFilter(choices=Article.Preannotation.choices)
     published_after = UtcDateTimeFilter(field_name="published", lookup_expr="gte")
     published_before = UtcDateTimeFilter(field_name="published", lookup_expr="lt")
@@ -60,18 +71,32 @@ class ArticleFilter(django_filters.FilterSet):
 
     class Meta:
         model = Article
-        fields = ["source", "preannotation_status", "published_after", "published_before", "has_gold"]
+        fields = ["source", "preannotation_status", "published_after", "published_before", "has_gold", "status",
+                  "disagreement"]
+
+    def by_status(self, qs, name, value):
+        # `project_overlap` is annotated by the view, so the count is compared in the same query.
+        if value == "untouched":
+            return qs.filter(assignments_submitted=0)
+        if value == "partial":
+            return qs.filter(assignments_submitted__gt=0, assignments_submitted__lt=F("project_overlap"))
+        return qs.filter(assignments_submitted__gte=F("project_overlap"), assignments_submitted__gt=0)
+
+    def by_disagreement(self, qs, name, value):
+        ids = disagreeing_article_ids(project=self.request.parser_context["kwargs"]["project_id"])
+        return qs.filter(pk__in=ids) if value else qs.exclude(pk__in=ids)
 
 
 @extend_schema_view(get=extend_schema(summary="The project's articles (without text): filter, search, order"))
 class ArticleListView(ProjectScopedMixin, ApiMixin, generics.ListAPIView):
-    """Filters: `source`, `preannotation_status`, `published_after` / `published_before`, `has_gold`;
+    """Filters: `source`, `preannotation_status`, `published_after` / `published_before`, `has_gold`,
+    `status` (untouched | partial | complete), `disagreement`;
     `search` in title, external id and text; `ordering` by id, priority or published.
     Cursor-paginated."""
 
     queryset = Article.objects.none()  # for the schema generator; get_queryset scopes it
     permission_classes = [IsProjectDataReader]
-    serializer_class = ArticleOut
+    serializer_class = ArticleListOut
     pagination_class = IdCursorPagination
     filterset_class = ArticleFilter
     filter_backends = [django_filters.rest_framework.DjangoFilterBackend, filters.SearchFilter,
@@ -81,7 +106,16 @@ class ArticleListView(ProjectScopedMixin, ApiMixin, generics.ListAPIView):
     documents_400_on_get = True
 
     def get_queryset(self):
-        return articles_for_project(project_id=self.kwargs["project_id"])
+        return articles_for_project(project_id=self.kwargs["project_id"]).annotate(
+            project_overlap=Value(self.project.overlap))
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        if page is not None:  # one comparison for the page's articles, not one per row
+            disagreeing = disagreeing_article_ids(project=self.project, article_ids=[a.pk for a in page])
+            for a in page:
+                a.disagreement = a.pk in disagreeing
+        return page
 
 
 class ArticleDetailView(ApiView):

@@ -14,7 +14,7 @@ import urllib.request
 
 import pytest
 
-from annotate.models import Assignment, AuditEvent, Membership
+from annotate.models import Article, Assignment, AuditEvent, Membership
 from tests.factories import MembershipFactory, UserFactory
 from tests.unit.exports.data import build_demo
 
@@ -142,6 +142,14 @@ def test_reviewer_invites_a_user_and_releases_and_reopens_assignments(live_serve
     page.get_by_label("Gold").select_option("true")
     page.get_by_role("status").get_by_text("1 article").wait_for()
     assert page.get_by_role("link", name="Title 1").is_visible()
+    # Status is filtered by the server over the whole project.
+    page.get_by_label("Gold").select_option("")
+    page.get_by_label("Status").select_option("untouched")
+    untouched = Article.objects.filter(project=demo.project).exclude(
+        assignments__status=Assignment.Status.SUBMITTED).count()
+    assert untouched > 0
+    page.get_by_role("status").get_by_text(f"{untouched} article{'' if untouched == 1 else 's'}", exact=True).wait_for()
+    assert page.locator("table.m-table tbody tr").count() == untouched
 
     stuck = Assignment.objects.get(project=demo.project, status=Assignment.Status.IN_PROGRESS)
     done = Assignment.objects.filter(project=demo.project, status=Assignment.Status.SUBMITTED).first()

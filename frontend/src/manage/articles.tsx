@@ -1,10 +1,12 @@
 /** Article browser (reviewers, admins): filter by annotation status, source, gold and
- * disagreement; open any article read-only with every submitted annotation and the gold. */
-import { useState } from "preact/hooks";
+ * disagreement (on the server, over the whole project; 100 rows a page); open any article
+ * read-only with every submitted annotation and the gold. */
+import { useEffect, useRef, useState } from "preact/hooks";
 import { useLoad } from "./app";
+import { nextPath } from "./audit";
 import { api } from "./http";
 import { link } from "./router";
-import type { Page, ProjectDoc, QueueItem, SideBySide } from "./types";
+import type { Page, ProjectDoc, SideBySide } from "./types";
 
 interface ArticleRow {
   id: number;
@@ -13,6 +15,7 @@ interface ArticleRow {
   source: string;
   published: string | null;
   assignments_submitted: number;
+  disagreement: boolean;
 }
 
 export type ArticleStatus = "untouched" | "partial" | "complete";
@@ -21,24 +24,50 @@ export type ArticleStatus = "untouched" | "partial" | "complete";
 export const articleStatus = (submitted: number, overlap: number): ArticleStatus =>
   submitted === 0 ? "untouched" : submitted >= overlap ? "complete" : "partial";
 
-// The list reads this many articles per filter; status and disagreement are filtered among them.
-const LIMIT = 500;
+const PAGE = 100;
+
+interface Filters { status: string; source: string; gold: string; disagreement: string; search: string }
+
+/** The list's query: every filter runs on the server, over the whole project. */
+export function articleQuery(f: Filters): string {
+  const q = new URLSearchParams({ page_size: String(PAGE) });
+  if (f.status) q.set("status", f.status);
+  if (f.source) q.set("source", f.source);
+  if (f.gold) q.set("has_gold", f.gold);
+  if (f.disagreement) q.set("disagreement", f.disagreement);
+  if (f.search) q.set("search", f.search);
+  return q.toString();
+}
 
 export function Articles({ project }: { project: ProjectDoc }) {
-  const [f, setF] = useState({ status: "", source: "", gold: "", disagreement: "", search: "" });
-  const query = new URLSearchParams({ page_size: String(LIMIT) });
-  if (f.source) query.set("source", f.source);
-  if (f.gold) query.set("has_gold", f.gold);
-  if (f.search) query.set("search", f.search);
-  const list = useLoad(() => api<Page<ArticleRow>>("GET", `projects/${project.id}/articles/?${query}`),
-    [project.id, query.toString()]);
-  const queue = useLoad(() => api<Page<QueueItem>>("GET", `projects/${project.id}/adjudication/?state=all&limit=${LIMIT}`),
-    [project.id]);
-  const disagreeing = new Set((queue.data?.results ?? []).filter((q) => q.disagreements.length).map((q) => q.article_id));
-  const rows = (list.data?.results ?? []).filter((a) =>
-    (!f.status || articleStatus(a.assignments_submitted, project.overlap) === f.status)
-    && (!f.disagreement || (f.disagreement === "true") === disagreeing.has(a.id)));
-  const set = (k: keyof typeof f) => (e: Event) => setF({ ...f, [k]: (e.currentTarget as HTMLInputElement).value });
+  const [f, setF] = useState<Filters>({ status: "", source: "", gold: "", disagreement: "", search: "" });
+  const [rows, setRows] = useState<ArticleRow[]>([]);
+  const [next, setNext] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [loading, setLoading] = useState(true);
+  const query = articleQuery(f);
+
+  const latest = useRef(0); // a slow answer to an older filter must not replace a newer one's
+  async function load(path: string, append: boolean) {
+    const mine = ++latest.current;
+    setLoading(true);
+    try {
+      const page = await api<Page<ArticleRow>>("GET", path);
+      if (mine !== latest.current) return;
+      setRows((old) => (append ? [...old, ...page.results] : page.results));
+      setNext(page.next);
+      setError(null);
+    } catch (err) {
+      if (mine === latest.current) setError(err instanceof Error ? err.message : String(err));
+    } finally {
+      if (mine === latest.current) setLoading(false);
+    }
+  }
+  useEffect(() => {
+    void load(`projects/${project.id}/articles/?${query}`, false);
+  }, [project.id, query]);
+  const set = (k: keyof Filters) => (e: Event) => setF({ ...f, [k]: (e.currentTarget as HTMLInputElement).value });
+  const n = rows.length;
 
   return (
     <section aria-labelledby="articles-title">
@@ -72,10 +101,10 @@ export function Articles({ project }: { project: ProjectDoc }) {
           <input id="ar-search" type="search" value={f.search} onChange={set("search")} />
         </div>
       </form>
-      {list.error && <p class="m-error" role="alert">{list.error}</p>}
-      {list.data && <p class="m-muted" role="status">{rows.length} article{rows.length === 1 ? "" : "s"}
-        {list.data.next ? ` among the first ${LIMIT}` : ""}</p>}
-      {rows.length > 0 && (
+      {error && <p class="m-error" role="alert">{error}</p>}
+      {!loading && !error && <p class="m-muted" role="status">
+        {next ? `The first ${n} articles (more below)` : `${n} article${n === 1 ? "" : "s"}`}</p>}
+      {n > 0 && (
         <table class="m-table">
           <thead><tr><th>Article</th><th>Source</th><th>Status</th><th>Annotators</th></tr></thead>
           <tbody>
@@ -87,13 +116,15 @@ export function Articles({ project }: { project: ProjectDoc }) {
                     {a.title && a.external_id && <span class="m-muted"> {a.external_id}</span>}</td>
                   <td>{a.source || "–"}</td>
                   <td>{articleStatus(a.assignments_submitted, project.overlap)} ({a.assignments_submitted}/{project.overlap})</td>
-                  <td>{disagreeing.has(a.id) ? "disagree" : "–"}</td>
+                  <td>{a.disagreement ? "disagree" : "–"}</td>
                 </tr>
               );
             })}
           </tbody>
         </table>
       )}
+      {next && <button class="m-btn" type="button" disabled={loading} onClick={() => load(nextPath(next), true)}>
+        Show {PAGE} more</button>}
     </section>
   );
 }

@@ -5,8 +5,8 @@ import datetime as dt
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from annotate.models import Article
-from tests.factories import ArticleFactory, GoldFactory
+from annotate.models import Article, Assignment
+from tests.factories import AnnotationFactory, ArticleFactory, AssignmentFactory, GoldFactory
 from tests.unit.api.world import make_world
 
 pytestmark = pytest.mark.django_db
@@ -41,6 +41,39 @@ def test_filter_search_order_and_paginate():
     assert ids(client.get(page["next"])) == [c.pk]
     assert "text" not in page["results"][0]
     assert client.get(f"{base}{a.pk}/").json()["text"] == a.text
+
+
+def _submitted(article, user, stance):
+    assignment = AssignmentFactory(article=article, annotator=user, status=Assignment.Status.SUBMITTED)
+    AnnotationFactory(assignment=assignment, stance=stance)
+
+
+def test_status_and_disagreement_filter_the_whole_project_not_one_page():
+    w = make_world(articles=0, overlap=2)
+    p, one, two = w.project, w.users["annotator"], w.users["annotator2"]
+    untouched, partial, agreed, disagreed = (ArticleFactory(project=p) for _ in range(4))
+    _submitted(partial, one, {"western-troops": "AGAINST"})
+    for article, second in ((agreed, "AGAINST"), (disagreed, "FAVOR")):
+        _submitted(article, one, {"western-troops": "AGAINST"})
+        _submitted(article, two, {"western-troops": second})
+    # An open assignment's draft is not a submission: it neither counts nor disagrees.
+    AnnotationFactory(assignment=AssignmentFactory(article=untouched, annotator=two), stance={"western-troops": "FAVOR"})
+    client = w.client("reviewer")
+    base = f"/api/v1/projects/{p.pk}/articles/"
+    assert ids(client.get(base, {"status": "untouched"})) == [untouched.pk]
+    assert ids(client.get(base, {"status": "partial"})) == [partial.pk]
+    assert ids(client.get(base, {"status": "complete"})) == [agreed.pk, disagreed.pk]
+    assert ids(client.get(base, {"disagreement": "true"})) == [disagreed.pk]
+    assert ids(client.get(base, {"disagreement": "false"})) == [untouched.pk, partial.pk, agreed.pk]
+    assert ids(client.get(base, {"status": "complete", "disagreement": "false"})) == [agreed.pk]
+    # Filters reach past the first page: the disagreeing article is the last one, the page holds one.
+    page = client.get(base, {"disagreement": "true", "page_size": 1}).json()
+    assert [a["id"] for a in page["results"]] == [disagreed.pk] and page["results"][0]["disagreement"] is True
+    rows = {a["id"]: a for a in client.get(base).json()["results"]}
+    assert [pk for pk, a in rows.items() if a["disagreement"]] == [disagreed.pk]
+    assert rows[agreed.pk]["assignments_submitted"] == 2 and rows[untouched.pk]["assignments_submitted"] == 0
+    bad = client.get(base, {"status": "done"})
+    assert bad.status_code == 400 and "status" in bad.content.decode()
 
 
 def test_upload_imports_and_reports():
