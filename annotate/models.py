@@ -10,7 +10,8 @@ import hashlib
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 
 from .label_schema import default_label_schema
 
@@ -137,6 +138,8 @@ class Membership(models.Model):
 
 # Article columns that database triggers keep (migrations 0003, 0004); a full save leaves them alone.
 TRIGGER_OWNED = ("active_assignments", "in_queue")
+# Article.queue_margin's stand-in for "no prediction": above every margin, so last in the queue.
+NO_MARGIN = 2.0
 
 
 class Article(models.Model):
@@ -166,6 +169,10 @@ class Article(models.Model):
     # index holds only these articles, so `next` never walks past the full ones (tens of
     # thousands late in a large project).
     in_queue = models.BooleanField(default=True, editable=False)
+    # The active model's margin (ArticlePrediction.margin), copied here by predictions_compute so
+    # the uncertainty queue reads one index in order (article_queue_uncertain) instead of looking
+    # up and sorting the margin of every open article on each `next` (0.7 s at 100k articles).
+    queue_margin = models.FloatField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     # Pre-annotation bookkeeping (annotate.nlp): per-article so one bad article never hides the rest.
@@ -186,6 +193,10 @@ class Article(models.Model):
         indexes = [
             models.Index(fields=["project", "-priority", "id"], name="article_queue_order"),
             models.Index(fields=["project", "-priority", "id"], condition=Q(in_queue=True), name="article_queue_open"),
+            # Margins lie in [0, 1]: COALESCE to 2 puts articles without a prediction last (SQLite
+            # indexes take no NULLS LAST). The queue orders by exactly this expression.
+            models.Index(F("project"), F("priority").desc(), Coalesce(F("queue_margin"), Value(NO_MARGIN)), F("id"),
+                         condition=Q(in_queue=True), name="article_queue_uncertain"),
             models.Index(fields=["project", "preannotation_status"], name="article_preannotation"),
             # Re-importing records that carry no id is de-duplicated by content.
             models.Index(fields=["project", "content_hash"], name="article_by_content"),
@@ -196,10 +207,10 @@ class Article(models.Model):
 
     def save(self, *args, **kwargs):
         # A full save (the admin's, say) must not write back a stale `active_assignments` or
-        # `in_queue`: the database triggers own those columns.
+        # `in_queue` (the database triggers own those columns) or `queue_margin` (predictions own it).
         if not self._state.adding and kwargs.get("update_fields") is None:
             kwargs["update_fields"] = [f.name for f in self._meta.concrete_fields
-                                       if not f.primary_key and f.name not in TRIGGER_OWNED]
+                                       if not f.primary_key and f.name not in (*TRIGGER_OWNED, "queue_margin")]
         super().save(*args, **kwargs)
 
 

@@ -42,10 +42,10 @@ from annotate.hotsql import (
     save_fields,
 )
 from annotate.models import (
+    NO_MARGIN,
     Annotation,
     Article,
     ArticleFingerprint,
-    ArticlePrediction,
     Assignment,
     Membership,
     Project,
@@ -230,8 +230,8 @@ def _order_sql(a: str, uncertainty: bool) -> str:
     Only the order changes: which rows qualify and how they are locked stay the same."""
     if not uncertainty:
         return f'{a}."priority" DESC, {a}."id"'
-    margin = f'(SELECT pr."margin" FROM {ArticlePrediction._meta.db_table} pr WHERE pr."article_id" = {a}."id")'
-    return f'{a}."priority" DESC, {margin} ASC NULLS LAST, {a}."id"'
+    # The article's copy of its margin, as the partial index article_queue_uncertain orders it.
+    return f'{a}."priority" DESC, COALESCE({a}."queue_margin", {NO_MARGIN!r}), {a}."id"'
 
 
 def _candidate_sql(cols: Columns, *, columns: str = "", also: str = "", tried: int = 0,

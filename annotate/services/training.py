@@ -28,7 +28,7 @@ from typing import Any
 import joblib
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, OuterRef, Subquery
 from django.utils import timezone
 
 from annotate import ml
@@ -392,6 +392,8 @@ def predictions_compute(*, project: Project, article_ids: list[int] | None = Non
         qs = qs.filter(pk__in=article_ids)
     else:
         ArticlePrediction.objects.filter(article__project=project).exclude(model=model).delete()
+        Article.objects.filter(project=project, queue_margin__isnull=False, prediction__isnull=True).update(
+            queue_margin=None)
     ids = list(qs.order_by("pk").values_list("pk", flat=True))
     done = 0
     for start in range(0, len(ids), PREDICT_BATCH):
@@ -405,8 +407,15 @@ def predictions_compute(*, project: Project, article_ids: list[int] | None = Non
         with transaction.atomic():
             ArticlePrediction.objects.filter(article_id__in=[o.article_id for o in objs]).delete()
             ArticlePrediction.objects.bulk_create(objs, batch_size=500)
+            _copy_margins([o.article_id for o in objs])
         done += len(objs)
     return done
+
+
+def _copy_margins(article_ids: list[int]) -> None:
+    """Article.queue_margin := its prediction's margin (the uncertainty queue's index reads it)."""
+    margin = ArticlePrediction.objects.filter(article_id=OuterRef("pk")).values("margin")[:1]
+    Article.objects.filter(pk__in=article_ids).update(queue_margin=Subquery(margin))
 
 
 def predictions_queue(*, project: Project, article_ids: list[int]) -> None:

@@ -11,6 +11,7 @@ import pytest
 
 from annotate.errors import Conflict, ImportRejected
 from annotate.models import (
+    Article,
     ArticlePrediction,
     AuditEvent,
     Gold,
@@ -25,7 +26,7 @@ from annotate.services.codebook import codebook_change
 from annotate.services.imports import articles_import
 from annotate.services.queue import assignment_next
 from tests.benchmarks.make_stance_set import article, background_sentences
-from tests.factories import MembershipFactory, ProjectFactory, TargetFactory, UserFactory
+from tests.factories import GoldFactory, MembershipFactory, ProjectFactory, TargetFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -243,6 +244,22 @@ def test_uncertainty_queue_hands_out_the_least_certain_article_first(project, dj
     project.refresh_from_db()
     other = MembershipFactory(project=project, role=Membership.Role.ANNOTATOR, user=UserFactory()).user
     assert assignment_next(project=project, user=other).article_id == min(margins, key=lambda k: (margins[k], k))
+    # The queue reads the article's copy of the margin, which follows every prediction run…
+    assert dict(Article.objects.filter(pk__in=margins).values_list("pk", "queue_margin")) == margins
+    least = min(margins, key=lambda k: (margins[k], k))
+    ArticlePrediction.objects.filter(article_id=least).update(margin=0.99)
+    training.predictions_compute(project=project, article_ids=[least])
+    assert Article.objects.get(pk=least).queue_margin == ArticlePrediction.objects.get(article_id=least).margin
+    # …and goes with the prediction: a new model's full run drops the old model's predictions, and
+    # an article that has gold meanwhile gets none, so it has no margin and goes last.
+    GoldFactory(article_id=least)
+    newer = training.model_train(project=project)
+    assert newer.is_active
+    training.predictions_compute(project=project)
+    assert not ArticlePrediction.objects.filter(article_id=least).exists()
+    assert Article.objects.get(pk=least).queue_margin is None
+    assert dict(Article.objects.filter(pk__in=set(margins) - {least}).values_list("pk", "queue_margin")) == dict(
+        ArticlePrediction.objects.filter(article_id__in=set(margins) - {least}).values_list("article_id", "margin"))
 
 
 def test_exports_keep_predictions_in_their_own_layer_and_say_whether_suggestions_were_shown(project):
