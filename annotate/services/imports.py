@@ -17,7 +17,7 @@ from django.db import reset_queries, transaction
 from annotate.errors import ImportRejected
 from annotate.importing.readers import FORMATS, LineError, detect_format, read_records, spool_upload
 from annotate.importing.validate import ArticleIn, check_gold, validate_record
-from annotate.models import Article, Gold, Project, Span, TokenLayerRow, text_hash
+from annotate.models import Article, ArticlePrediction, Gold, Project, Span, TokenLayerRow, text_hash
 from annotate.services.queue import queue_statistics_refresh
 from annotate.services.stories import (
     MAX_REPORTED_DUPLICATES,
@@ -192,6 +192,9 @@ def _write_batch(project: Project, batch: list[ArticleIn], report: ImportReport,
         Span.objects.filter(article_id__in=retexted, annotation__isnull=True, gold__isnull=True).delete()
         # …and so were their token layers (exports would also reject them by their text hash).
         TokenLayerRow.objects.filter(article_id__in=retexted).delete()
+        # …and the model's prediction: no suggestion from the old text; the worker predicts anew.
+        ArticlePrediction.objects.filter(article_id__in=retexted).delete()
+        Article.objects.filter(pk__in=retexted).update(queue_margin=None)
     if to_create:
         Article.objects.bulk_create([a for a, _ in to_create], batch_size=WRITE_BATCH)
         report.created += len(to_create)

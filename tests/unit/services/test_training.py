@@ -19,6 +19,7 @@ from annotate.models import (
     SuggestionExposure,
     Target,
     TrainedModel,
+    text_hash,
 )
 from annotate.services import training
 from annotate.services.annotations import annotation_submit, annotation_update
@@ -161,6 +162,27 @@ def test_suggestions_shown_on_own_assignment_and_recorded(project):
     assert got["primary_frame"] == second
     ArticlePrediction.objects.filter(pk=prediction.pk).update(primary_frame="dropped-from-codebook")
     assert training.stance_suggestions(assignment=assignment)["primary_frame"] == ""
+
+
+def test_a_reimported_new_text_drops_the_old_prediction_until_the_worker_predicts_again(project):
+    trained(project)
+    rows = labelled_lines(2, seed=9, gold=False)
+    articles_import(project=project, source=jsonl(rows), filename="u.jsonl", queue_preannotation=False,
+                    queue_model=False)
+    training.predictions_compute(project=project)
+    article = Article.objects.get(project=project, external_id=rows[0]["id"])
+    old = ArticlePrediction.objects.get(article=article)
+    assert article.queue_margin == old.margin
+    rows[0]["text"] = "A different text now: " + rows[0]["text"]
+    articles_import(project=project, source=jsonl(rows[:1]), filename="u2.jsonl", queue_preannotation=False,
+                    queue_model=False)
+    assert not ArticlePrediction.objects.filter(article=article).exists()
+    article.refresh_from_db()
+    assert article.queue_margin is None
+    training.predictions_compute(project=project, article_ids=[article.pk])  # what the worker runs next
+    new = ArticlePrediction.objects.get(article=article)
+    article.refresh_from_db()
+    assert new.text_hash == text_hash(article.text) != old.text_hash and article.queue_margin == new.margin
 
 
 def test_switch_off_withhold_share_new_target_stale_and_broken(project, tmp_path):
