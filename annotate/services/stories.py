@@ -18,10 +18,12 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
+import psycopg
 from django.db import connection, transaction
-from django.db.models import Count
+from django.db.models import Count, F
 from django.utils import timezone
 
 from annotate.errors import NotFound, ValidationFailed
@@ -176,22 +178,20 @@ class DuplicateFinder:
         config = config or settings_for(project)
         self.threshold = config["duplicate_threshold"]
         self.hold = config["duplicate_policy"] == StorySettings.DuplicatePolicy.ONE_PER_GROUP
-        row = DuplicateIndex.objects.select_for_update().filter(project=project).first()
-        if row is None:
-            DuplicateIndex.objects.bulk_create([DuplicateIndex(project=project)], ignore_conflicts=True)
-            row = DuplicateIndex.objects.select_for_update().get(project=project)
+        DuplicateIndex.objects.bulk_create([DuplicateIndex(project=project)], ignore_conflicts=True)
+        raw_keys, raw_ids = _index_read(project)
         # Sorted (keys, article ids) segments: the stored index, then this import's batches,
         # merged as they grow (each at least twice the next), so lookups search few arrays and
         # the import's new keys cost 16 bytes each, not a Python dict entry.
         self.segments: list[tuple[np.ndarray, np.ndarray]] = []
-        stored = (np.frombuffer(bytes(row.keys), dtype="<i8"), np.frombuffer(bytes(row.article_ids), dtype="<i8"))
+        stored = (np.frombuffer(raw_keys, dtype="<i8"), np.frombuffer(raw_ids, dtype="<i8"))
         if len(stored[0]):
             self.segments.append(stored)
         self.dirty = False
 
-    def _add(self, keys: list[int], ids: list[int]) -> None:
-        k = np.array(keys, dtype=np.int64)
-        i = np.array(ids, dtype=np.int64)
+    def _add(self, keys: np.ndarray, ids: np.ndarray) -> None:
+        k = np.asarray(keys, dtype=np.int64)
+        i = np.asarray(ids, dtype=np.int64)
         order = np.argsort(k, kind="stable")
         self.segments.append((k[order], i[order]))
         while len(self.segments) >= 2 and len(self.segments[-1][0]) * 2 >= len(self.segments[-2][0]):
@@ -221,41 +221,49 @@ class DuplicateFinder:
 
     def find(self, articles: list[Article], replaced: set[int] | None = None) -> list[DuplicateFound]:
         """Fingerprint freshly written articles and file each under the duplicate group of an
-        existing (or earlier in this import) article it near-duplicates."""
+        existing (or earlier in this import) article it near-duplicates.
+
+        Most articles share no band key with the index nor with another article of the batch:
+        they are new representatives, settled with numpy for the whole batch. Only the others
+        (and texts too short to fingerprint) take the per-article path, in the batch's order."""
         if not articles:
             return []
         if replaced:
             self.forget(replaced)
         project = self.project
+        n = len(articles)
         matrix, ok = fp.signatures([a.text for a in articles])
-        sigs = [row if good else None for row, good in zip(matrix, ok.tolist(), strict=True)]
         valid = np.flatnonzero(ok)
-        keys: list[list[int]] = [[] for _ in articles]
-        hits: dict[int, list[int]] = {}
-        if len(valid):
-            bands = fp.band_keys_many(matrix[valid], project.pk)
-            hits = self._indexed(bands)
-            for i, row in zip(valid.tolist(), bands.tolist(), strict=True):
-                keys[i] = row
+        bands = fp.band_keys_many(matrix[valid], project.pk)  # (len(valid), BANDS)
+        hits = self._indexed(bands)
+        flat = bands.ravel()
+        _, inverse, counts = np.unique(flat, return_inverse=True, return_counts=True)
+        touched = counts[inverse.ravel()] > 1
+        if hits:
+            touched |= np.isin(flat, np.fromiter(hits, dtype=np.int64, count=len(hits)))
+        slow_valid = touched.reshape(-1, fp.BANDS).any(axis=1)
+        slow_mask = ~ok
+        slow_mask[valid[slow_valid]] = True
+        keys: dict[int, list[int]] = dict(zip(valid[slow_valid].tolist(), bands[slow_valid].tolist(), strict=True))
+
         # Exact copies of texts too short to fingerprint (a longer copy shares every band key).
         by_hash: dict[str, int] = {}
-        short = [a.content_hash for a, sig in zip(articles, sigs, strict=True) if sig is None]
+        short = [a.content_hash for a, good in zip(articles, ok.tolist(), strict=True) if not good]
         for text_hash, article_id, rep in sorted(_select(
                 f'SELECT "text_hash", "article_id", "duplicate_of_id" FROM {FINGERPRINT_TABLE} '
                 f'WHERE "project_id" = {int(project.pk)} AND "signature" IS NULL AND "text_hash" {{IN}}',
                 list(set(short)), "text"), key=lambda r: r[1]):
             by_hash.setdefault(text_hash, rep or article_id)
 
-        pks = [a.pk for a in articles]
-        candidates_of: list[list[int]] = []
+        candidates_of: dict[int, list[int]] = {}
         wanted: set[int] = set()
-        for ks in keys:
-            counts: dict[int, int] = defaultdict(int)
+        for i, ks in keys.items():
+            votes: dict[int, int] = defaultdict(int)
             for k in ks:
                 for rep in hits.get(k, ()):
-                    counts[rep] += 1
-            best = sorted(counts, key=lambda r: (-counts[r], r))[:MAX_CANDIDATES] if counts else []
-            candidates_of.append(best)
+                    votes[rep] += 1
+            best = sorted(votes, key=lambda r: (-votes[r], r))[:MAX_CANDIDATES] if votes else []
+            candidates_of[i] = best
             wanted.update(best)
         rep_sigs: dict[int, np.ndarray] = {}
         for article_id, raw in _select(f'SELECT "article_id", "signature" FROM {FINGERPRINT_TABLE} '
@@ -264,9 +272,13 @@ class DuplicateFinder:
                 rep_sigs[article_id] = fp.from_bytes(raw)
 
         found: list[DuplicateFound] = []
-        rows: list[tuple] = []
+        reps: list[int | None] = [None] * n
+        scores: list[float | None] = [None] * n
         local_bands: dict[int, list[int]] = defaultdict(list)  # this batch's new representatives
-        for pk, article, sig, ks, cands in zip(pks, articles, sigs, keys, candidates_of, strict=True):
+        for i in np.flatnonzero(slow_mask).tolist():
+            article = articles[i]
+            pk, sig = article.pk, (matrix[i] if ok[i] else None)
+            ks, cands = keys.get(i, []), candidates_of.get(i, [])
             rep, score = None, None
             exact = by_hash.get(article.content_hash) if sig is None else None
             if exact is not None and exact != pk:
@@ -294,17 +306,32 @@ class DuplicateFinder:
             else:
                 score = round(score, 4)
                 found.append(DuplicateFound(pk, rep, score))
-            rows.append((pk, project.pk, article.content_hash,
-                         fp.to_bytes(sig) if sig is not None else None, rep, score, self.hold and rep is not None))
-        if local_bands:
-            self._add([k for k, ids in local_bands.items() for _ in ids],
-                      [i for ids in local_bands.values() for i in ids])
-        if connection.vendor == "postgresql":
-            _copy(FINGERPRINT_TABLE, FINGERPRINT_FIELDS, rows)
-        else:
-            ArticleFingerprint.objects.bulk_create(
-                [ArticleFingerprint(**dict(zip(FINGERPRINT_FIELDS, r, strict=True))) for r in rows], batch_size=500)
+                reps[i], scores[i] = rep, score
+        pks = np.fromiter((a.pk for a in articles), dtype=np.int64, count=n)
+        fast = valid[~slow_valid]
+        new_keys = [bands[~slow_valid].ravel(), np.array([k for k, ids in local_bands.items() for _ in ids], np.int64)]
+        new_ids = [np.repeat(pks[fast], fp.BANDS), np.array([i for ids in local_bands.values() for i in ids], np.int64)]
+        if any(len(k) for k in new_keys):
+            self._add(np.concatenate(new_keys), np.concatenate(new_ids))
+        self._write(articles, matrix, ok, reps, scores)
         return found
+
+    def _write(self, articles: list[Article], matrix: np.ndarray, ok: np.ndarray, reps: list, scores: list) -> None:
+        project_id, hold = self.project.pk, self.hold
+        good = ok.tolist()
+        if connection.vendor == "postgresql":
+            # The batch's signatures hex-encoded at once, cut per row (COPY's bytea text form).
+            hexed = matrix.astype("<u4").tobytes().hex()
+            width = 8 * fp.BINS
+            rows = ((a.pk, project_id, a.content_hash, "\\\\x" + hexed[i * width:(i + 1) * width] if good[i] else None,
+                     reps[i], scores[i], hold and reps[i] is not None) for i, a in enumerate(articles))
+            _copy(FINGERPRINT_TABLE, FINGERPRINT_FIELDS, rows)
+            return
+        ArticleFingerprint.objects.bulk_create(
+            [ArticleFingerprint(article_id=a.pk, project_id=project_id, text_hash=a.content_hash,
+                                signature=fp.to_bytes(matrix[i]) if good[i] else None, duplicate_of_id=reps[i],
+                                similarity=scores[i], held=hold and reps[i] is not None)
+             for i, a in enumerate(articles)], batch_size=500)
 
     def save(self) -> None:
         if not self.dirty:
@@ -315,31 +342,73 @@ class DuplicateFinder:
         self.dirty = False
 
 
+INDEX_TABLE = DuplicateIndex._meta.db_table
+
+
+def _index_read(project: Project) -> tuple[bytes, bytes]:
+    """The project's (keys, article ids) bytes, the row locked for this transaction."""
+    if connection.vendor == "postgresql":
+        # Binary results: Django's client-side cursor would fetch the bytea as hex text (twice
+        # the 26 MB a 100k-article index holds) and decode it.
+        with connection.cursor() as cursor, psycopg.Cursor(cursor.cursor.connection) as raw:
+            raw.execute(f'SELECT "keys", "article_ids" FROM {INDEX_TABLE} WHERE "project_id" = %s FOR UPDATE',
+                        [project.pk], binary=True)
+            row = raw.fetchone()
+        return (bytes(row[0]), bytes(row[1])) if row else (b"", b"")
+    row = DuplicateIndex.objects.select_for_update().filter(project=project).values_list("keys", "article_ids").first()
+    return (bytes(row[0]), bytes(row[1])) if row else (b"", b"")
+
+
 def _index_write(project: Project, keys: np.ndarray, ids: np.ndarray) -> None:
     order = np.argsort(keys, kind="stable")
-    DuplicateIndex.objects.filter(project=project).update(
-        keys=keys[order].astype("<i8").tobytes(), article_ids=ids[order].astype("<i8").tobytes(),
-        updated_at=timezone.now())
+    keys_b = np.ascontiguousarray(keys[order], dtype="<i8").tobytes()
+    ids_b = np.ascontiguousarray(ids[order], dtype="<i8").tobytes()
+    del order
+    if connection.vendor == "postgresql":
+        # Server-side binding with binary parameters (%b): Django's client-side binding would
+        # quote each array into a hex literal twice its size inside the statement.
+        with connection.cursor() as cursor, psycopg.Cursor(cursor.cursor.connection) as raw:
+            raw.execute(f'UPDATE {INDEX_TABLE} SET "keys" = %b, "article_ids" = %b, "updated_at" = %s '
+                        'WHERE "project_id" = %s', [keys_b, ids_b, timezone.now(), project.pk])
+        return
+    DuplicateIndex.objects.filter(project=project).update(keys=keys_b, article_ids=ids_b, updated_at=timezone.now())
 
 
 def duplicate_index_rebuild(*, project: Project) -> int:
     """The index from the stored signatures of the representatives: drops deleted articles'
-    keys and those of re-texted ones. Returns how many keys it holds."""
+    keys and those of re-texted ones. Returns how many keys it holds. Signatures are read and
+    banded 10k at a time: what stays is the index's own 16 bytes per key."""
     DuplicateIndex.objects.bulk_create([DuplicateIndex(project=project)], ignore_conflicts=True)
-    DuplicateIndex.objects.select_for_update().filter(project=project).first()
-    ids, sigs = [], []
+    DuplicateIndex.objects.select_for_update().filter(project=project).values_list("pk").first()
+    keys: list[np.ndarray] = []
+    ids: list[np.ndarray] = []
+    chunk_ids: list[int] = []
+    chunk_sigs: list = []
+
+    def band() -> None:
+        sigs = np.frombuffer(b"".join(chunk_sigs), dtype="<u4").reshape(len(chunk_ids), fp.BINS)
+        keys.append(fp.band_keys_many(sigs, project.pk).ravel())
+        ids.append(np.repeat(np.array(chunk_ids, dtype=np.int64), fp.BANDS))
+        chunk_ids.clear()
+        chunk_sigs.clear()
+
     for article_id, raw in (ArticleFingerprint.objects.filter(project=project, duplicate_of__isnull=True,
                                                               signature__isnull=False)
                             .values_list("article_id", "signature").iterator(chunk_size=5000)):
-        ids.append(article_id)
-        sigs.append(fp.from_bytes(raw))
-    if not ids:
+        chunk_ids.append(article_id)
+        chunk_sigs.append(raw)
+        if len(chunk_ids) == 10_000:
+            band()
+    if chunk_ids:
+        band()
+    if not keys:
         _index_write(project, np.empty(0, np.int64), np.empty(0, np.int64))
         return 0
-    keys = np.concatenate([fp.band_keys_many(np.stack(sigs[i:i + 10_000]), project.pk).ravel()
-                           for i in range(0, len(sigs), 10_000)])
-    _index_write(project, keys, np.repeat(np.array(ids, dtype=np.int64), fp.BANDS))
-    return len(keys)
+    all_keys, all_ids = np.concatenate(keys), np.concatenate(ids)
+    keys.clear()
+    ids.clear()
+    _index_write(project, all_keys, all_ids)
+    return len(all_keys)
 
 
 def duplicates_find(*, project: Project, articles: list[Article], config: dict | None = None,
@@ -410,78 +479,104 @@ def _lock_project_stories(project: Project) -> None:
     Project.objects.select_for_update().filter(pk=project.pk).values_list("pk").first()
 
 
+def _ids(qs) -> np.ndarray:
+    return np.fromiter(qs.iterator(chunk_size=10_000), dtype=np.int64)
+
+
+WRITE_GROUPS = 1000  # groups written per round: Story and StoryArticle instances of one round only
+
+
 def stories_recompute(*, project: Project, by=None) -> dict:
-    """Regroup every article that is not in a manual story; returns counts for the caller."""
+    """Regroup every article that is not in a manual story; returns counts for the caller.
+
+    Memory stays flat in the project's size: the grouping holds a date window of vectors
+    (annotate.stories.grouping), and the write below works on numpy arrays of ids, creating
+    model instances (and reading titles) one round of WRITE_GROUPS groups at a time."""
     from annotate.stories.grouping import group_articles
 
     config = settings_for(project)
     started = timezone.now()
     with transaction.atomic():
         duplicate_index_rebuild(project=project)
-    titles: dict[int, str] = {}
 
     def stream():
-        # One statement: ids, dates and texts of one snapshot, whatever commits meanwhile.
+        # One statement: ids, dates and texts of one snapshot, whatever commits meanwhile; in
+        # the order the grouping reads them (undated first, then by date).
         for pk, published, title, text in (Article.objects.filter(project=project)
-                                           .exclude(story_link__story__manual=True).order_by("id")
+                                           .exclude(story_link__story__manual=True)
+                                           .order_by(F("published").asc(nulls_first=True), "id")
                                            .values_list("id", "published", "title", "text")
                                            .iterator(chunk_size=2000)):
-            titles[pk] = title
             yield pk, published, f"{title}\n{text}"
 
-    # Grouping takes minutes at 100k articles: it runs before the lock, so merges, splits and
+    # Grouping takes a while at 100k articles: it runs before the lock, so merges, splits and
     # renames meanwhile do not wait; what they changed is respected below.
     result = group_articles(stream(), window_days=config["story_window_days"],
                             threshold=config["story_similarity"])
-    rows = titles
+    streamed = len(result.ids)
     with transaction.atomic():
         _lock_project_stories(project)
-        pinned_now = set(StoryArticle.objects.filter(story__project=project, story__manual=True)
-                         .values_list("article_id", flat=True))
-        alive = set(Article.objects.filter(project=project).values_list("id", flat=True))
-        groups = [[a for a in g if a not in pinned_now and a in alive] for g in result.groups]
-        result.groups = [g for g in groups if g]
-        pinned = len(pinned_now)
+        pinned_now = _ids(StoryArticle.objects.filter(story__project=project, story__manual=True)
+                          .values_list("article_id", flat=True))
+        alive = _ids(Article.objects.filter(project=project).values_list("id", flat=True))
+        keep = np.isin(result.ids, alive) & ~np.isin(result.ids, pinned_now)
+        ids, labels = result.ids[keep], result.labels[keep]
+        del alive
+        # Groups renumbered 0..g-1 in their old order (by smallest article id), empty ones gone.
+        _, labels = np.unique(labels, return_inverse=True)
+        order = np.argsort(labels, kind="stable")
+        ids, labels = ids[order], labels[order]
+        sizes = np.bincount(labels) if len(labels) else np.zeros(0, np.int64)
+        bounds = np.concatenate(([0], np.cumsum(sizes)))
+        n_groups = len(sizes)
         # A new group keeps the id (and so the links people saved) of the old automatic story
         # that most of its articles were in, when no larger group claimed it first.
-        previous = dict(StoryArticle.objects.filter(story__project=project, story__manual=False)
-                        .values_list("article_id", "story_id").iterator(chunk_size=5000))
-        reused: dict[int, int] = {}  # group index → old story id
-        taken: set[int] = set()
-        for g in sorted(range(len(result.groups)), key=lambda i: -len(result.groups[i])):
-            votes: dict[int, int] = defaultdict(int)
-            for a in result.groups[g]:
-                old = previous.get(a)
-                if old is not None:
-                    votes[old] += 1
-            for old in sorted(votes, key=lambda o: (-votes[o], o)):
-                if old not in taken:
-                    reused[g] = old
-                    taken.add(old)
-                    break
+        previous = StoryArticle.objects.filter(story__project=project, story__manual=False)
+        prev = np.fromiter(chain.from_iterable(previous.order_by("article_id").values_list("article_id", "story_id")
+                                               .iterator(chunk_size=10_000)), dtype=np.int64).reshape(-1, 2)
+        prev_articles, prev_stories = prev[:, 0], prev[:, 1]
+        reused = np.full(n_groups, -1, dtype=np.int64)
+        if len(prev_articles) and len(ids):
+            at = np.minimum(np.searchsorted(prev_articles, ids), len(prev_articles) - 1)
+            had = prev_articles[at] == ids
+            g, old = labels[had], prev_stories[at[had]]
+            pair, votes = np.unique(np.stack((g, old), axis=1), axis=0, return_counts=True)
+            # Larger groups first (ties: group order), then their most-voted old story (ties: lowest id).
+            rank = np.lexsort((pair[:, 1], -votes, pair[:, 0], -sizes[pair[:, 0]]))
+            taken: set[int] = set()
+            for group, story_id in pair[rank].tolist():
+                if reused[group] < 0 and story_id not in taken:
+                    reused[group] = story_id
+                    taken.add(story_id)
+        del prev, prev_articles, prev_stories
         StoryArticle.objects.filter(story__project=project, story__manual=False).delete()
-        Story.objects.filter(project=project, manual=False).exclude(pk__in=taken).delete()
-        stories: list[Story] = []
-        fresh: list[Story] = []
-        renamed: list[Story] = []
-        for g, group in enumerate(result.groups):
-            name = _story_name([titles.get(a) for a in group])
-            if g in reused:
-                story = Story(pk=reused[g], project=project, name=name)
-                renamed.append(story)
-            else:
-                story = Story(project=project, name=name)
-                fresh.append(story)
-            stories.append(story)
-        Story.objects.bulk_create(fresh, batch_size=1000)
-        Story.objects.bulk_update(renamed, ["name"], batch_size=1000)
-        undated = result.undated
-        StoryArticle.objects.bulk_create(
-            [StoryArticle(article_id=a, story=story, undated=a in undated)
-             for story, group in zip(stories, result.groups, strict=True) for a in group],
-            batch_size=2000)
-    out = {"articles": len(rows), "pinned": pinned, "stories": len(result.groups),
-           "multi_article_stories": sum(1 for g in result.groups if len(g) > 1),
+        Story.objects.filter(project=project, manual=False).exclude(pk__in=reused[reused >= 0].tolist()).delete()
+        undated = np.isin(ids, result.undated)
+        for first in range(0, n_groups, WRITE_GROUPS):
+            last = min(first + WRITE_GROUPS, n_groups)
+            lo, hi = int(bounds[first]), int(bounds[last])
+            titles = dict(Article.objects.filter(pk__in=ids[lo:hi].tolist()).values_list("id", "title"))
+            fresh: list[Story] = []
+            renamed: list[Story] = []
+            stories: list[Story] = []
+            for g in range(first, last):
+                name = _story_name([titles.get(a) for a in ids[bounds[g]:bounds[g + 1]].tolist()])
+                if reused[g] >= 0:
+                    story = Story(pk=int(reused[g]), project=project, name=name)
+                    renamed.append(story)
+                else:
+                    story = Story(project=project, name=name)
+                    fresh.append(story)
+                stories.append(story)
+            Story.objects.bulk_create(fresh, batch_size=1000)
+            Story.objects.bulk_update(renamed, ["name"], batch_size=1000)
+            story_of = np.repeat(np.array([s.pk for s in stories], dtype=np.int64), sizes[first:last])
+            StoryArticle.objects.bulk_create(
+                [StoryArticle(article_id=a, story_id=s, undated=u) for a, s, u in
+                 zip(ids[lo:hi].tolist(), story_of.tolist(), undated[lo:hi].tolist(), strict=True)],
+                batch_size=2000)
+    out = {"articles": streamed, "pinned": len(pinned_now), "stories": n_groups,
+           "multi_article_stories": int((sizes > 1).sum()),
            "undated": len(result.undated), "seconds": round((timezone.now() - started).total_seconds(), 2)}
     logger.info("stories of %s recomputed by %s: %s", project.slug, by or "system", out)
     return out

@@ -70,7 +70,8 @@ class StorySettingsSerializer(serializers.Serializer):
     story_window_days = serializers.IntegerField(min_value=0, max_value=3650, required=False, allow_null=True,
                                                  help_text="Publication-date window of a story, ± days (default 7).")
     story_similarity = serializers.FloatField(min_value=0, max_value=1, required=False, allow_null=True,
-                                              help_text="TF-IDF cosine from which two articles are linked (default 0.15).")
+                                              help_text="TF-IDF cosine from which two articles are linked, and two stories "
+                                                        "joined on average over their articles (default 0.15).")
 
 
 class DuplicateMemberOut(serializers.Serializer):
