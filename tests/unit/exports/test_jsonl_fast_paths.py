@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import random
 from collections import Counter
+from datetime import datetime
 
 import pytest
 from django.utils import timezone
@@ -172,7 +173,7 @@ def test_jsonl_bytes_equal_the_general_paths(options, monkeypatch):
     _, path = run_export(project, "jsonl", **options)
     fast = path.read_bytes()
     with monkeypatch.context() as m:
-        m.setattr(rows, "_values", lambda qs, json_columns=(): list(qs))
+        m.setattr(rows, "_values", lambda qs, json_columns=(), time_columns=(): list(qs))
         m.setattr(rows, "_majority_spans", rows._majority_spans_counted)
         m.setattr(rows, "_frame_decision", lambda anns: rows._frames_counted([a.frames for a in anns if a.frames]))
         m.setattr(rows, "majority_label", _reference_majority_label)
@@ -188,15 +189,21 @@ def test_rows_read_without_converters_equal_the_orms():
     project = _varied_project()
     ids = list(Article.objects.filter(project=project).values_list("id", flat=True))
     querysets = [
-        (Article.objects.filter(project=project).order_by("id").values_list(*rows.ARTICLE_FIELDS), rows.ARTICLE_JSON),
-        (Gold.objects.filter(article_id__in=ids).order_by("id").values_list(*rows.GOLD_FIELDS), rows.GOLD_JSON),
+        (Article.objects.filter(project=project).order_by("id").values_list(*rows.ARTICLE_FIELDS), rows.ARTICLE_JSON,
+         rows.ARTICLE_TIME),
+        (Gold.objects.filter(article_id__in=ids).order_by("id").values_list(*rows.GOLD_FIELDS), rows.GOLD_JSON, ()),
         (Annotation.objects.filter(assignment__article_id__in=ids).order_by("id").values_list(*rows.ANNOTATION_FIELDS),
-         rows.ANNOTATION_JSON),
+         rows.ANNOTATION_JSON, rows.ANNOTATION_TIME),
     ]
     # Integers beyond 64 bits (no JSONL writer can write them, but they must not turn into floats).
     ArticleFactory(project=project, meta={"tweet": 123456789012345678901234567890, "neg": -9223372036854775809})
-    for qs, json_columns in querysets:
-        raw = rows._values(qs, json_columns)
-        assert raw == list(qs) and raw
+    Article.objects.filter(pk=ids[0]).update(published=None)
+    for qs, json_columns, time_columns in querysets:
+        raw, orm = rows._values(qs, json_columns, time_columns), list(qs)
+        assert raw == orm and raw
+        # The same values of the same types, to the time zone object (== on datetimes ignores it).
+        assert [[type(v) for v in row] for row in raw] == [[type(v) for v in row] for row in orm]
+        assert [[v.tzinfo for v in row if isinstance(v, datetime)] for row in raw] == \
+            [[v.tzinfo for v in row if isinstance(v, datetime)] for row in orm]
     metas = [row[6] for row in rows._values(querysets[0][0], rows.ARTICLE_JSON)]
     assert {"tweet": 123456789012345678901234567890, "neg": -9223372036854775809} in metas
