@@ -154,7 +154,9 @@ class Splitter:
 def _filter_stance(stance: dict, targets: set[str] | None) -> dict:
     if not isinstance(stance, dict):
         return {}
-    return {k: v for k, v in stance.items() if targets is None or k in targets}
+    if targets is None:  # every target: the row's own decoded dict, no copy needed
+        return stance
+    return {k: v for k, v in stance.items() if k in targets}
 
 
 def _frame_decision(anns: list[AnnotationOut]) -> tuple[list[str] | None, list[str]]:
