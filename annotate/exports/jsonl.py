@@ -61,15 +61,6 @@ def _iso(value) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _quote(s: SpanOut, text: str) -> dict:
-    a = s.attrs
-    sp = a.get("speaker_span")
-    speaker_span = ({"start": int(sp["start"]), "end": int(sp["end"])}
-                    if isinstance(sp, dict) and "start" in sp and "end" in sp else None)
-    return {"start": s.start, "end": s.end, "text": text[s.start:s.end], "kind": a.get("kind"),
-            "speaker": a.get("speaker"), "speaker_span": speaker_span, "origin": s.origin}
-
-
 def _suggestion(s: SpanOut, text: str) -> dict:
     return {"start": s.start, "end": s.end, "label": s.label, "text": text[s.start:s.end], "origin": s.origin,
             "model_name": s.model_name, "model_version": s.model_version, "attrs": s.attrs}
@@ -80,7 +71,12 @@ def row_to_dict(row: ExportRow, *, with_split: bool) -> dict[str, Any]:
     entities, quotes = [], []
     for s in row.spans:  # one pass for both layers (ExportRow.entities / .quotes)
         if s.label == QUOTE_LABEL:
-            quotes.append(_quote(s, text))
+            a = s.attrs
+            sp = a.get("speaker_span")
+            speaker_span = ({"start": int(sp["start"]), "end": int(sp["end"])}
+                            if isinstance(sp, dict) and "start" in sp and "end" in sp else None)
+            quotes.append({"start": s.start, "end": s.end, "text": text[s.start:s.end], "kind": a.get("kind"),
+                           "speaker": a.get("speaker"), "speaker_span": speaker_span, "origin": s.origin})
         else:
             entities.append({"start": s.start, "end": s.end, "label": s.label, "text": text[s.start:s.end],
                              "origin": s.origin})
