@@ -9,8 +9,10 @@ from collections.abc import Iterable, Sequence
 def majority_label(labels: Iterable[str | None]) -> str | None:
     """The label chosen by more than half of the annotators who gave one; None on a tie or no majority."""
     given = [label for label in labels if label]
-    if not given:
-        return None
+    if len(given) <= 2:  # the common case (one or two annotators), without a Counter per call
+        if not given:
+            return None
+        return given[0] if len(given) == 1 or given[0] == given[1] else None
     label, count = Counter(given).most_common(1)[0]
     return label if count * 2 > len(given) else None
 

@@ -52,7 +52,7 @@ import orjson
 from annotate.stories.export import document_metadata
 
 from . import writer
-from .base import ExportRow, SpanOut, Writer
+from .base import QUOTE_LABEL, ExportRow, SpanOut, Writer
 
 _DUMP = orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE
 
@@ -61,31 +61,25 @@ def _iso(value) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _entity(s: SpanOut, text: str) -> dict:
-    return {"start": s.start, "end": s.end, "label": s.label, "text": text[s.start:s.end], "origin": s.origin}
-
-
-def _quote(s: SpanOut, text: str) -> dict:
-    a = s.attrs
-    sp = a.get("speaker_span")
-    speaker_span = ({"start": int(sp["start"]), "end": int(sp["end"])}
-                    if isinstance(sp, dict) and "start" in sp and "end" in sp else None)
-    return {"start": s.start, "end": s.end, "text": text[s.start:s.end], "kind": a.get("kind"),
-            "speaker": a.get("speaker"), "speaker_span": speaker_span, "origin": s.origin}
-
-
 def _suggestion(s: SpanOut, text: str) -> dict:
     return {"start": s.start, "end": s.end, "label": s.label, "text": text[s.start:s.end], "origin": s.origin,
             "model_name": s.model_name, "model_version": s.model_version, "attrs": s.attrs}
 
 
-def _span(s: SpanOut, text: str) -> dict:
-    return {"start": s.start, "end": s.end, "label": s.label, "text": text[s.start:s.end], "origin": s.origin,
-            "attrs": s.attrs}
-
-
 def row_to_dict(row: ExportRow, *, with_split: bool) -> dict[str, Any]:
     text = row.text
+    entities, quotes = [], []
+    for s in row.spans:  # one pass for both layers (ExportRow.entities / .quotes)
+        if s.label == QUOTE_LABEL:
+            a = s.attrs
+            sp = a.get("speaker_span")
+            speaker_span = ({"start": int(sp["start"]), "end": int(sp["end"])}
+                            if isinstance(sp, dict) and "start" in sp and "end" in sp else None)
+            quotes.append({"start": s.start, "end": s.end, "text": text[s.start:s.end], "kind": a.get("kind"),
+                           "speaker": a.get("speaker"), "speaker_span": speaker_span, "origin": s.origin})
+        else:
+            entities.append({"start": s.start, "end": s.end, "label": s.label, "text": text[s.start:s.end],
+                             "origin": s.origin})
     out = {
         "id": row.id,
         "title": row.title,
@@ -94,13 +88,16 @@ def row_to_dict(row: ExportRow, *, with_split: bool) -> dict[str, Any]:
         "published": _iso(row.published),
         "meta": row.meta,
         "text": text,
-        "entities": [_entity(s, text) for s in row.entities],
-        "quotes": [_quote(s, text) for s in row.quotes],
+        "entities": entities,
+        "quotes": quotes,
         "spans_from": row.spans_from,
         "suggestions": None if row.suggestions is None else [_suggestion(s, text) for s in row.suggestions],
         "annotations": [
             {"annotator": a.annotator, "stance": a.stance, "frames": a.frames or None, "primary_frame": a.primary_frame,
-             "notes": a.notes, "spans": [_span(s, text) for s in a.spans], "submitted": a.submitted,
+             "notes": a.notes,
+             "spans": [{"start": s.start, "end": s.end, "label": s.label, "text": text[s.start:s.end],
+                        "origin": s.origin, "attrs": s.attrs} for s in a.spans],
+             "submitted": a.submitted,
              "submitted_at": _iso(a.submitted_at), "suggestions_shown": a.suggestions_shown,
              "suggestion_model_version": a.suggestion_model_version}
             for a in row.annotations
@@ -121,9 +118,13 @@ class JsonlWriter(Writer):
     media_type = "application/jsonl"
     handles_split = True
 
+    def __init__(self, out, ctx):
+        super().__init__(out, ctx)
+        self.with_split = ctx.options.get("split") is not None
+
     def write(self, row: ExportRow, doc: Any = None) -> None:
         counts = self.ctx.counts
-        d = row_to_dict(row, with_split=self.ctx.options.get("split") is not None)
+        d = row_to_dict(row, with_split=self.with_split)
         counts["entities"] += len(d["entities"])
         counts["quotes"] += len(d["quotes"])
         self.out.write(orjson.dumps(d, option=_DUMP))
