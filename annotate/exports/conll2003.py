@@ -19,7 +19,7 @@ from annotate.stories.export import metadata_comments
 
 from . import writer
 from .base import ExportRow, Writer
-from .render import Sentences, conll2003_lines
+from .render import BATCH, conll2003_batch
 from .tokens import align, bio, layer_items, sentences
 
 DOCSTART = "-DOCSTART- -X- O O\n\n"
@@ -33,19 +33,36 @@ class Conll2003Writer(Writer):
     media_type = "text/plain; charset=utf-8"
     needs_doc = True
 
+    def __init__(self, out, ctx):
+        super().__init__(out, ctx)
+        self.pending: list[tuple] = []
+
     def write(self, row: ExportRow, doc: Any = None) -> None:
         counts = self.ctx.counts
         layer = self.ctx.options.get("span_layer", "entities")
         spans = align(doc, layer_items(row, layer), counts)
         counts[f"{layer}_exported"] += len(spans)
         # Per-document header: the place for `# …` document comments, before the tokens.
-        self.out.write(DOCSTART_BYTES)
+        header = DOCSTART_BYTES
         if comments := metadata_comments(row, only_grouped_split=self.ctx.options):
-            self.out.write("".join(comments).encode("utf-8"))
-        lines = conll2003_lines(doc, spans, Sentences(doc, spans))
-        if lines is None:  # a token with whitespace inside: respelled and counted the slow way
-            lines = self._lines(doc, sentences(doc, spans), bio(len(doc), spans)).encode("utf-8")
-        self.out.write(lines)
+            header += "".join(comments).encode("utf-8")
+        if doc.array("has_ws")[~doc.array("is_space")].any():
+            # a token with whitespace inside: respelled and counted the slow way
+            header += self._lines(doc, sentences(doc, spans), bio(len(doc), spans)).encode("utf-8")
+            self.pending.append((header, None, None))
+        else:
+            self.pending.append((header, doc, spans))
+        # rendered BATCH articles at a time (annotate.exports.render), written in row order
+        if len(self.pending) >= BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self.pending:
+            self.out.write(conll2003_batch(self.pending))
+            self.pending = []
+
+    def close(self) -> None:
+        self._flush()
 
     def _lines(self, doc: TokenLayer, sents: list[list[int]], tags: list[str]) -> str:
         """The article's token lines: `FORM TAG _ BIO`, a blank line after each sentence (the

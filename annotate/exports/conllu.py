@@ -33,7 +33,7 @@ from annotate.stories.export import metadata_comments
 
 from . import writer
 from .base import ExportRow, Writer
-from .render import Sentences, conllu_sentences
+from .render import BATCH, conllu_batch
 from .tokens import align, layer_items
 
 _WS = re.compile(r"\s+")
@@ -61,6 +61,7 @@ class ConlluWriter(Writer):
     def __init__(self, out, ctx):
         super().__init__(out, ctx)
         self.started = False
+        self.pending: list[tuple] = []
 
     def _doc_comments(self, row: ExportRow) -> list[str]:
         out = [f"# newdoc id = {_comment_value(row.id)}\n"]
@@ -108,8 +109,6 @@ class ConlluWriter(Writer):
         if not self.started:
             self.started = True
             lines.insert(0, f"# pipeline = {_comment_value(self.ctx.pipeline_name)}\n")
-        # Per-document header (`# newdoc id`, labels, provenance), then the sentences.
-        self.out.write("".join(lines).encode("utf-8"))
         tags = (ents, quotes, speakers, sug_ents, sug_quotes, sug_speakers)
         doc_id = _comment_value(row.id)
         text = doc.text
@@ -119,4 +118,16 @@ class ConlluWriter(Writer):
             return (f"# sent_id = {doc_id}-{number}\n"
                     f"# text = {_comment_value(text[int(starts[first]):int(ends[last])])}\n")
 
-        self.out.write(conllu_sentences(doc, Sentences(doc, *tags), tags, MISC_KEYS, sentence_header))
+        # Per-document header (`# newdoc id`, labels, provenance), then the sentences: rendered
+        # BATCH articles at a time (annotate.exports.render), written in row order.
+        self.pending.append(("".join(lines).encode("utf-8"), doc, tags, sentence_header))
+        if len(self.pending) >= BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self.pending:
+            self.out.write(conllu_batch(self.pending, MISC_KEYS))
+            self.pending = []
+
+    def close(self) -> None:
+        self._flush()

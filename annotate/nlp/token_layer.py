@@ -68,7 +68,7 @@ class TokenLayer:
     freshly analysed Doc) or from the decoded columns (`decode`).
     """
 
-    __slots__ = ("text", "n", "_lists", "_arrays", "_lemma_codes", "_lemmas", "_forms")
+    __slots__ = ("text", "n", "_lists", "_arrays", "_lemma_codes", "_lemmas", "_forms", "_utf8")
 
     def __init__(self, text: str, starts: list[int], ends: list[int], spaces: list[bool], sent_starts: list[int],
                  tags: list[str], pos: list[str], morphs: list[str], lemmas_: list[str] | None = None):
@@ -82,6 +82,7 @@ class TokenLayer:
         self._lemmas = lemmas_
         self._lemma_codes = None
         self._forms = None
+        self._utf8 = None
 
     @classmethod
     def from_columns(cls, text: str, arrays: dict, lemma_codes) -> TokenLayer:
@@ -95,6 +96,7 @@ class TokenLayer:
         layer._lemmas = None
         layer._lemma_codes = lemma_codes
         layer._forms = None
+        layer._utf8 = None
         return layer
 
     def __len__(self) -> int:
@@ -123,15 +125,19 @@ class TokenLayer:
                 arrays[name] = (np.asarray(ids, dtype=np.int64), table)
         return arrays[name]
 
+    @property
+    def utf8(self) -> bytes:
+        """The text's UTF-8 bytes (made once)."""
+        if self._utf8 is None:
+            self._utf8 = self.text.encode("utf-8")
+        return self._utf8
+
     def byte_offsets(self, chars: np.ndarray) -> np.ndarray:
         """UTF-8 byte offsets of these character offsets in the text."""
-        cps = self.array("code_points")
-        if cps.dtype == np.uint8:
-            return chars
-        if "char_to_byte" not in self._arrays:
-            widths = 1 + (cps >= 0x80).astype(np.int64) + (cps >= 0x800) + (cps >= 0x10000)
-            self._arrays["char_to_byte"] = np.concatenate(([0], np.cumsum(widths)))
-        return self._arrays["char_to_byte"][chars]
+        table = self._arrays.get("char_to_byte")
+        if table is None:
+            table = self._arrays["char_to_byte"] = char_to_byte(self.utf8)
+        return chars if table is _ASCII else table[chars]
 
     # -- per-token lists (slow paths, tests) -----------------------------------------------
     def _list(self, name: str) -> list:
@@ -304,6 +310,19 @@ def _column_array(dtype: str, payload: bytes, at: int, n: int) -> tuple[np.ndarr
     return arr, at + arr.nbytes
 
 
+_ASCII = np.zeros(0, dtype=np.int64)
+
+
+def char_to_byte(raw: bytes) -> np.ndarray:
+    """Byte offset of each character of this UTF-8 text, and its length at the end; `_ASCII`
+    (offsets are the characters' own) when every character is one byte."""
+    u8 = np.frombuffer(raw, dtype=np.uint8)
+    if not (u8 >= 0x80).any():
+        return _ASCII
+    # a character starts at every byte that is not a continuation byte (0b10xxxxxx)
+    return np.append(np.flatnonzero((u8 & 0xC0) != 0x80), len(raw))
+
+
 def code_points(text: str) -> np.ndarray:
     """The text's code points as a numpy array (uint8 for ASCII text, else uint32)."""
     if text.isascii():
@@ -356,15 +375,20 @@ def decode(data: bytes, text: str) -> TokenLayer:
         raise LayerInvalid("layer_text_changed", "tokens do not cover the text")
     if not n and text:
         raise LayerInvalid("layer_text_changed", "no tokens for a non-empty text")
-    cps = code_points(text)
-    if sp.any() and not (cps[ends[sp]] == 32).all():
-        raise LayerInvalid("layer_text_changed", "trailing space not in the text")
+    raw = text.encode("utf-8")
+    to_byte = char_to_byte(raw)
+    if sp.any():
+        after = ends[sp] if to_byte is _ASCII else to_byte[ends[sp]]
+        if not (np.frombuffer(raw, dtype=np.uint8)[after] == 32).all():
+            raise LayerInvalid("layer_text_changed", "trailing space not in the text")
     sent = (((fl >> 1) & 3).astype(np.int8) - 1)
-    return TokenLayer.from_columns(text, {
+    layer = TokenLayer.from_columns(text, {
         "starts": ends - lens, "ends": ends, "spaces": sp, "sent": sent, "is_space": (fl & 8) > 0,
-        "has_ws": (fl & 16) > 0, "code_points": cps,
+        "has_ws": (fl & 16) > 0, "char_to_byte": to_byte,
         "tag": (tag_i, tag_t), "pos": (pos_i, pos_t), "morph": (morph_i, morph_t),
     }, (lemma_i, extra))
+    layer._utf8 = raw
+    return layer
 
 
 def check_stored(*, text: str, stored_key: str, stored_hash: str, data: bytes, expected_key: str) -> TokenLayer:

@@ -25,7 +25,13 @@ from spacy.tokens import DocBin, Span
 from annotate.exports.base import ExportContext
 from annotate.exports.conll2003 import Conll2003Writer
 from annotate.exports.conllu import MISC_KEYS
-from annotate.exports.render import Sentences, conll2003_lines, conllu_sentences
+from annotate.exports.render import (
+    Sentences,
+    conll2003_batch,
+    conll2003_lines,
+    conllu_batch,
+    conllu_sentences,
+)
 from annotate.exports.spacy_docbin import DOCBIN_ATTRS, _docbin, _Packer
 from annotate.exports.tokens import align, bio, sentences
 from annotate.nlp.token_layer import TokenLayer, decode, encode
@@ -122,6 +128,40 @@ def test_numpy_conll_lines_are_the_per_token_writers_bytes(seed):
         old = _old_conllu(lists, sentences(lists, *layers), tuple(bio(n, s) for s in layers), DOC_ID)
         assert got.decode() == old, lists.text[:40]
     assert respelled  # the NBSP/thin-space edge text takes the per-token path
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_a_batch_of_articles_is_each_articles_bytes_in_row_order(seed):
+    """The writers render 64 articles at a time: a batch (an empty article and one the
+    CoNLL-2003 writer renders the per-token way among them) gives each article's header and
+    lines in order, exactly as one article at a time did."""
+    rng = random.Random(seed)
+    writer = Conll2003Writer(io.BytesIO(), ExportContext(options={}))
+    layers = _layers()
+    empty = TokenLayer("", [], [], [], [], [], [], [], [])
+    layers.insert(len(layers) // 2, (empty, decode(encode(empty), "")))
+    rng.shuffle(layers)
+    items_2003, expected_2003, items_u, expected_u = [], [], [], []
+    for k, (lists, fast) in enumerate(layers):
+        n = len(lists)
+        spans = _random_spans(lists, rng, rng.randint(0, 12)) if n else []
+        header = f"-DOCSTART- {k}\n\n".encode()
+        old = writer._lines(lists, sentences(lists, spans), bio(n, spans)).encode()
+        if any(lists.has_whitespace[t] for sent in sentences(lists, spans) for t in sent):
+            items_2003.append((header + old, None, None))
+        else:
+            items_2003.append((header, fast, spans))
+        expected_2003.append(header + old)
+        tags = tuple(_random_spans(lists, rng, rng.randint(0, 8)) if n else [] for _ in MISC_KEYS)
+
+        def sentence_header(number, first, last, text=lists.text, starts=lists.starts, ends=lists.ends, k=k):
+            return f"# sent_id = {k}-{number}\n# text = {_old_comment_value(text[starts[first]:ends[last]])}\n"
+
+        items_u.append((f"# newdoc id = {k}\n".encode(), fast, tags, sentence_header))
+        expected_u.append(f"# newdoc id = {k}\n" + _old_conllu(lists, sentences(lists, *tags),
+                                                                 tuple(bio(n, s) for s in tags), str(k)))
+    assert conll2003_batch(items_2003) == b"".join(expected_2003)
+    assert conllu_batch(items_u, MISC_KEYS).decode() == "".join(expected_u)
 
 
 def test_docbin_rows_from_the_layer_are_spacys_own_docbin_add():
