@@ -26,4 +26,9 @@ class ORJSONRenderer(JSONRenderer):
             return b""
         if self.get_indent(accepted_media_type or "", renderer_context or {}):
             return super().render(data, accepted_media_type, renderer_context)
-        return orjson.dumps(data, default=_default, option=OPTIONS)
+        try:
+            return orjson.dumps(data, default=_default, option=OPTIONS)
+        except orjson.JSONEncodeError:
+            # An integer past 64 bits (PostgreSQL's jsonb turns an imported 1e300 into one): DRF's
+            # encoder writes it; a stored value must never make its own page fail.
+            return super().render(data, accepted_media_type, renderer_context)

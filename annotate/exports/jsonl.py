@@ -45,6 +45,7 @@ file loads unmodified with `pandas.read_json(path, lines=True)` and `datasets`:
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import orjson
@@ -55,6 +56,13 @@ from . import writer
 from .base import QUOTE_LABEL, ExportRow, SpanOut, Writer
 
 _DUMP = orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE
+
+
+def _dumps_wide(d: dict) -> bytes:
+    """The rare row orjson refuses: an integer past 64 bits, as PostgreSQL's jsonb stores a number
+    such as 1e300 from an importer's `meta`. The standard library writes any integer, in the same
+    compact, sorted, UTF-8 form."""
+    return (json.dumps(d, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
 
 
 def _iso(value) -> str | None:
@@ -127,4 +135,7 @@ class JsonlWriter(Writer):
         d = row_to_dict(row, with_split=self.with_split)
         counts["entities"] += len(d["entities"])
         counts["quotes"] += len(d["quotes"])
-        self.out.write(orjson.dumps(d, option=_DUMP))
+        try:
+            self.out.write(orjson.dumps(d, option=_DUMP))
+        except orjson.JSONEncodeError:
+            self.out.write(_dumps_wide(d))

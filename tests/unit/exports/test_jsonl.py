@@ -208,3 +208,24 @@ def test_prefetching_thread_gives_the_same_file_as_sequential_reads():
     with transaction.atomic():
         sequential = dump()
     assert threaded == sequential and len(threaded) == 4
+
+
+def test_numbers_past_64_bits_in_meta_export_and_read_back():
+    """PostgreSQL's jsonb stores 1e300 as a 301-digit integer, which orjson cannot write: the row
+    and the article's API page must still come out whole (the value as the database keeps it)."""
+    from tests.factories import api_client, member
+
+    demo = build_demo()
+    article = demo.articles[1]
+    article.meta = {"views": 1e300, "id": 123456789012345678901234567890, "ok": 5}
+    article.save(update_fields=["meta"])
+    job, path = run_export(demo.project, "jsonl", submitted_only=False)
+    rows = {r["id"]: r for r in _lines(path)}
+    meta = rows[article.external_id]["meta"]
+    assert meta["id"] == 123456789012345678901234567890 and float(meta["views"]) == 1e300 and meta["ok"] == 5
+    assert len(rows) == 4 and job.counts["articles"] == 4
+    assert rows[demo.articles[0].external_id]["meta"] == {"n": 0, "tags": ["x"]}  # the others as before
+    reader = api_client(member(demo.project, "admin"))
+    res = reader.get(f"/api/v1/projects/{demo.project.pk}/articles/{article.pk}/")
+    assert res.status_code == 200, res.content
+    assert json.loads(res.content)["meta"]["id"] == 123456789012345678901234567890
