@@ -142,10 +142,13 @@ def _copy(table: str, columns: tuple[str, ...], rows) -> None:
     """COPY rows in (PostgreSQL), as one text block: several times faster than a multi-row
     INSERT from the ORM, or than COPY row by row. Values are ints, floats, bools, None, hex
     strings and bytes: nothing that needs COPY's escaping."""
-    cols = ", ".join(f'"{c}"' for c in columns)
-    block = "".join("\t".join(map(_copy_text, row)) + "\n" for row in rows)
+    _copy_block(table, columns, "".join("\t".join(map(_copy_text, row)) + "\n" for row in rows))
+
+
+def _copy_block(table: str, columns: tuple[str, ...], block: str) -> None:
     if not block:
         return
+    cols = ", ".join(f'"{c}"' for c in columns)
     with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
         copy.write(block)
 
@@ -320,12 +323,18 @@ class DuplicateFinder:
         project_id, hold = self.project.pk, self.hold
         good = ok.tolist()
         if connection.vendor == "postgresql":
-            # The batch's signatures hex-encoded at once, cut per row (COPY's bytea text form).
+            # The batch's signatures hex-encoded at once, cut per row (COPY's bytea text form);
+            # one f-string per row: the values are ints, hex digits, floats and None (\\N).
             hexed = matrix.astype("<u4").tobytes().hex()
             width = 8 * fp.BINS
-            rows = ((a.pk, project_id, a.content_hash, "\\\\x" + hexed[i * width:(i + 1) * width] if good[i] else None,
-                     reps[i], scores[i], hold and reps[i] is not None) for i, a in enumerate(articles))
-            _copy(FINGERPRINT_TABLE, FINGERPRINT_FIELDS, rows)
+            null = "\\N"
+            sig_txt = ["\\\\x" + hexed[i * width:(i + 1) * width] if g else null for i, g in enumerate(good)]
+            rep_txt = [null if r is None else r for r in reps]
+            score_txt = [null if v is None else v for v in scores]
+            held_txt = ["t" if hold and r is not None else "f" for r in reps]
+            block = "".join(f"{a.pk}\t{project_id}\t{a.content_hash}\t{sig_txt[i]}\t{rep_txt[i]}\t{score_txt[i]}\t"
+                            f"{held_txt[i]}\n" for i, a in enumerate(articles))
+            _copy_block(FINGERPRINT_TABLE, FINGERPRINT_FIELDS, block)
             return
         ArticleFingerprint.objects.bulk_create(
             [ArticleFingerprint(article_id=a.pk, project_id=project_id, text_hash=a.content_hash,

@@ -135,6 +135,7 @@ def run_import(path: str, n: int, fingerprint: bool, group: bool) -> None:
         import gc
         import threading
 
+        import annotate.stories.grouping  # noqa: F401  (scikit-learn and SciPy load here, not in the figure)
         from annotate.services.stories import stories_recompute
 
         gc.collect()
