@@ -96,7 +96,9 @@ def test_blocks_and_window_give_the_stories_of_comparing_every_pair(monkeypatch,
     assert sorted(result.undated.tolist()) == sorted(pk for pk, published, _ in rows if published is None)
 
 
-def test_same_text_outside_the_window_is_another_story_unless_undated():
+@pytest.mark.parametrize("block", [1, 1000])
+def test_same_text_outside_the_window_is_another_story_unless_undated(monkeypatch, block):
+    monkeypatch.setattr(grouping, "BLOCK", block)  # one article a block: groups leave the window between them
     text = "Parliament votes on the harbour bridge budget after a long debate about tolls and ferries"
     rows = [(1, T0, text), (2, T0 + 3 * DAY, text), (3, T0 + 30 * DAY, text), (4, None, "Unrelated weather report")]
     result = grouping.group_articles(iter(_ordered(rows)), window_days=7, threshold=0.5)
