@@ -32,7 +32,7 @@ from annotate.exports.render import (
     conllu_batch,
     conllu_sentences,
 )
-from annotate.exports.spacy_docbin import DOCBIN_ATTRS, _docbin, _Packer
+from annotate.exports.spacy_docbin import DOCBIN_ATTRS, _docbin, _Forms, _Packer
 from annotate.exports.tokens import align, bio, sentences
 from annotate.nlp.token_layer import TokenLayer, decode, encode
 
@@ -198,3 +198,26 @@ def test_docbin_rows_from_the_layer_are_spacys_own_docbin_add():
     for doc, (lists, _) in zip(docs, _layers(), strict=True):
         assert [t.text for t in doc] == lists.forms and [t.tag_ for t in doc] == lists.tags
         assert [str(t.morph) for t in doc] == lists.morphs and doc.text == lists.text
+
+
+@pytest.mark.parametrize("limit", [_Forms.LIMIT, 7])
+def test_docbin_shards_sharing_the_form_table_each_hold_every_form_they_use(monkeypatch, limit):
+    """Shards of one export share the table of short forms (and a small limit makes it start
+    again mid-shard): each shard's DocBin still has the ORTH values and strings of the Docs
+    spaCy would build, so it reads back on its own."""
+    monkeypatch.setattr(_Forms, "LIMIT", limit)
+    vocab = spacy.blank("en").vocab
+    cls = _docbin(_Packer())
+    pairs = _layers()
+    for half in (pairs[::2], pairs[1::2], pairs):
+        fast_bin = cls(attrs=DOCBIN_ATTRS, store_user_data=True)
+        slow_bin = DocBin(attrs=DOCBIN_ATTRS, store_user_data=True)
+        for lists, fast in half:
+            fast_bin.add_layer(fast, [], [], {}, {})
+            doc = lists.to_doc(vocab)
+            doc.ents = []  # as the writer's Docs: the entity layer is set, empty here
+            slow_bin.add(doc)
+        assert [a.tobytes() for a in fast_bin.tokens] == [a.tobytes() for a in slow_bin.tokens]
+        assert {f for lists, _ in half for f in lists.forms} <= fast_bin.strings <= slow_bin.strings
+        docs = list(DocBin().from_bytes(fast_bin.to_bytes()).get_docs(spacy.blank("en").vocab))
+        assert [[t.text for t in doc] for doc in docs] == [lists.forms for lists, _ in half]
