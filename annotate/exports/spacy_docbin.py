@@ -250,13 +250,13 @@ def _docbin(pack: _Packer):
             self.cats.append(cats)
             if self.store_user_data:
                 self.user_data.append(pack(user_data))
-            starts, ends = tokens.starts, tokens.ends
+            starts, ends = tokens.array("starts"), tokens.array("ends")
             packed: dict[bytes, list[str]] = {}
             for name, attrs, spans in groups:
                 rows = []
                 for i, j, label in spans:
                     strings.add(label)
-                    rows.append(struct.pack(">QQQllll", 0, 0, values.orth[label], i, j, starts[i], ends[j - 1]))
+                    rows.append(struct.pack(">QQQllll", 0, 0, values.orth[label], i, j, int(starts[i]), int(ends[j - 1])))
                 packed.setdefault(pack({"name": name, "attrs": attrs, "spans": rows}), []).append(name)
             self.span_groups.append(pack(packed) if packed else empty_groups)
 
