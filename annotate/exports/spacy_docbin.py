@@ -32,6 +32,8 @@ import zipfile
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+import numpy
+
 from annotate.nlp.token_layer import TokenLayer
 
 from . import writer
@@ -213,12 +215,12 @@ def _docbin(pack: _Packer):
             from spacy.attrs import ENT_IOB, ENT_TYPE, MORPH, ORTH, POS, SENT_START, TAG
 
             n = len(tokens)
-            forms = tokens.forms
+            orth_column, forms = values.forms.orth(tokens, self)
             tag_ids, tag_table = tokens.array("tag")
             pos_ids, pos_table = tokens.array("pos")
             morph_ids, morph_table = tokens.array("morph")
             columns = {
-                ORTH: numpy.fromiter(map(values.orth.__getitem__, forms), dtype=numpy.uint64, count=n),
+                ORTH: orth_column,
                 TAG: numpy.asarray([values.orth[t] for t in tag_table], dtype=numpy.uint64)[tag_ids] if n else 0,
                 POS: numpy.asarray([values.pos[p] for p in pos_table], dtype=numpy.uint64)[pos_ids] if n else 0,
                 # as Doc(morphs=None) when no token has a morphology, else "" is the empty analysis
@@ -248,13 +250,13 @@ def _docbin(pack: _Packer):
             self.cats.append(cats)
             if self.store_user_data:
                 self.user_data.append(pack(user_data))
-            starts, ends = tokens.starts, tokens.ends
+            starts, ends = tokens.array("starts"), tokens.array("ends")
             packed: dict[bytes, list[str]] = {}
             for name, attrs, spans in groups:
                 rows = []
                 for i, j, label in spans:
                     strings.add(label)
-                    rows.append(struct.pack(">QQQllll", 0, 0, values.orth[label], i, j, starts[i], ends[j - 1]))
+                    rows.append(struct.pack(">QQQllll", 0, 0, values.orth[label], i, j, int(starts[i]), int(ends[j - 1])))
                 packed.setdefault(pack({"name": name, "attrs": attrs, "spans": rows}), []).append(name)
             self.span_groups.append(pack(packed) if packed else empty_groups)
 
@@ -274,6 +276,93 @@ class _Cache(dict):
         return value
 
 
+class _Forms:
+    """ORTH values of token forms without one Python string per token.
+
+    A form of at most 7 UTF-8 bytes is keyed by an int: its bytes (little-endian) and, in the
+    top byte, their count. Most tokens are that short, and their keys are looked up with numpy in a table of
+    the forms already met (sorted keys, each with an id numbering `forms` and `orth`), so a
+    Python string is made once per distinct short form in the export. Longer forms are
+    sliced from the text one by one, as before.
+    """
+
+    SHORT = 7
+    MASKS = numpy.array([(1 << (8 * k)) - 1 for k in range(SHORT + 1)], dtype=numpy.uint64)
+    LIMIT = 500_000  # bounded, as the other caches: a long export of varied text must not grow it forever
+
+    def __init__(self, orth: _Cache):
+        self.orth_of = orth
+        self._reset()
+
+    def _reset(self) -> None:
+        self.generation = getattr(self, "generation", 0) + 1
+        self.keys = numpy.zeros(0, dtype=numpy.uint64)  # sorted
+        self.key_ids = numpy.zeros(0, dtype=numpy.int64)
+        self.strings: list[str] = []
+        self.values = numpy.zeros(0, dtype=numpy.uint64)
+
+    def _ids(self, keys: numpy.ndarray) -> numpy.ndarray:
+        known = self.keys
+        at = numpy.searchsorted(known, keys)
+        if len(known) and at.max() < len(known) and (known[at] == keys).all():
+            return self.key_ids[at]
+        new = numpy.setdiff1d(keys, known)
+        if len(self.strings) + len(new) > self.LIMIT:
+            self._reset()
+            new = numpy.unique(keys)
+        first = len(self.strings)
+        for k in new.tolist():
+            self.strings.append(k.to_bytes(8, "little")[: k >> 56].decode("utf-8"))
+        self.values = numpy.concatenate((self.values, numpy.fromiter(
+            map(self.orth_of.__getitem__, self.strings[first:]), dtype=numpy.uint64, count=len(new))))
+        keys_all = numpy.concatenate((self.keys, new))
+        ids_all = numpy.concatenate((self.key_ids, numpy.arange(first, first + len(new), dtype=numpy.int64)))
+        order_all = numpy.argsort(keys_all, kind="stable")
+        self.keys, self.key_ids = keys_all[order_all], ids_all[order_all]
+        return self.key_ids[numpy.searchsorted(self.keys, keys)]
+
+    def orth(self, tokens: TokenLayer, docbin) -> tuple[numpy.ndarray, list[str]]:
+        """The ORTH column of these tokens, and their forms the DocBin's strings lack (or more)."""
+        n = len(tokens)
+        if not n:
+            return numpy.zeros(0, dtype=numpy.uint64), []
+        short_n = self.SHORT
+        starts, ends = tokens.array("starts"), tokens.array("ends")
+        byte_starts = tokens.byte_offsets(starts)
+        sizes = tokens.byte_offsets(ends) - byte_starts
+        short = sizes <= short_n
+        # every 8-byte window of the text as a little-endian integer (a strided view, no copy
+        # per token): a short form's key is its window at its first byte, masked to its
+        # length, with the length in the top byte
+        raw = tokens.utf8 + bytes(8)
+        windows = numpy.ndarray(len(raw) - 7, dtype="<u8", buffer=raw, strides=(1,))
+        short_sizes = sizes[short]
+        keys = (windows[byte_starts[short]] & self.MASKS[short_sizes]) | (short_sizes.astype(numpy.uint64) << 56)
+        ids = self._ids(keys)
+        column = numpy.empty(n, dtype=numpy.uint64)
+        column[short] = self.values[ids]
+        # the forms already in this DocBin's strings are not added again (it is a set: the
+        # same contents either way, and `to_bytes` sorts them)
+        seen = docbin.__dict__.get("_seen_forms")
+        if seen is None or seen[0] != self.generation:
+            seen = docbin._seen_forms = (self.generation, numpy.zeros(len(self.strings) + 4096, dtype=bool))
+        flags = seen[1]
+        if len(flags) < len(self.strings):
+            flags = numpy.concatenate((flags, numpy.zeros(len(self.strings) + 4096 - len(flags), dtype=bool)))
+            docbin._seen_forms = (self.generation, flags)
+        fresh = numpy.unique(ids[~flags[ids]])
+        flags[fresh] = True
+        strings = self.strings
+        forms = [strings[i] for i in fresh.tolist()]
+        long = numpy.flatnonzero(~short)
+        if len(long):
+            text, orth_of = tokens.text, self.orth_of
+            long_forms = [text[a:b] for a, b in zip(starts[long].tolist(), ends[long].tolist(), strict=True)]
+            column[long] = numpy.fromiter(map(orth_of.__getitem__, long_forms), dtype=numpy.uint64, count=len(long))
+            forms.extend(long_forms)
+        return column, forms
+
+
 class _AttributeValues:
     """What `Doc.to_array` holds for a string: its hash (ORTH, TAG, labels), the POS symbol,
     the morphology key — the last two read from a one-token Doc, so they are spaCy's own."""
@@ -286,6 +375,7 @@ class _AttributeValues:
         self.orth = _Cache(get_string_id)
         self.pos = _Cache(self._pos, 10_000)
         self.morph = _Cache(self._morph, 100_000)
+        self.forms = _Forms(self.orth)
 
     def _pos(self, value: str) -> int:
         from spacy.attrs import POS

@@ -23,6 +23,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+import numpy as np
 import orjson
 from django.conf import settings
 
@@ -241,6 +242,28 @@ def char_span(doc: TokenLayer, start: int, end: int, expand: bool = False) -> tu
     return i, j + 1
 
 
+_STRICT, _EXPANDED, _NONE = 0, 1, 2
+
+
+def _char_spans(doc: TokenLayer, items: list[tuple[int, int, str]]) -> tuple[list[int], list[int], list[int]]:
+    """`char_span` of every item, strict else expanded, in one numpy pass over the layer's
+    columns (no per-token lists): per item i, j and whether it was strict, expanded or none."""
+    count = len(items)
+    if not len(doc):
+        return [0] * count, [0] * count, [_NONE] * count
+    starts, ends = doc.array("starts"), doc.array("ends")
+    reach = ends + doc.array("spaces")  # a token holds its text and its trailing space
+    chars = np.array([(a, b) for a, b, _ in items], dtype=np.int64).reshape(count, 2)
+    first, last = chars[:, 0], chars[:, 1]
+    i = np.searchsorted(starts, first, side="right") - 1
+    j = np.searchsorted(starts, last - 1, side="right") - 1
+    found = (i >= 0) & (first < reach[i]) & (j >= 0) & (last - 1 < reach[j])
+    strict = found & (first == starts[i]) & (last == ends[j])
+    i = np.where(strict, i, i + (first == ends[i]))  # expand: a start in a trailing space moves on
+    how = np.where(strict, _STRICT, np.where(found, _EXPANDED, _NONE))
+    return i.tolist(), (j + 1).tolist(), how.tolist()
+
+
 def align(doc: TokenLayer, items: list[tuple[int, int, str]], counts: Counter) -> list[tuple[int, int, str]]:
     """Token ranges (i, j, tag) for character spans, sorted and non-overlapping.
 
@@ -250,17 +273,15 @@ def align(doc: TokenLayer, items: list[tuple[int, int, str]], counts: Counter) -
     counted in `spans_overlapping`. Nothing disappears without a count.
     """
     aligned = []
+    if not items:
+        return aligned
     is_space = doc.is_space
-    for start, end, tag in items:
-        span = char_span(doc, start, end)
-        if span is None:
-            span = char_span(doc, start, end, expand=True)
-            if span is not None:
-                counts["spans_expanded"] += 1
-        if span is None:
+    for (_, _, tag), i, j, how in zip(items, *_char_spans(doc, items), strict=True):
+        if how == _EXPANDED:
+            counts["spans_expanded"] += 1
+        elif how == _NONE:
             counts["spans_unalignable"] += 1
             continue
-        i, j = span
         while i < j and is_space[i]:
             i += 1
         while j > i and is_space[j - 1]:

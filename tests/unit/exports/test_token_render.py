@@ -32,8 +32,8 @@ from annotate.exports.render import (
     conllu_batch,
     conllu_sentences,
 )
-from annotate.exports.spacy_docbin import DOCBIN_ATTRS, _docbin, _Packer
-from annotate.exports.tokens import align, bio, sentences
+from annotate.exports.spacy_docbin import DOCBIN_ATTRS, _docbin, _Forms, _Packer
+from annotate.exports.tokens import align, bio, char_span, sentences
 from annotate.nlp.token_layer import TokenLayer, decode, encode
 
 REFERENCE = json.loads(gzip.decompress(
@@ -198,3 +198,77 @@ def test_docbin_rows_from_the_layer_are_spacys_own_docbin_add():
     for doc, (lists, _) in zip(docs, _layers(), strict=True):
         assert [t.text for t in doc] == lists.forms and [t.tag_ for t in doc] == lists.tags
         assert [str(t.morph) for t in doc] == lists.morphs and doc.text == lists.text
+
+
+@pytest.mark.parametrize("limit", [_Forms.LIMIT, 7])
+def test_docbin_shards_sharing_the_form_table_each_hold_every_form_they_use(monkeypatch, limit):
+    """Shards of one export share the table of short forms (and a small limit makes it start
+    again mid-shard): each shard's DocBin still has the ORTH values and strings of the Docs
+    spaCy would build, so it reads back on its own."""
+    monkeypatch.setattr(_Forms, "LIMIT", limit)
+    vocab = spacy.blank("en").vocab
+    cls = _docbin(_Packer())
+    pairs = _layers()
+    for half in (pairs[::2], pairs[1::2], pairs):
+        fast_bin = cls(attrs=DOCBIN_ATTRS, store_user_data=True)
+        slow_bin = DocBin(attrs=DOCBIN_ATTRS, store_user_data=True)
+        for lists, fast in half:
+            fast_bin.add_layer(fast, [], [], {}, {})
+            doc = lists.to_doc(vocab)
+            doc.ents = []  # as the writer's Docs: the entity layer is set, empty here
+            slow_bin.add(doc)
+        assert [a.tobytes() for a in fast_bin.tokens] == [a.tobytes() for a in slow_bin.tokens]
+        assert {f for lists, _ in half for f in lists.forms} <= fast_bin.strings <= slow_bin.strings
+        docs = list(DocBin().from_bytes(fast_bin.to_bytes()).get_docs(spacy.blank("en").vocab))
+        assert [[t.text for t in doc] for doc in docs] == [lists.forms for lists, _ in half]
+
+
+def _align_by_char_span(doc: TokenLayer, items, counts: Counter):
+    """`align` as it was: `char_span` per item (strict, else expanded) on the per-token lists."""
+    aligned = []
+    for start, end, tag in items:
+        span = char_span(doc, start, end)
+        if span is None:
+            span = char_span(doc, start, end, expand=True)
+            if span is not None:
+                counts["spans_expanded"] += 1
+        if span is None:
+            counts["spans_unalignable"] += 1
+            continue
+        i, j = span
+        while i < j and doc.is_space[i]:
+            i += 1
+        while j > i and doc.is_space[j - 1]:
+            j -= 1
+        if i >= j:
+            counts["spans_unalignable"] += 1
+            continue
+        aligned.append((i, j, tag))
+    aligned.sort(key=lambda t: (t[0] - t[1], t[0], t[2]))
+    taken, kept = set(), []
+    for i, j, tag in aligned:
+        if taken & set(range(i, j)):
+            counts["spans_overlapping"] += 1
+            continue
+        taken |= set(range(i, j))
+        kept.append((i, j, tag))
+    return sorted(kept)
+
+
+def test_align_places_every_span_as_char_span_does_one_at_a_time():
+    """Spans on and off token boundaries, in trailing spaces, empty, reversed, past the text's
+    ends, and overlapping: the same token ranges and the same counts."""
+    rng = random.Random(5)
+    for lists, fast in _layers():
+        size = len(lists.text)
+        items = [(a, b, rng.choice(LABELS)) for a, b in
+                 [(rng.randrange(-3, size + 3), rng.randrange(-3, size + 3)) for _ in range(60)]
+                 + [(a, a + rng.randint(0, 40)) for a in (rng.randrange(max(size, 1)) for _ in range(60))]
+                 + [(s, e) for s, e in zip(lists.starts[:20], lists.ends[:20], strict=True)]]
+        expected_counts, got_counts = Counter(), Counter()
+        expected = _align_by_char_span(lists, items, expected_counts)
+        assert align(fast, items, got_counts) == expected
+        assert got_counts == expected_counts
+    empty = decode(encode(TokenLayer("", [], [], [], [], [], [], [], [])), "")
+    counts = Counter()
+    assert align(empty, [(0, 1, "X")], counts) == [] and counts == {"spans_unalignable": 1}
