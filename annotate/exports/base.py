@@ -107,6 +107,8 @@ class ExportContext:
     counts: Counter = field(default_factory=Counter)
     # Articles in the export, known before the first row (a writer may package by size).
     total: int = 0
+    # The file's sha256 when it was hashed while written (row-only formats); else computed after.
+    file_sha256: str = ""
 
 
 class Writer:

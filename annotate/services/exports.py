@@ -22,12 +22,14 @@ from __future__ import annotations
 import contextlib
 import gc
 import hashlib
+import io
 import logging
 import os
 import shutil
 import time
 import zipfile
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
@@ -233,6 +235,33 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+class _HashingFile(io.FileIO):
+    """The export file, hashing what it writes on a thread of its own. hashlib lets go of the GIL
+    on large blocks, so the 1 MB blocks the write buffer hands down are hashed beside the row
+    building instead of by reading the finished file back (0.5 s of a 50k-article JSONL export).
+    Only for writers that never seek (the zip-packaging ones do): the hash is of the bytes in the
+    order written."""
+
+    def __init__(self, path: Path):
+        super().__init__(path, "wb")
+        self._sha = hashlib.sha256()
+        self._hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-sha256")
+
+    def write(self, b) -> int:
+        n = super().write(b)
+        if n:
+            self._hasher.submit(self._sha.update, bytes(memoryview(b)[:n]))  # the buffer is reused
+        return n
+
+    def hexdigest(self) -> str:
+        self._hasher.shutdown(wait=True)  # one worker: the blocks were hashed in order
+        return self._sha.hexdigest()
+
+    def close(self) -> None:
+        super().close()
+        self._hasher.shutdown(wait=False)
+
+
 def _fsync_close(fh) -> None:
     fh.flush()
     os.fsync(fh.fileno())
@@ -279,13 +308,16 @@ def _write_file(job: ExportJob, attempt: int, tmp: Path) -> ExportContext:
     if writer_cls.handles_split or not options.get("split"):
         # A large buffer: a JSONL line (~7 KB) no longer fills the default 8 KB one, so most
         # writes are copies, not system calls (each of which let the prefetch thread take the GIL).
-        fh = tmp.open("wb", buffering=WRITE_BUFFER)
+        raw = None if writer_cls.needs_doc else _HashingFile(tmp)
+        fh = tmp.open("wb", buffering=WRITE_BUFFER) if raw is None else io.BufferedWriter(raw, WRITE_BUFFER)
         try:
             w = writer_cls(fh, ctx)
             _feed(rows, lambda row: w, writer_cls.needs_doc, ctx)
             w.close()
         finally:
             _fsync_close(fh)
+        if raw is not None:
+            ctx.file_sha256 = raw.hexdigest()
         return ctx
 
     # One file per split, then a zip of the three (entries with fixed dates: reproducible).
@@ -341,7 +373,7 @@ def export_build(*, export_id: int) -> ExportJob | None:
             ctx = _write_file(job, attempt, tmp)
         ext = _extension(job, ctx)
         final = directory / f"export-{job.pk}.{ext}"
-        sha, size = _sha256(tmp), tmp.stat().st_size
+        sha, size = ctx.file_sha256 or _sha256(tmp), tmp.stat().st_size
         os.replace(tmp, final)
         dir_fd = os.open(directory, os.O_RDONLY)
         try:

@@ -190,3 +190,22 @@ def test_an_attempt_declared_dead_cannot_finish_the_job(monkeypatch, settings):
     result = export_build(export_id=job.pk)
     assert result.status == "running" and result.sha256 == ""
     assert not any(name.endswith(".tmp") for name in _files(settings))
+
+
+@pytest.mark.parametrize("fmt, options", [("jsonl", {}), ("jsonl", {"split": {"seed": 3, "train": 60, "dev": 20, "test": 20}}),
+                                          ("conllu", {}), ("conllu", {"split": {"seed": 3, "train": 60, "dev": 20, "test": 20}}),
+                                          ("spacy", {})])
+def test_the_jobs_sha256_and_size_are_those_of_the_file_on_disk(fmt, options, monkeypatch):
+    """JSONL is hashed while it is written (on a thread), the others after: either way the job
+    names exactly the bytes a client downloads. A 256-byte buffer makes the file many blocks."""
+    import hashlib
+
+    from annotate.services import exports
+
+    from .data import build_demo, run_export
+
+    monkeypatch.setattr(exports, "WRITE_BUFFER", 256)
+    demo = build_demo()
+    job, path = run_export(demo.project, fmt, submitted_only=False, **options)
+    data = path.read_bytes()
+    assert job.sha256 == hashlib.sha256(data).hexdigest() and job.size_bytes == len(data) > 0
