@@ -222,19 +222,23 @@ class Sentences:
             for i, j, _ in spans:
                 if j - i > 1:
                     starts[i + 1 : j] = False
-        not_space = ~layer.array("is_space")
-        self.kept = kept = np.flatnonzero(not_space)
-        k = len(kept)
-        # position of each token among the kept ones (valid for kept tokens only)
-        self.position = np.cumsum(not_space) - 1
-        # a kept token opens a sentence when a sentence start lies after the previous kept token
-        opened = np.cumsum(starts)[kept]
-        self.first = np.ones(k, dtype=bool)
-        self.last = np.ones(k, dtype=bool)
-        if k > 1:
-            change = opened[1:] != opened[:-1]
-            self.first[1:] = change
-            self.last[:-1] = change
+        self.kept, self.position, self.first, self.last = _kept_sentences(layer.array("is_space"), starts)
+
+
+def _kept_sentences(is_space: np.ndarray, starts: np.ndarray):
+    """The kept (non-space) tokens, each token's position among them (valid for kept tokens
+    only), and whether each kept token opens / closes a sentence: a kept token opens one when a
+    sentence start lies after the previous kept token."""
+    not_space = ~is_space
+    kept = np.flatnonzero(not_space)
+    opened = np.cumsum(starts)[kept]
+    first = np.ones(len(kept), dtype=bool)
+    last = np.ones(len(kept), dtype=bool)
+    if len(kept) > 1:
+        change = opened[1:] != opened[:-1]
+        first[1:] = change
+        last[:-1] = change
+    return kept, np.cumsum(not_space) - 1, first, last
 
 
 def _concat(arrays: list[np.ndarray], dtype) -> np.ndarray:
@@ -273,18 +277,8 @@ class _Batch:
                 for i, j, _ in spans:
                     if j - i > 1:
                         starts[b + i + 1 : b + j] = False
-        not_space = ~is_space
-        self.kept = kept = np.flatnonzero(not_space)
-        k = len(kept)
-        self.position = np.cumsum(not_space) - 1
-        self.kept_start = np.searchsorted(kept, np.append(base, len(is_space)))
-        opened = np.cumsum(starts)[kept]
-        self.first = np.ones(k, dtype=bool)
-        self.last = np.ones(k, dtype=bool)
-        if k > 1:
-            change = opened[1:] != opened[:-1]
-            self.first[1:] = change
-            self.last[:-1] = change
+        self.kept, self.position, self.first, self.last = _kept_sentences(is_space, starts)
+        self.kept_start = np.searchsorted(self.kept, np.append(base, len(is_space)))
 
     def vocab_ids(self, shared: _Shared, *names: str) -> list[np.ndarray]:
         """Per token, the process-wide id of its value of each column (pos, tag, morph)."""
