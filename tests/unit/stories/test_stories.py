@@ -241,7 +241,8 @@ def test_default_group_by_is_duplicate_group_when_duplicates_exist(tmp_path, set
     assert job.options["split"]["group_by"] == "duplicate_group"
 
 
-def test_conllu_carries_story_comments(tmp_path, settings):
+def _demo_story_with_gold(tmp_path, settings):
+    """The demo corpus as one story, every article with gold, exports under tmp_path."""
     settings.EXPORT_ROOT = str(tmp_path / "exports")
     project = ProjectFactory()
     target = TargetFactory(project=project, key="t")
@@ -249,6 +250,11 @@ def test_conllu_carries_story_comments(tmp_path, settings):
     stories_recompute(project=project)
     for article in Article.objects.filter(project=project):
         Gold.objects.create(article=article, stance={target.key: "FAVOR"}, method="adjudicated")
+    return project
+
+
+def test_conllu_carries_story_comments(tmp_path, settings):
+    project = _demo_story_with_gold(tmp_path, settings)
     job = export_build(export_id=export_request(project=project, format="conllu", options={"labels": "gold"},
                                                 enqueue=False).pk)
     assert job.status == ExportJob.Status.DONE, job.error
@@ -274,13 +280,7 @@ def test_a_merge_racing_an_export_does_not_split_its_snapshot():
 
 
 def test_docbin_user_data_has_story(tmp_path, settings):
-    settings.EXPORT_ROOT = str(tmp_path / "exports")
-    project = ProjectFactory()
-    target = TargetFactory(project=project, key="t")
-    _import(project, DEMO)
-    stories_recompute(project=project)
-    for article in Article.objects.filter(project=project):
-        Gold.objects.create(article=article, stance={target.key: "FAVOR"}, method="adjudicated")
+    project = _demo_story_with_gold(tmp_path, settings)
     job = export_build(export_id=export_request(project=project, format="spacy", options={"labels": "gold"},
                                                 enqueue=False).pk)
     assert job.status == ExportJob.Status.DONE, job.error
