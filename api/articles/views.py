@@ -57,17 +57,27 @@ class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
         return super().filter(qs, value)
 
 
+class StrictBooleanFilter(django_filters.TypedChoiceFilter):
+    """`true` or `false`, and a 400 for anything else: django-filter's BooleanFilter reads an
+    unknown value as "no filter" and answers the whole list, which looks like an answer."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("choices", [("true", "true"), ("false", "false")])
+        kwargs.setdefault("coerce", lambda v: v == "true")
+        super().__init__(*args, **kwargs)
+
+
 class ArticleFilter(django_filters.FilterSet):
     source = django_filters.CharFilter()
     status = django_filters.ChoiceFilter(
         choices=[("untouched", "untouched"), ("partial", "partial"), ("complete", "complete")], method="by_status",
         help_text="untouched: nobody submitted; complete: as many submissions as the project's overlap")
-    disagreement = django_filters.BooleanFilter(
+    disagreement = StrictBooleanFilter(
         method="by_disagreement", help_text="the submitted annotations differ (stance, frames, primary frame or spans)")
     preannotation_status = django_filters.ChoiceFilter(choices=Article.Preannotation.choices)
     published_after = UtcDateTimeFilter(field_name="published", lookup_expr="gte")
     published_before = UtcDateTimeFilter(field_name="published", lookup_expr="lt")
-    has_gold = django_filters.BooleanFilter(field_name="gold", lookup_expr="isnull", exclude=True)
+    has_gold = StrictBooleanFilter(field_name="gold", lookup_expr="isnull", exclude=True)
 
     class Meta:
         model = Article

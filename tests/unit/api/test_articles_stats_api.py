@@ -74,6 +74,9 @@ def test_status_and_disagreement_filter_the_whole_project_not_one_page():
     assert rows[agreed.pk]["assignments_submitted"] == 2 and rows[untouched.pk]["assignments_submitted"] == 0
     bad = client.get(base, {"status": "done"})
     assert bad.status_code == 400 and "status" in bad.content.decode()
+    for field in ("disagreement", "has_gold"):  # not silently "no filter"
+        bad = client.get(base, {field: "maybe"})
+        assert bad.status_code == 400 and field in bad.json()["error"]["details"], bad.content
 
 
 def test_upload_imports_and_reports():
