@@ -7,7 +7,8 @@ import datetime
 import django_filters
 from django.db.models import F, Value
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import filters, generics, serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
@@ -57,6 +58,7 @@ class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
         return super().filter(qs, value)
 
 
+@extend_schema_field(OpenApiTypes.BOOL)  # else the schema generator calls the filter's method to guess
 class StrictBooleanFilter(django_filters.TypedChoiceFilter):
     """`true` or `false`, and a 400 for anything else: django-filter's BooleanFilter reads an
     unknown value as "no filter" and answers the whole list, which looks like an answer."""
