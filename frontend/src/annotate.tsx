@@ -1077,7 +1077,8 @@ function UnreviewedDialog({ count, busy, onSubmit, onReview }: {
   count: number; busy: boolean; onSubmit: () => void; onReview: () => void;
 }) {
   const submitRef = useRef<HTMLButtonElement>(null);
-  useEffect(() => submitRef.current?.focus(), []);
+  // Before the first paint: an Enter pressed as soon as the dialog shows must reach its button.
+  useLayoutEffect(() => submitRef.current?.focus(), []);
   return (
     <div class="overlay" role="dialog" aria-modal="true" aria-labelledby="unreviewed-title" aria-describedby="unreviewed-text">
       <div class="dialog">
