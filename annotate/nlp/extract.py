@@ -87,7 +87,7 @@ def _with_layer(result: ArticleResult, doc: Doc, sent_starts: list[int], nlp) ->
     """Attach the encoded token layer; a failure here costs the layer (the export then analyses
     the article itself), never the suggestions."""
     try:
-        layer = unparsed_attributes(layer_from_doc(doc, sent_starts), nlp)
+        layer = unparsed_attributes(layer_from_doc(doc, sent_starts), nlp, parsed=doc)
         result.layer, result.layer_tokens = encode(layer), len(layer)
     except Exception:
         logger.exception("token layer of %s not computed", result.key)
