@@ -35,6 +35,7 @@ def main() -> None:
 
     django.setup()
     from django.contrib.auth import get_user_model
+    from django.core.management import call_command
     from django.db import connection, reset_queries
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
@@ -44,6 +45,7 @@ def main() -> None:
     from annotate.selectors.adjudication import adjudication_queue
     from annotate.services.gold import gold_accept_unanimous, gold_compute_majority
 
+    call_command("migrate", verbosity=0)  # a new database has no tables yet
     rng = random.Random(7)
     stamp = time.strftime("%H%M%S")
     project = Project.objects.create(name=f"bench {stamp}", slug=f"bench-agreement-{stamp}-{os.getpid()}",

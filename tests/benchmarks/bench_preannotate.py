@@ -65,6 +65,9 @@ def main() -> int:
     import django
 
     django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)  # a new database (as the docstring's command) has no tables yet
     import psutil
     import spacy
     from django.conf import settings
