@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 
 import django_filters
-from django.db.models import F, Value
+from django.db.models import Case, CharField, Value, When
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
@@ -35,7 +35,21 @@ class ArticleOut(serializers.Serializer):
     assignments_submitted = serializers.IntegerField()
 
 
+ANNOTATION_STATUSES = [("untouched", "untouched"), ("partial", "partial"), ("complete", "complete")]
+
+
+def annotation_status(overlap: int) -> Case:
+    """The one rule for an article's annotation status, used by the filter and the row alike:
+    untouched when nobody submitted, complete at as many submissions as the project's overlap."""
+    return Case(When(assignments_submitted=0, then=Value("untouched")),
+                When(assignments_submitted__gte=overlap, then=Value("complete")),
+                default=Value("partial"), output_field=CharField())
+
+
 class ArticleListOut(ArticleOut):
+    annotation_status = serializers.ChoiceField(
+        choices=ANNOTATION_STATUSES, help_text="untouched: nobody submitted; complete: as many submissions as the "
+                                               "project's overlap; else partial")
     disagreement = serializers.BooleanField(help_text="its submitted annotations differ")
 
 
@@ -72,7 +86,7 @@ class StrictBooleanFilter(django_filters.TypedChoiceFilter):
 class ArticleFilter(django_filters.FilterSet):
     source = django_filters.CharFilter()
     status = django_filters.ChoiceFilter(
-        choices=[("untouched", "untouched"), ("partial", "partial"), ("complete", "complete")], method="by_status",
+        choices=ANNOTATION_STATUSES, method="by_status",
         help_text="untouched: nobody submitted; complete: as many submissions as the project's overlap")
     disagreement = StrictBooleanFilter(
         method="by_disagreement", help_text="the submitted annotations differ (stance, frames, primary frame or spans)")
@@ -87,12 +101,7 @@ class ArticleFilter(django_filters.FilterSet):
                   "disagreement"]
 
     def by_status(self, qs, name, value):
-        # `project_overlap` is annotated by the view, so the count is compared in the same query.
-        if value == "untouched":
-            return qs.filter(assignments_submitted=0)
-        if value == "partial":
-            return qs.filter(assignments_submitted__gt=0, assignments_submitted__lt=F("project_overlap"))
-        return qs.filter(assignments_submitted__gte=F("project_overlap"), assignments_submitted__gt=0)
+        return qs.filter(annotation_status=value)  # annotated by the view: `annotation_status`
 
     def by_disagreement(self, qs, name, value):
         ids = disagreeing_article_ids(project=self.request.parser_context["kwargs"]["project_id"])
@@ -119,7 +128,7 @@ class ArticleListView(ProjectScopedMixin, ApiMixin, generics.ListAPIView):
 
     def get_queryset(self):
         return articles_for_project(project_id=self.kwargs["project_id"]).annotate(
-            project_overlap=Value(self.project.overlap))
+            annotation_status=annotation_status(self.project.overlap))
 
     def paginate_queryset(self, queryset):
         page = super().paginate_queryset(queryset)

@@ -15,14 +15,10 @@ interface ArticleRow {
   source: string;
   published: string | null;
   assignments_submitted: number;
+  /** The server's rule (the same as the status filter's): untouched, partial or complete. */
+  annotation_status: "untouched" | "partial" | "complete";
   disagreement: boolean;
 }
-
-export type ArticleStatus = "untouched" | "partial" | "complete";
-
-/** Untouched: nobody submitted; complete: as many submissions as the project's overlap. */
-export const articleStatus = (submitted: number, overlap: number): ArticleStatus =>
-  submitted === 0 ? "untouched" : submitted >= overlap ? "complete" : "partial";
 
 const PAGE = 100;
 
@@ -115,7 +111,7 @@ export function Articles({ project }: { project: ProjectDoc }) {
                   <td><a href={href} onClick={link(href)}>{a.title || a.external_id || `#${a.id}`}</a>
                     {a.title && a.external_id && <span class="m-muted"> {a.external_id}</span>}</td>
                   <td>{a.source || "–"}</td>
-                  <td>{articleStatus(a.assignments_submitted, project.overlap)} ({a.assignments_submitted}/{project.overlap})</td>
+                  <td>{a.annotation_status} ({a.assignments_submitted}/{project.overlap})</td>
                   <td>{a.disagreement ? "disagree" : "–"}</td>
                 </tr>
               );

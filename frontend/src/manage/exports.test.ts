@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { articleStatus } from "./articles";
 import { curlLine, DEFAULT_FORM, exportBody } from "./exports";
 
 describe("export requests", () => {
@@ -14,12 +13,5 @@ describe("export requests", () => {
     expect(line).toContain('-H "Authorization: Token $STANDPOINT_TOKEN"');
     expect(line).toContain(`-d '{"format":"conllu","options":{"published_from":"2025-01-01"}}'`);
     expect(line.endsWith(" https://sp.example/api/v1/projects/7/exports/")).toBe(true);
-  });
-});
-
-describe("article status", () => {
-  it("compares submissions with the project's overlap", () => {
-    expect([articleStatus(0, 2), articleStatus(1, 2), articleStatus(2, 2), articleStatus(3, 2)])
-      .toEqual(["untouched", "partial", "complete", "complete"]);
   });
 });

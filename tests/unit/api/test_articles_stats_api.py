@@ -72,6 +72,9 @@ def test_status_and_disagreement_filter_the_whole_project_not_one_page():
     rows = {a["id"]: a for a in client.get(base).json()["results"]}
     assert [pk for pk, a in rows.items() if a["disagreement"]] == [disagreed.pk]
     assert rows[agreed.pk]["assignments_submitted"] == 2 and rows[untouched.pk]["assignments_submitted"] == 0
+    # Each row carries its status by the same rule as the filter (the browser shows it as it is).
+    assert {pk: a["annotation_status"] for pk, a in rows.items()} == {
+        untouched.pk: "untouched", partial.pk: "partial", agreed.pk: "complete", disagreed.pk: "complete"}
     bad = client.get(base, {"status": "done"})
     assert bad.status_code == 400 and "status" in bad.content.decode()
     for field in ("disagreement", "has_gold"):  # not silently "no filter"
