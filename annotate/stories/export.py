@@ -41,8 +41,9 @@ def story_snapshot(project: Project, copy_labels: bool | None = None) -> StorySn
     reps: set[int] = set()
     # Read from the story links and the duplicate fingerprints, not from every article: only the
     # articles in a story or a duplicate group have anything to say, and a project without stories
-    # then costs nothing (joining each of 50k articles to both tables took 1.5 s of a 50k-article
-    # JSONL export, before its first row). One UNION ALL: one statement, one set of story ids.
+    # then costs nothing (joining every article to both tables and iterating them took 0.36 s of a
+    # 10k-article JSONL export under cProfile, before its first row; 133 ms of server time alone at
+    # 50k). One UNION ALL: one statement, one set of story ids.
     null_id = Value(None, output_field=BigIntegerField())
     links = StoryArticle.objects.filter(article__project=project).values_list("article_id", "story_id", null_id)
     duplicates = ArticleFingerprint.objects.filter(
