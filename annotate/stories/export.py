@@ -14,9 +14,11 @@ import random
 from collections import Counter
 from dataclasses import dataclass, field
 
+from django.db.models import BigIntegerField, Value
+
 from annotate.exports.base import SPLIT_NAMES, ExportRow
 from annotate.exports.options import GROUP_BY  # noqa: F401  (re-exported)
-from annotate.models import Article, ArticleFingerprint, Project, StorySettings
+from annotate.models import Article, ArticleFingerprint, Project, StoryArticle, StorySettings
 
 
 @dataclass
@@ -37,8 +39,17 @@ class StorySnapshot:
 def story_snapshot(project: Project, copy_labels: bool | None = None) -> StorySnapshot:
     snap = StorySnapshot()
     reps: set[int] = set()
-    for article_id, story_id, rep in Article.objects.filter(project=project).values_list(
-            "id", "story_link__story_id", "fingerprint__duplicate_of_id").iterator(chunk_size=5000):
+    # Read from the story links and the duplicate fingerprints, not from every article: only the
+    # articles in a story or a duplicate group have anything to say, and a project without stories
+    # then costs nothing (joining every article to both tables and iterating them took 0.36 s of a
+    # 10k-article JSONL export under cProfile, before its first row; 133 ms of server time alone at
+    # 50k). One UNION ALL: one statement, one set of story ids.
+    null_id = Value(None, output_field=BigIntegerField())
+    links = StoryArticle.objects.filter(article__project=project).values_list("article_id", "story_id", null_id)
+    duplicates = ArticleFingerprint.objects.filter(
+        project=project, article__project=project, duplicate_of__isnull=False).values_list(
+        "article_id", null_id, "duplicate_of_id")
+    for article_id, story_id, rep in links.union(duplicates, all=True).iterator(chunk_size=5000):
         if story_id is not None:
             snap.story[article_id] = story_id
         if rep is not None:
