@@ -38,7 +38,7 @@ from annotate.nlp.token_layer import TokenLayer
 
 from . import writer
 from .base import ExportRow, Writer
-from .tokens import align, char_span, layer_items
+from .tokens import align_many, char_span, layer_items
 
 # ~35 KB per 3,500-character doc with these attrs: 500 docs keep a shard near 20 MB in memory.
 SHARD_DOCS = 500
@@ -140,8 +140,7 @@ class DocBinWriter(Writer):
         tokens: TokenLayer = doc
         counts = self.ctx.counts
         layer = self.ctx.options.get("span_layer", "entities")
-        ents = align(tokens, layer_items(row, "entities"), counts)
-        quotes = align(tokens, layer_items(row, "quotes"), counts)
+        ents, quotes = align_many(tokens, [layer_items(row, "entities"), layer_items(row, "quotes")], counts)
         chosen = ents if layer == "entities" else quotes
         counts[f"{layer}_exported"] += len(chosen)
         groups = [("entities", {}, ents), ("quotes", {}, quotes)]
@@ -328,8 +327,8 @@ class _Forms:
             return numpy.zeros(0, dtype=numpy.uint64), []
         short_n = self.SHORT
         starts, ends = tokens.array("starts"), tokens.array("ends")
-        byte_starts = tokens.byte_offsets(starts)
-        sizes = tokens.byte_offsets(ends) - byte_starts
+        byte_starts, byte_ends = tokens.byte_bounds()
+        sizes = byte_ends - byte_starts
         short = sizes <= short_n
         # every 8-byte window of the text as a little-endian integer (a strided view, no copy
         # per token): a short form's key is its window at its first byte, masked to its

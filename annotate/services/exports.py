@@ -269,18 +269,16 @@ def _fsync_close(fh) -> None:
 
 
 @contextlib.contextmanager
-def _fewer_gc_passes(enabled: bool):
-    """Collect garbage 100× less often while a row-only build (JSONL) runs.
+def _fewer_gc_passes():
+    """Collect garbage 100× less often while a build runs.
 
-    Row building allocates ~60 small, acyclic objects per article; CPython's default gen-0
-    threshold (700 allocations) then runs a collection every dozen articles, measured at ~40% of
-    JSONL export time. Not for the token formats: spaCy Docs are cyclic garbage holding their
-    tensors, and collecting them 100× later cost +300 MB of peak memory for nothing (spaCy,
-    not the collector, dominates their time).
+    Row building allocates ~60 small, acyclic objects per article (and a token format a few
+    more per article for its layer); CPython's default gen-0 threshold (700 allocations) then
+    runs a collection every dozen articles, measured at ~40% of JSONL export time. The one
+    place that makes cyclic garbage worth collecting early, spaCy Docs holding their tensors
+    (+300 MB of peak memory when collected 100× later), is the analysis of articles without a
+    stored token layer, which runs at the default rate (annotate.exports.tokens.analyse_texts).
     """
-    if not enabled:
-        yield
-        return
     previous = gc.get_threshold()
     gc.set_threshold(70_000, *previous[1:])
     try:
@@ -369,7 +367,7 @@ def export_build(*, export_id: int) -> ExportJob | None:
     directory = _export_dir(job)
     tmp = directory / f"export-{job.pk}.attempt-{attempt}.tmp"
     try:
-        with _fewer_gc_passes(not get_writer(job.format).needs_doc):
+        with _fewer_gc_passes():
             ctx = _write_file(job, attempt, tmp)
         ext = _extension(job, ctx)
         final = directory / f"export-{job.pk}.{ext}"
