@@ -20,6 +20,7 @@ import zlib
 from collections import Counter
 from pathlib import Path
 
+import numpy
 import pytest
 import spacy
 from spacy.tokens import DocBin, Span
@@ -202,12 +203,15 @@ def test_docbin_rows_from_the_layer_are_spacys_own_docbin_add():
         assert [str(t.morph) for t in doc] == lists.morphs and doc.text == lists.text
 
 
-@pytest.mark.parametrize("limit", [_Forms.LIMIT, 7])
-def test_docbin_shards_sharing_the_form_table_each_hold_every_form_they_use(monkeypatch, limit):
+@pytest.mark.parametrize(("limit", "mix"), [(_Forms.LIMIT, _Forms.MIX), (7, _Forms.MIX),
+                                            (_Forms.LIMIT, numpy.uint64(0))])
+def test_docbin_shards_sharing_the_form_table_each_hold_every_form_they_use(monkeypatch, limit, mix):
     """Shards of one export share the table of short forms (and a small limit makes it start
-    again mid-shard): each shard's DocBin still has the ORTH values and strings of the Docs
-    spaCy would build, so it reads back on its own."""
+    again mid-shard; a hash of the first 8 bytes alone makes forms that share them collide):
+    each shard's DocBin still has the ORTH values and strings of the Docs spaCy would build,
+    so it reads back on its own."""
     monkeypatch.setattr(_Forms, "LIMIT", limit)
+    monkeypatch.setattr(_Forms, "MIX", mix)
     vocab = spacy.blank("en").vocab
     cls = _docbin(_Packer())
     pairs = _layers()
