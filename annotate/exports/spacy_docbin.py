@@ -362,9 +362,13 @@ class _Forms:
         lo = windows[short_starts] & self.LOW[short_sizes]
         hi = (windows[short_starts + 8] & self.HIGH[short_sizes]) | (short_sizes.astype(numpy.uint64) << 56)
         ids = self._ids(lo ^ (hi * self.MIX), lo, hi)
-        column = numpy.empty(n, dtype=numpy.uint64)
         found = ids >= 0
-        column[short[found]] = self.values[ids[found]]
+        every = len(short) == n and bool(found.all())  # the common case: no form takes the slow path
+        if every:
+            column = self.values[ids]
+        else:
+            column = numpy.zeros(n, dtype=numpy.uint64)
+            column[short[found]] = self.values[ids[found]]
         # the forms already in this DocBin's strings are not added again (it is a set: the
         # same contents either way, and `to_bytes` sorts them)
         seen = docbin.__dict__.get("_seen_forms")
@@ -374,11 +378,16 @@ class _Forms:
         if len(flags) < len(self.strings):
             flags = numpy.concatenate((flags, numpy.zeros(len(self.strings) + 4096 - len(flags), dtype=bool)))
             docbin._seen_forms = (self.generation, flags)
-        ids = ids[found]
-        fresh = numpy.unique(ids[~flags[ids]])
-        flags[fresh] = True
-        strings = self.strings
-        forms = [strings[i] for i in fresh.tolist()]
+        ids = ids if every else ids[found]
+        fresh = ids[~flags[ids]]
+        forms = []
+        if len(fresh):  # once the export's words have all been seen, seldom
+            fresh = numpy.unique(fresh)
+            flags[fresh] = True
+            strings = self.strings
+            forms = [strings[i] for i in fresh.tolist()]
+        if every:
+            return column, forms
         slow = numpy.ones(n, dtype=bool)
         slow[short[found]] = False
         slow = numpy.flatnonzero(slow)
