@@ -17,8 +17,9 @@ attribute (lengths uint32, flags uint8 = trailing space | sentence start | is-sp
 About 0.8× the text's UTF-8 bytes on the Wikinews fixtures. Decoding checks everything it
 can (checksum, sizes, table indices, that the tokens tile the text exactly): a layer that
 fails any check is reported invalid, never used. Decoding makes numpy columns over the
-payload (no Python object per token); the writers render from them (annotate.exports.render)
-and the per-token lists exist only when a slow path asks for them.
+payload (no Python object per token), for all the layers of an export's fetch at once
+(`decode_many`); the writers render from them (annotate.exports.render) and the per-token
+lists exist only when a slow path asks for them.
 """
 
 from __future__ import annotations
