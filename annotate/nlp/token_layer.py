@@ -430,7 +430,7 @@ def decode_many(items: list[tuple[bytes, str]]) -> list[TokenLayer | LayerInvali
     for width, dtype in zip(_COLUMN_WIDTHS, _COLUMN_TYPES, strict=True):
         starts = np.repeat(payload_base + before * sizes_a - width * base, width * sizes_a)
         starts += np.arange(width * total, dtype=np.int64)
-        views.append(joined[starts].view(dtype))
+        views.append(np.take(joined, starts).view(dtype))
         before += width
     lens, fl, tag_i, pos_i, morph_i, lemma_i = views
     bad = np.zeros(len(good), dtype=bool)
