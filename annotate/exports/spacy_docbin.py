@@ -62,6 +62,7 @@ class DocBinWriter(Writer):
     media_type = "application/octet-stream"
     needs_doc = True
     handles_split = True
+    appends_only = False  # zipfile seeks back to write each entry's header
 
     @classmethod
     def extension_for(cls, ctx) -> str:

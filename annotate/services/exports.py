@@ -239,8 +239,8 @@ class _HashingFile(io.FileIO):
     """The export file, hashing what it writes on a thread of its own. hashlib lets go of the GIL
     on large blocks, so the 1 MB blocks the write buffer hands down are hashed beside the row
     building instead of by reading the finished file back (0.5 s of a 50k-article JSONL export).
-    Only for writers that never seek (the zip-packaging ones do): the hash is of the bytes in the
-    order written."""
+    Only for writers that never seek (`Writer.appends_only`: JSONL and the CoNLL formats; the
+    zip-packaging ones seek): the hash is of the bytes in the order written."""
 
     def __init__(self, path: Path):
         super().__init__(path, "wb")
@@ -306,7 +306,7 @@ def _write_file(job: ExportJob, attempt: int, tmp: Path) -> ExportContext:
     if writer_cls.handles_split or not options.get("split"):
         # A large buffer: a JSONL line (~7 KB) no longer fills the default 8 KB one, so most
         # writes are copies, not system calls (each of which let the prefetch thread take the GIL).
-        raw = None if writer_cls.needs_doc else _HashingFile(tmp)
+        raw = _HashingFile(tmp) if writer_cls.appends_only else None
         fh = tmp.open("wb", buffering=WRITE_BUFFER) if raw is None else io.BufferedWriter(raw, WRITE_BUFFER)
         try:
             w = writer_cls(fh, ctx)
