@@ -119,6 +119,9 @@ class Writer:
     media_type: ClassVar[str] = "application/octet-stream"
     # True when rows need a spaCy Doc (tokens, sentences, tags) as well.
     needs_doc: ClassVar[bool] = False
+    # True when the writer only appends to its file (never seeks back): the service then hashes
+    # the file while it is written instead of reading it back.
+    appends_only: ClassVar[bool] = True
     # True when the writer puts the train/dev/test split into its own output (a `split`
     # field, or folders inside its archive); otherwise the service writes one file per split
     # and zips them.

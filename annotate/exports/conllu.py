@@ -34,7 +34,7 @@ from annotate.stories.export import metadata_comments
 from . import writer
 from .base import ExportRow, Writer
 from .render import BATCH, conllu_batch
-from .tokens import align, layer_items
+from .tokens import align_many, layer_items
 
 _WS = re.compile(r"\s+")
 
@@ -86,9 +86,8 @@ class ConlluWriter(Writer):
 
     def write(self, row: ExportRow, doc: Any = None) -> None:
         counts = self.ctx.counts
-        ents = align(doc, layer_items(row, "entities"), counts)
-        quotes = align(doc, layer_items(row, "quote_kinds"), counts)
-        speakers = align(doc, layer_items(row, "speakers"), counts)
+        ents, quotes, speakers = align_many(doc, [layer_items(row, "entities"), layer_items(row, "quote_kinds"),
+                                                  layer_items(row, "speakers")], counts)
         counts["entities_exported"] += len(ents)
         counts["quotes_exported"] += len(quotes)
         counts["speakers_exported"] += len(speakers)
@@ -99,9 +98,9 @@ class ConlluWriter(Writer):
             # Aligned apart, so the reference counts above stay the people's alone.
             sug_counts: Counter = Counter()
             layer = replace(row, spans=row.suggestions)
-            sug_ents = align(doc, layer_items(layer, "entities"), sug_counts)
-            sug_quotes = align(doc, layer_items(layer, "quote_kinds"), sug_counts)
-            sug_speakers = align(doc, layer_items(layer, "speakers"), sug_counts)
+            sug_ents, sug_quotes, sug_speakers = align_many(doc, [
+                layer_items(layer, "entities"), layer_items(layer, "quote_kinds"), layer_items(layer, "speakers")],
+                sug_counts)
             for key, value in sug_counts.items():
                 counts[f"suggestions_{key}"] += value
             counts["suggestions_exported"] += len(sug_ents) + len(sug_quotes) + len(sug_speakers)

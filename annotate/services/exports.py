@@ -239,8 +239,8 @@ class _HashingFile(io.FileIO):
     """The export file, hashing what it writes on a thread of its own. hashlib lets go of the GIL
     on large blocks, so the 1 MB blocks the write buffer hands down are hashed beside the row
     building instead of by reading the finished file back (0.5 s of a 50k-article JSONL export).
-    Only for writers that never seek (the zip-packaging ones do): the hash is of the bytes in the
-    order written.
+    Only for writers that never seek (`Writer.appends_only`: JSONL and the CoNLL formats; the
+    zip-packaging ones seek): the hash is of the bytes in the order written.
 
     Every SYNC_BYTES a second thread flushes what was written so far to disk (fsync lets go of the
     GIL too), so the fsync before the rename has only the tail left to write, not the whole file
@@ -285,18 +285,16 @@ def _fsync_close(fh) -> None:
 
 
 @contextlib.contextmanager
-def _fewer_gc_passes(enabled: bool):
-    """Collect garbage 100× less often while a row-only build (JSONL) runs.
+def _fewer_gc_passes():
+    """Collect garbage 100× less often while a build runs.
 
-    Row building allocates ~60 small, acyclic objects per article; CPython's default gen-0
-    threshold (700 allocations) then runs a collection every dozen articles, measured at ~40% of
-    JSONL export time. Not for the token formats: spaCy Docs are cyclic garbage holding their
-    tensors, and collecting them 100× later cost +300 MB of peak memory for nothing (spaCy,
-    not the collector, dominates their time).
+    Row building allocates ~60 small, acyclic objects per article (and a token format a few
+    more per article for its layer); CPython's default gen-0 threshold (700 allocations) then
+    runs a collection every dozen articles, measured at ~40% of JSONL export time. The one
+    place that makes cyclic garbage worth collecting early, spaCy Docs holding their tensors
+    (+300 MB of peak memory when collected 100× later), is the analysis of articles without a
+    stored token layer, which runs at the default rate (annotate.exports.tokens.analyse_texts).
     """
-    if not enabled:
-        yield
-        return
     previous = gc.get_threshold()
     gc.set_threshold(70_000, *previous[1:])
     try:
@@ -324,7 +322,7 @@ def _write_file(job: ExportJob, attempt: int, tmp: Path) -> ExportContext:
     if writer_cls.handles_split or not options.get("split"):
         # A large buffer: a JSONL line (~7 KB) no longer fills the default 8 KB one, so most
         # writes are copies, not system calls (each of which let the prefetch thread take the GIL).
-        raw = None if writer_cls.needs_doc else _HashingFile(tmp)
+        raw = _HashingFile(tmp) if writer_cls.appends_only else None
         fh = tmp.open("wb", buffering=WRITE_BUFFER) if raw is None else io.BufferedWriter(raw, WRITE_BUFFER)
         try:
             w = writer_cls(fh, ctx)
@@ -385,7 +383,7 @@ def export_build(*, export_id: int) -> ExportJob | None:
     directory = _export_dir(job)
     tmp = directory / f"export-{job.pk}.attempt-{attempt}.tmp"
     try:
-        with _fewer_gc_passes(not get_writer(job.format).needs_doc):
+        with _fewer_gc_passes():
             ctx = _write_file(job, attempt, tmp)
         ext = _extension(job, ctx)
         final = directory / f"export-{job.pk}.{ext}"

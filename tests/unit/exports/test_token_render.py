@@ -15,9 +15,12 @@ import io
 import json
 import random
 import re
+import struct
+import zlib
 from collections import Counter
 from pathlib import Path
 
+import numpy
 import pytest
 import spacy
 from spacy.tokens import DocBin, Span
@@ -34,7 +37,7 @@ from annotate.exports.render import (
 )
 from annotate.exports.spacy_docbin import DOCBIN_ATTRS, _docbin, _Forms, _Packer
 from annotate.exports.tokens import align, bio, char_span, sentences
-from annotate.nlp.token_layer import TokenLayer, decode, encode
+from annotate.nlp.token_layer import LayerInvalid, TokenLayer, decode, decode_many, encode
 
 REFERENCE = json.loads(gzip.decompress(
     (Path(__file__).resolve().parents[2] / "fixtures/tokens/reference.json.gz").read_bytes()))
@@ -200,12 +203,15 @@ def test_docbin_rows_from_the_layer_are_spacys_own_docbin_add():
         assert [str(t.morph) for t in doc] == lists.morphs and doc.text == lists.text
 
 
-@pytest.mark.parametrize("limit", [_Forms.LIMIT, 7])
-def test_docbin_shards_sharing_the_form_table_each_hold_every_form_they_use(monkeypatch, limit):
+@pytest.mark.parametrize(("limit", "mix"), [(_Forms.LIMIT, _Forms.MIX), (7, _Forms.MIX),
+                                            (_Forms.LIMIT, numpy.uint64(0))])
+def test_docbin_shards_sharing_the_form_table_each_hold_every_form_they_use(monkeypatch, limit, mix):
     """Shards of one export share the table of short forms (and a small limit makes it start
-    again mid-shard): each shard's DocBin still has the ORTH values and strings of the Docs
-    spaCy would build, so it reads back on its own."""
+    again mid-shard; a hash of the first 8 bytes alone makes forms that share them collide):
+    each shard's DocBin still has the ORTH values and strings of the Docs spaCy would build,
+    so it reads back on its own."""
     monkeypatch.setattr(_Forms, "LIMIT", limit)
+    monkeypatch.setattr(_Forms, "MIX", mix)
     vocab = spacy.blank("en").vocab
     cls = _docbin(_Packer())
     pairs = _layers()
@@ -272,3 +278,49 @@ def test_align_places_every_span_as_char_span_does_one_at_a_time():
     empty = decode(encode(TokenLayer("", [], [], [], [], [], [], [], [])), "")
     counts = Counter()
     assert align(empty, [(0, 1, "X")], counts) == [] and counts == {"spans_unalignable": 1}
+
+
+_COLUMNS = ("starts", "ends", "spaces", "sent", "is_space", "has_ws")
+
+
+def _same_layer(a: TokenLayer, b: TokenLayer) -> None:
+    assert a.text == b.text and len(a) == len(b)
+    for name in _COLUMNS:
+        assert a.array(name).tolist() == b.array(name).tolist(), name
+    for name in ("tag", "pos", "morph"):
+        assert [a.array(name)[1][i] for i in a.array(name)[0]] == [b.array(name)[1][i] for i in b.array(name)[0]]
+    assert a.lemmas == b.lemmas
+    assert [x.tolist() for x in a.byte_bounds()] == [x.tolist() for x in b.byte_bounds()]
+    assert [x.tolist() for x in a.byte_bounds()] == [a.byte_offsets(a.array("starts")).tolist(),
+                                                     a.byte_offsets(a.array("ends")).tolist()]
+
+
+def test_layers_decoded_together_are_each_decoded_alone_and_a_bad_one_spoils_no_neighbour():
+    """An export decodes a fetch of layers in one numpy pass: every layer comes out as when
+    decoded on its own (ASCII and not, empty texts), and each bad one — truncated, corrupt, of
+    another text, an index beyond its tables — is reported for itself alone."""
+    good = [(encode(lists), lists.text) for lists, _ in _layers()]
+    empty = TokenLayer("", [], [], [], [], [], [], [], [])
+    good.insert(3, (encode(empty), ""))
+    data, text = good[0]
+    bad_index = bytearray(zlib.decompress(data[13:]))
+    bad_index[-1] = 0xFF  # the last lemma index, far beyond the table
+    bad_index = bytes(bad_index)
+    head = struct.pack("<4sBII", b"SPTL", 1, zlib.crc32(bad_index), len(bad_index))
+    bad = [(data[: len(data) // 2], text), (data[:-5] + bytes(5), text), (data, text[::-1] + "x"),
+           (head + zlib.compress(bad_index), text), (encode(empty), "not empty")]
+    items = []
+    for k, item in enumerate(good):
+        items.append(item)
+        if k < len(bad):
+            items.append(bad[k])
+    got = decode_many(items)
+    reasons = [g.reason for g in got if isinstance(g, LayerInvalid)]
+    assert reasons == ["layer_corrupt", "layer_corrupt", "layer_text_changed", "layer_corrupt", "layer_text_changed"]
+    layers = [g for g in got if not isinstance(g, LayerInvalid)]
+    assert len(layers) == len(good)
+    for (data, text), layer in zip(good, layers, strict=True):
+        _same_layer(layer, decode(data, text))
+        if len(layer):
+            with pytest.raises(ValueError):
+                layer.array("starts")[0] = 1  # views of the batch's columns: read-only
