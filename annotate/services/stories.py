@@ -7,10 +7,13 @@ are banded, so 10k copies of one text cost one set of keys and one candidate eac
 similarity reaches the project's threshold makes the article a member of its group. Exact
 copies (same text hash) are members whatever their length.
 
-Stories are computed by `stories_recompute` (Celery task after each import, and on demand):
-articles not in a manual story are grouped by TF-IDF cosine similarity within the project's
-date window (annotate.stories.grouping). Admin edits (merge, split, rename) and the import's
-`story` field make a story manual; a recompute keeps manual stories and their articles as they are.
+Stories are computed by `stories_recompute` (on demand, and after an import that changed
+existing articles): articles not in a manual story are grouped by TF-IDF cosine similarity
+within the project's date window (annotate.stories.grouping). After an import of only new
+articles, `stories_assign_new` (Celery task) attaches them to the automatic stories within
+their window, or groups them into new ones, by the same rule, without regrouping the project.
+Admin edits (merge, split, rename) and the import's `story` field make a story manual; neither
+path changes a manual story or its articles.
 """
 
 from __future__ import annotations
