@@ -373,8 +373,9 @@ def _import_checked(project: Project, path: Path, report: ImportReport, spill, *
         if queue_model and report.article_ids:
             new_ids, labelled = list(report.article_ids), bool(report.gold_imported)
             transaction.on_commit(lambda: _queue_model_work(project, new_ids, labelled))
-        if queue_stories and (report.updated or (report.stories_set and not report.created)):
-            # Existing articles changed (a text or a date may now belong to another story): regroup.
+        if queue_stories and (report.updated or report.stories_set):
+            # Existing articles changed (a text or a date may now belong to another story) or were
+            # moved into stories by hand (the stories they left change): regroup.
             story_recompute_request(project=project, by=by)
         elif queue_stories and report.created:
             # Only new articles: they join the existing stories, which stay as they are.
