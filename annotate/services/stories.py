@@ -27,7 +27,7 @@ from itertools import chain
 import numpy as np
 import psycopg
 from django.db import connection, transaction
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from annotate.errors import NotFound, ValidationFailed
@@ -595,14 +595,14 @@ def stories_recompute(*, project: Project, by=None) -> dict:
     return out
 
 
-def _assign_context(project: Project, new: list[tuple]) -> QuerySet:
+def _assign_context(project: Project, new: list[tuple]) -> list[int] | None:
     """The automatic stories a new article could join: those with a member within the date window
-    of a new dated article, or an undated member (compared by text alone); every automatic story
-    when a new article is undated."""
-    automatic = StoryArticle.objects.filter(story__project=project, story__manual=False)
-    dates = sorted(published for _, published, _, _ in new if published is not None)
-    if len(dates) < len(new):
-        return automatic.values("story_id")
+    of a new dated article, or an undated member (compared by text alone); None (every automatic
+    story) when a new article is undated. Ids, not a subquery: as a subquery of the members'
+    query, run through a server-side cursor, PostgreSQL may pick a plan that walks the project."""
+    if any(published is None for _, published, _, _ in new):
+        return None
+    dates = sorted(published for _, published, _, _ in new)
     span = dt.timedelta(days=settings_for(project)["story_window_days"])
     reach = Q(article__published__isnull=True)
     lo, hi = dates[0] - span, dates[0] + span
@@ -610,9 +610,10 @@ def _assign_context(project: Project, new: list[tuple]) -> QuerySet:
         if day - span > hi:
             reach |= Q(article__published__range=(lo, hi))
             lo = day - span
-        hi = day + span
+        hi = max(hi, day + span)
     reach |= Q(article__published__range=(lo, hi))
-    return automatic.filter(reach).values("story_id")
+    return sorted(set(StoryArticle.objects.filter(reach, story__project=project, story__manual=False)
+                      .values_list("story_id", flat=True)))
 
 
 def stories_assign_new(*, project: Project, by=None) -> dict:
@@ -633,8 +634,11 @@ def stories_assign_new(*, project: Project, by=None) -> dict:
     out = {"articles": len(new), "context": 0, "joined": 0, "new_stories": 0, "merged": 0}
     if not new:
         return {**out, "seconds": 0.0}
-    context = (StoryArticle.objects.filter(story_id__in=_assign_context(project, new), story__manual=False)
-               .order_by("article_id")
+    reachable = _assign_context(project, new)
+    context = StoryArticle.objects.filter(story__project=project, story__manual=False)
+    if reachable is not None:
+        context = context.filter(story_id__in=reachable)
+    context = (context.order_by("article_id")
                .values_list("article_id", "article__published", "article__title", "article__text", "story_id"))
     counted = {"n": 0}
 
