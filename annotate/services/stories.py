@@ -7,14 +7,18 @@ are banded, so 10k copies of one text cost one set of keys and one candidate eac
 similarity reaches the project's threshold makes the article a member of its group. Exact
 copies (same text hash) are members whatever their length.
 
-Stories are computed by `stories_recompute` (Celery task after each import, and on demand):
-articles not in a manual story are grouped by TF-IDF cosine similarity within the project's
-date window (annotate.stories.grouping). Admin edits (merge, split, rename) and the import's
-`story` field make a story manual; a recompute keeps manual stories and their articles as they are.
+Stories are computed by `stories_recompute` (on demand, and after an import that changed
+existing articles): articles not in a manual story are grouped by TF-IDF cosine similarity
+within the project's date window (annotate.stories.grouping). After an import of only new
+articles, `stories_assign_new` (Celery task) attaches them to the automatic stories within
+their window, or groups them into new ones, by the same rule, without regrouping the project.
+Admin edits (merge, split, rename) and the import's `story` field make a story manual; neither
+path changes a manual story or its articles.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
@@ -23,7 +27,7 @@ from itertools import chain
 import numpy as np
 import psycopg
 from django.db import connection, transaction
-from django.db.models import Count, F
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from annotate.errors import NotFound, ValidationFailed
@@ -591,6 +595,106 @@ def stories_recompute(*, project: Project, by=None) -> dict:
     return out
 
 
+def _assign_context(project: Project, new: list[tuple]) -> list[int] | None:
+    """The automatic stories a new article could join: those with a member within the date window
+    of a new dated article, or an undated member (compared by text alone); None (every automatic
+    story) when a new article is undated. Ids, not a subquery: as a subquery of the members'
+    query, run through a server-side cursor, PostgreSQL may pick a plan that walks the project."""
+    if any(published is None for _, published, _, _ in new):
+        return None
+    dates = sorted(published for _, published, _, _ in new)
+    span = dt.timedelta(days=settings_for(project)["story_window_days"])
+    reach = Q(article__published__isnull=True)
+    lo, hi = dates[0] - span, dates[0] + span
+    for day in dates[1:]:  # the windows of the new articles, overlapping ones joined
+        if day - span > hi:
+            reach |= Q(article__published__range=(lo, hi))
+            lo = day - span
+        hi = max(hi, day + span)
+    reach |= Q(article__published__range=(lo, hi))
+    return sorted(set(StoryArticle.objects.filter(reach, story__project=project, story__manual=False)
+                      .values_list("story_id", flat=True)))
+
+
+def stories_assign_new(*, project: Project, by=None) -> dict:
+    """Put the articles that are in no story yet (a fresh import) into stories without regrouping
+    the project: each joins an automatic story, or forms a new one, by the full grouping's rule
+    (annotate.stories.grouping.assign_new). Manual stories are never touched and never receive
+    an article; a full `stories_recompute` stays the reference and may settle margins differently.
+
+    Like the recompute, the grouping runs before the project's story lock; under it, articles
+    that meanwhile got a story and stories that meanwhile vanished or became manual are left out."""
+    from annotate.stories.grouping import assign_new
+
+    config = settings_for(project)
+    started = timezone.now()
+    new = list(Article.objects.filter(project=project, story_link__isnull=True)
+               .order_by(F("published").asc(nulls_first=True), "id")
+               .values_list("id", "published", "title", "text"))
+    out = {"articles": len(new), "context": 0, "joined": 0, "new_stories": 0, "merged": 0}
+    if not new:
+        return {**out, "seconds": 0.0}
+    reachable = _assign_context(project, new)
+    context = StoryArticle.objects.filter(story__project=project, story__manual=False)
+    if reachable is not None:
+        context = context.filter(story_id__in=reachable)
+    context = (context.order_by("article_id")
+               .values_list("article_id", "article__published", "article__title", "article__text", "story_id"))
+    counted = {"n": 0}
+
+    def existing():
+        for article_id, published, title, text, story_id in context.iterator(chunk_size=2000):
+            counted["n"] += 1
+            yield article_id, published, f"{title}\n{text}", story_id
+
+    groups = assign_new(existing(), ((a, p, f"{t}\n{x}") for a, p, t, x in new),
+                        window_days=config["story_window_days"], threshold=config["story_similarity"])
+    out["context"] = counted["n"]
+    published = {a: p for a, p, _, _ in new}
+    titles = {a: t for a, _, t, _ in new}
+    with transaction.atomic():
+        _lock_project_stories(project)
+        linked = set(StoryArticle.objects.filter(article_id__in=list(published)).values_list("article_id", flat=True))
+        alive = set(Story.objects.filter(project=project, manual=False,
+                                         pk__in=sorted({s for g in groups for s in g.stories}))
+                    .values_list("pk", flat=True))
+        links: list[StoryArticle] = []
+        touched: set[int] = set()
+        fresh: list[tuple[Story, list[int]]] = []
+        for group in groups:
+            articles = [a for a in group.articles if a not in linked and a in published]
+            stories = [s for s in group.stories if s in alive]
+            if not articles:
+                continue
+            if not stories:
+                fresh.append((Story(project=project, name=_story_name([titles[a] for a in articles])), articles))
+                continue
+            target, others = stories[0], stories[1:]
+            if others:  # new articles bridged automatic stories: the group-average rule joined them
+                StoryArticle.objects.filter(story_id__in=others).update(story_id=target)
+                Story.objects.filter(pk__in=others).delete()
+                out["merged"] += len(others)
+            touched.add(target)
+            out["joined"] += len(articles)
+            links.extend(StoryArticle(article_id=a, story_id=target, undated=published[a] is None) for a in articles)
+        Story.objects.bulk_create([story for story, _ in fresh], batch_size=1000)
+        for story, articles in fresh:
+            links.extend(StoryArticle(article_id=a, story_id=story.pk, undated=published[a] is None)
+                         for a in articles)
+        out["new_stories"] = len(fresh)
+        StoryArticle.objects.bulk_create(links, batch_size=2000)
+        # Named as a recompute names them: the shortest headline of all the members.
+        members: dict[int, list[str]] = defaultdict(list)
+        for story_id, title in (StoryArticle.objects.filter(story_id__in=sorted(touched))
+                                .values_list("story_id", "article__title")):
+            members[story_id].append(title)
+        Story.objects.bulk_update([Story(pk=s, name=_story_name(members[s])) for s in sorted(touched)], ["name"],
+                                  batch_size=1000)
+    out["seconds"] = round((timezone.now() - started).total_seconds(), 2)
+    logger.info("stories of %s assigned incrementally by %s: %s", project.slug, by or "system", out)
+    return out
+
+
 def _story_name(titles: list[str | None]) -> str:
     named = [t.strip() for t in titles if t and t.strip()]
     return (min(named, key=len) if named else "")[:300]
@@ -693,6 +797,21 @@ def story_recompute_request(*, project: Project, by=None) -> bool:
 
     def send():
         sent["ok"] = enqueue(stories_recompute_task, project.pk)
+
+    transaction.on_commit(send)
+    return sent["ok"]
+
+
+def stories_assign_request(*, project: Project, by=None) -> bool:
+    """Queue the incremental assignment of the project's new articles (after commit); False when
+    the broker did not take it."""
+    from annotate.celery import enqueue
+    from annotate.tasks.stories import stories_assign_task
+
+    sent = {"ok": True}
+
+    def send():
+        sent["ok"] = enqueue(stories_assign_task, project.pk)
 
     transaction.on_commit(send)
     return sent["ok"]

@@ -35,6 +35,7 @@ import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import chain
 
 import numpy as np
 from scipy.sparse import csr_matrix, vstack
@@ -252,23 +253,32 @@ def _spill(stream: Iterable[tuple[int, dt.datetime | None, str]], spill: _Spill,
     return len(vocabulary)
 
 
+class _Weights:
+    """The TF-IDF weighting of a corpus from its document frequencies: scikit-learn's pruning
+    (min_df / max_df), smooth idf, sublinear tf, L2 norm."""
+
+    def __init__(self, df: np.ndarray, n: int):
+        keep = df >= 1 if n < SMALL else (df >= 2) & (df <= 0.5 * n)
+        self.width = int(keep.sum())
+        self.column = np.where(keep, np.cumsum(keep) - 1, -1)
+        self.idf = (np.log((1 + n) / (1 + df[keep])) + 1).astype(np.float64)
+
+    def rows(self, indptr: np.ndarray, cols: np.ndarray, counts: np.ndarray) -> csr_matrix:
+        if not self.width:  # nothing left to compare by: every article alone
+            return csr_matrix((len(indptr) - 1, 1), dtype=np.float32)
+        rows = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
+        new = self.column[cols]
+        ok = new >= 0
+        values = (1 + np.log(counts[ok])) * self.idf[new[ok]]
+        block = csr_matrix((values, (rows[ok], new[ok])), shape=(len(indptr) - 1, self.width), dtype=np.float64)
+        return normalize(block).astype(np.float32)
+
+
 def _weighted(spill: _Spill, n: int, vocab_size: int) -> Iterator[csr_matrix]:
     """Pass 2: each block's L2-normalised TF-IDF rows over the pruned vocabulary."""
-    df = spill.df[:vocab_size]
-    keep = df >= 1 if n < SMALL else (df >= 2) & (df <= 0.5 * n)
-    width = int(keep.sum())
-    column = np.where(keep, np.cumsum(keep) - 1, -1)
-    idf = (np.log((1 + n) / (1 + df[keep])) + 1).astype(np.float64)
+    weights = _Weights(spill.df[:vocab_size], n)
     for indptr, cols, counts in spill.read():
-        if not width:  # nothing left to compare by: every article alone
-            yield csr_matrix((len(indptr) - 1, 1), dtype=np.float32)
-            continue
-        rows = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
-        new = column[cols]
-        ok = new >= 0
-        values = (1 + np.log(counts[ok])) * idf[new[ok]]
-        block = csr_matrix((values, (rows[ok], new[ok])), shape=(len(indptr) - 1, width), dtype=np.float64)
-        yield normalize(block).astype(np.float32)
+        yield weights.rows(indptr, cols, counts)
 
 
 def _pairs(block: csr_matrix, other: csr_matrix, threshold: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -357,3 +367,104 @@ def _undated_pairs(groups: _Groups, u: csr_matrix, threshold: float) -> int:
         ok = c < r
         pairs += groups.link(r[ok], c[ok], v[ok], threshold)
     return pairs
+
+
+@dataclass
+class Attachment:
+    """One group after an incremental assignment: the existing stories it holds (sorted; more than
+    one when new articles bridged them, empty for a new story) and the new articles in it."""
+
+    stories: list[int]
+    articles: list[int]
+
+
+def assign_new(existing: Iterable[tuple[int, dt.datetime | None, str, int]],
+               new: Iterable[tuple[int, dt.datetime | None, str]], *, window_days: int,
+               threshold: float) -> list[Attachment]:
+    """Attach new articles to existing stories, or group them into new ones, by the rule of
+    `group_articles`: TF-IDF cosine ≥ threshold within the date window (undated: by text alone),
+    each new article's MAX_NEIGHBOURS most similar pairs taken from the most similar down, and two
+    groups joining only when their group-average similarity is ≥ threshold too. An existing story
+    enters as one group (its size and the sum of its members' unit vectors), so the average is
+    over all its members, exactly as a full regroup would see it.
+
+    existing: (article id, published, text, story id) of every member of each story that a new
+    article could reach (the caller selects the stories within the window); new: (article id,
+    published, text). The idf is that of these articles: a full regroup, which weighs by the whole
+    project, can differ at the margin. Existing articles are not compared among themselves; that
+    is what makes it cheap."""
+    analyse = _analyzer()
+    vocabulary: defaultdict[str, int] = defaultdict()
+    vocabulary.default_factory = vocabulary.__len__
+    indptr, indices, counts = [0], [], []
+    ids: list[int] = []
+    times_list: list[float] = []
+    story_list: list[int] = []
+    for article_id, published, text, story in chain(existing, ((a, p, t, -1) for a, p, t in new)):
+        ids.append(article_id)
+        times_list.append(np.nan if published is None else published.timestamp())
+        story_list.append(story)
+        terms = Counter(analyse(_boost(text)))
+        indices.extend(vocabulary[w] for w in terms)
+        counts.extend(terms.values())
+        indptr.append(len(indices))
+    story = np.array(story_list, dtype=np.int64)
+    n, ne = len(ids), int((story >= 0).sum())
+    if n == ne:
+        return []
+    if (story[ne:] >= 0).any():
+        raise ValueError("assign_new: existing articles must come before new ones")
+    cols = np.array(indices, dtype=np.int64)
+    weights = _Weights(np.bincount(cols, minlength=len(vocabulary)), n)
+    matrix = weights.rows(np.array(indptr, dtype=np.int64), cols, np.array(counts, dtype=np.int64))
+    matrix.sort_indices()
+    del indices, counts, cols
+    id_array, times = np.array(ids, dtype=np.int64), np.array(times_list, dtype=np.float64)
+    span = window_days * 86400.0
+
+    # Nodes: each existing story (0..k-1), then each new article (k..).
+    story_ids, story_node = np.unique(story[:ne], return_inverse=True)
+    k, nn = len(story_ids), n - ne
+    node = np.concatenate((story_node, k + np.arange(nn)))
+    groups = _Groups(k + nn, np.zeros(k + nn), undated_n=k + nn)  # no window closes: `forget` is never called
+    if k:
+        groups.size[:k] = np.bincount(story_node, minlength=k)
+        members = csr_matrix((np.ones(ne), (story_node, np.arange(ne))), shape=(k, ne))
+        sums = (members @ matrix[:ne].astype(np.float64)).tocsr()
+        sums.sort_indices()
+        for j in range(k):
+            lo, hi = sums.indptr[j], sums.indptr[j + 1]
+            groups.sums[j] = (sums.indices[lo:hi].copy(), sums.data[lo:hi].copy())
+
+    def row(i: int) -> tuple[np.ndarray, np.ndarray]:
+        j = ne + i - k
+        lo, hi = matrix.indptr[j], matrix.indptr[j + 1]
+        return matrix.indices[lo:hi], matrix.data[lo:hi]
+
+    groups.rows = row
+    # The full grouping's reading order (undated first, then by date, then by id): of two new
+    # articles, the later one finds the earlier.
+    order = np.lexsort((id_array, np.nan_to_num(times, nan=-np.inf)))
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n)
+    sims = (matrix[ne:] @ matrix.T).tocoo()
+    r, c, s = sims.row.astype(np.int64) + ne, sims.col.astype(np.int64), sims.data
+    keep = (s >= threshold) & (r != c) & ((c < ne) | (rank[r] > rank[c]))
+    r, c, s = r[keep], c[keep], s[keep]
+    dated = ~np.isnan(times[r]) & ~np.isnan(times[c])
+    near = ~dated | (np.abs(times[r] - times[c]) <= span)
+    r, c, s = r[near], c[near], s[near]
+    # As in group_articles: the pairs that involve a dated article first, undated among themselves last.
+    both_undated = np.isnan(times[r]) & np.isnan(times[c])
+    for part in (~both_undated, both_undated):
+        groups.link(node[r[part]], node[c[part]], s[part], threshold)
+
+    by_root: dict[int, Attachment] = {}
+    for j in range(k + nn):
+        root = groups.find(j)
+        group = by_root.setdefault(root, Attachment([], []))
+        if j < k:
+            group.stories.append(int(story_ids[j]))
+        else:
+            group.articles.append(int(id_array[ne + j - k]))
+    return [g for g in by_root.values() if g.articles]

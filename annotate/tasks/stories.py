@@ -6,7 +6,7 @@ from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
 from annotate.models import Project
-from annotate.services.stories import stories_recompute
+from annotate.services.stories import stories_assign_new, stories_recompute
 
 
 # Idempotent (a recompute from the committed rows), so a redelivery or a duplicate is harmless.
@@ -17,3 +17,13 @@ def stories_recompute_task(project_id: int) -> dict:
     if project is None:
         return {"skipped": "project deleted"}
     return stories_recompute(project=project)
+
+
+# Idempotent too: only articles still in no story are assigned, so a redelivery finds nothing to do.
+@shared_task(name="annotate.stories_assign_new", autoretry_for=(OperationalError, InterfaceError),
+             max_retries=3, retry_backoff=True, acks_late=True)
+def stories_assign_task(project_id: int) -> dict:
+    project = Project.objects.filter(pk=project_id).first()
+    if project is None:
+        return {"skipped": "project deleted"}
+    return stories_assign_new(project=project)

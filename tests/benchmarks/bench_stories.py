@@ -13,7 +13,8 @@ memory, and duplicate / story quality on the test set.
 2. Grouping: `stories_recompute` over the imported project (same process as 1): seconds, and
    `rss_added_mb`, the largest RSS sampled while it ran minus the RSS before it (the process'
    peak is usually the import's); run with two sizes (e.g. --sizes 50000 100000) to see that it
-   does not grow with n.
+   does not grow with n. Then `assign_next`: 1,000 more articles (the corpus' last week) imported
+   and put into stories incrementally (`stories_assign_new`), against the full regroup's seconds.
 3. Quality (in-process, small): the demo corpus, the Wikinews articles, and edited copies of every
    one (new headline; boilerplate added; one sentence in ten rewritten): duplicate precision /
    recall, story purity / completeness (pairwise, against: the demo is one event, each Wikinews
@@ -35,6 +36,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+NEXT_ARTICLES = 1000
 
 
 def _rss_mb() -> float:
@@ -47,7 +49,7 @@ def _current_rss_mb() -> float:
     return psutil.Process().memory_info().rss / 1e6
 
 
-def make_file(path: Path, n: int, seed: int = 17) -> dict:
+def make_file(path: Path, n: int, seed: int = 17, first_day: int = 0, days: int = 365, prefix: str = "") -> dict:
     rng = random.Random(seed)
     syllables = ["ka", "lo", "mi", "ren", "to", "sa", "vi", "dor", "an", "el", "qu", "is", "ber", "ton", "ma",
                  "ri", "gel", "os", "un", "tra"]
@@ -69,7 +71,7 @@ def make_file(path: Path, n: int, seed: int = 17) -> dict:
         while written < n:
             events += 1
             names = [w.capitalize() for w in (word() for _ in range(40)) if len(w) > 3][:8]
-            day = start_day + rng.randint(0, 365)
+            day = start_day + first_day + rng.randint(0, days)
             core = [" ".join(rng.choice(names) if rng.random() < 0.15 else word() for _ in range(rng.randint(12, 25)))
                     + "." for _ in range(30)]
             for k in range(rng.randint(1, 8)):
@@ -80,7 +82,7 @@ def make_file(path: Path, n: int, seed: int = 17) -> dict:
                 text = " ".join(sentences)
                 d = day + rng.randint(0, 3)
                 date = time.strftime("%Y-%m-%d", time.gmtime(d * 86400))
-                record = {"id": f"e{events}-a{k}", "title": " ".join(rng.sample(names, min(4, len(names)))),
+                record = {"id": f"{prefix}e{events}-a{k}", "title": " ".join(rng.sample(names, min(4, len(names)))),
                           "source": f"Outlet {rng.randint(1, 40)}", "published": date, "text": text}
                 fh.write(json.dumps(record) + "\n")
                 written += 1
@@ -159,6 +161,17 @@ def run_import(path: str, n: int, fingerprint: bool, group: bool) -> None:
         out["grouping"] = {**result, "seconds": round(seconds, 1),
                            "rss_before_mb": round(before), "rss_added_mb": round(sampled["max"] - before),
                            "peak_rss_mb": round(_rss_mb()), "peak_growth_mb": round(_rss_mb() - peak_before)}
+        # Incremental stories: the next 1,000 articles (a week of news at the end of the corpus'
+        # year) assigned into the grouped project, without a regroup.
+        from annotate.services.stories import stories_assign_new
+
+        more = Path(path).with_name(f"{n}-next.jsonl")
+        make_file(more, NEXT_ARTICLES, seed=18, first_day=358, days=7, prefix="next-")
+        imports.articles_import(project=project, source=more, queue_preannotation=False, queue_stories=False)
+        start = time.perf_counter()
+        assigned = stories_assign_new(project=project)
+        out["assign_next"] = {**assigned, "seconds": round(time.perf_counter() - start, 1),
+                              "full_regroup_seconds": out["grouping"]["seconds"]}
     print(json.dumps(out), flush=True)
     project.delete()
 
