@@ -659,7 +659,6 @@ def stories_assign_new(*, project: Project, by=None) -> dict:
                                          pk__in=sorted({s for g in groups for s in g.stories}))
                     .values_list("pk", flat=True))
         links: list[StoryArticle] = []
-        touched: set[int] = set()
         fresh: list[tuple[Story, list[int]]] = []
         for group in groups:
             articles = [a for a in group.articles if a not in linked and a in published]
@@ -674,7 +673,6 @@ def stories_assign_new(*, project: Project, by=None) -> dict:
                 StoryArticle.objects.filter(story_id__in=others).update(story_id=target)
                 Story.objects.filter(pk__in=others).delete()
                 out["merged"] += len(others)
-            touched.add(target)
             out["joined"] += len(articles)
             links.extend(StoryArticle(article_id=a, story_id=target, undated=published[a] is None) for a in articles)
         Story.objects.bulk_create([story for story, _ in fresh], batch_size=1000)
@@ -683,13 +681,8 @@ def stories_assign_new(*, project: Project, by=None) -> dict:
                          for a in articles)
         out["new_stories"] = len(fresh)
         StoryArticle.objects.bulk_create(links, batch_size=2000)
-        # Named as a recompute names them: the shortest headline of all the members.
-        members: dict[int, list[str]] = defaultdict(list)
-        for story_id, title in (StoryArticle.objects.filter(story_id__in=sorted(touched))
-                                .values_list("story_id", "article__title")):
-            members[story_id].append(title)
-        Story.objects.bulk_update([Story(pk=s, name=_story_name(members[s])) for s in sorted(touched)], ["name"],
-                                  batch_size=1000)
+        # A story that gains articles keeps its name: the one people have seen in the list and the
+        # exports (a re-post headed "REPOST: …" would otherwise rename it as its shortest headline).
     out["seconds"] = round((timezone.now() - started).total_seconds(), 2)
     logger.info("stories of %s assigned incrementally by %s: %s", project.slug, by or "system", out)
     return out

@@ -38,6 +38,7 @@ def test_incremental_assignment_matches_the_full_regroup_on_demo_and_an_edited_r
     _import(project, WIKINEWS)
     stories_recompute(project=project)
     before = _story_of(project)
+    names = dict(Story.objects.filter(project=project).values_list("pk", "name"))
     demo = records(DEMO)
     repost = edited(edited(demo[0], new_id="repost-0", kind="headline"), new_id="repost-0", kind="boilerplate")
     copy = edited(records(WIKINEWS)[3], new_id="wikinews-copy", kind="sentences")
@@ -52,6 +53,8 @@ def test_incremental_assignment_matches_the_full_regroup_on_demo_and_an_edited_r
     assert after["repost-0"] == before["seed-000"]
     assert len({after[f"seed-00{i}"] for i in range(5)} | {after["repost-0"]}) == 1  # all five outlets, one story
     assert after["wikinews-copy"] == before[records(WIKINEWS)[3]["id"]]
+    # The stories that gained an article keep their names (a re-post's shorter headline does not rename one).
+    assert dict(Story.objects.filter(project=project).values_list("pk", "name")) == names
     incremental = _partition(project)
     stories_recompute(project=project)
     assert _partition(project) == incremental
