@@ -33,6 +33,12 @@ const errText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 const day = (iso: string | null) => (iso ? iso.slice(0, 10) : "no date");
 
 /** Stacked bars: for each outlet, how many of its articles take each stance label on `target`. */
+const OPENING_MARKS = "“\"'‘«»„‚‹›";
+
+/** A quotation as it reads: a quote span already holds its own marks (“…”), other text gets them. */
+export const quoted = (text: string): string =>
+  text && OPENING_MARKS.includes(text[0]) ? text : `“${text}”`;
+
 export function stanceChart(outlets: Compare["outlets"], target: string, labels: string[]): ChartConfiguration {
   const seen = labels.length ? labels
     : [...new Set(outlets.flatMap((o) => Object.keys(o.stance[target] ?? {})))];
@@ -211,7 +217,7 @@ function StoryScreen({ project, storyId }: { project: ProjectDoc; storyId: numbe
             </dl>
             <h4>Quotes{a.quotes_from === "suggestions" && <span class="m-badge">suggested</span>}</h4>
             {a.quotes.length === 0 ? <p class="m-muted m-small">None marked.</p> : (
-              <ul class="m-small">{a.quotes.map((q) => <li key={q.start}>“{q.text}” — {q.speaker_canonical ?? q.speaker ?? "unknown"}</li>)}</ul>
+              <ul class="m-small">{a.quotes.map((q) => <li key={q.start}>{quoted(q.text)} — {q.speaker_canonical ?? q.speaker ?? "unknown"}</li>)}</ul>
             )}
             <details><summary>Text</summary><p class="m-compare-text">{a.text}{a.truncated && " …"}</p></details>
           </article>
@@ -248,7 +254,7 @@ function StoryScreen({ project, storyId }: { project: ProjectDoc; storyId: numbe
           <h3>Quotes several outlets share</h3>
           {data.shared_quotes.length === 0 ? <p class="m-muted">None.</p> : (
             <ul data-testid="shared-quotes">{data.shared_quotes.map((q) => (
-              <li key={q.text}>“{q.text}”{q.speaker && <> — {q.speaker}</>} <span class="m-muted">({q.outlets.join(", ")})</span></li>
+              <li key={q.text}>{quoted(q.text)}{q.speaker && <> — {q.speaker}</>} <span class="m-muted">({q.outlets.join(", ")})</span></li>
             ))}</ul>
           )}
         </div>
