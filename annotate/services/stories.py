@@ -781,30 +781,29 @@ def story_split(*, project: Project, story_id: int, article_ids: list[int], name
     return new
 
 
-def story_recompute_request(*, project: Project, by=None) -> bool:
-    """Queue a recompute (after commit); False when the broker did not take it."""
+def _send_after_commit(task, project: Project) -> bool:
+    """Queue a story task for the project after commit; False when the broker did not take it."""
     from annotate.celery import enqueue
-    from annotate.tasks.stories import stories_recompute_task
 
     sent = {"ok": True}
 
     def send():
-        sent["ok"] = enqueue(stories_recompute_task, project.pk)
+        sent["ok"] = enqueue(task, project.pk)
 
     transaction.on_commit(send)
     return sent["ok"]
+
+
+def story_recompute_request(*, project: Project, by=None) -> bool:
+    """Queue a recompute (after commit); False when the broker did not take it."""
+    from annotate.tasks.stories import stories_recompute_task
+
+    return _send_after_commit(stories_recompute_task, project)
 
 
 def stories_assign_request(*, project: Project, by=None) -> bool:
     """Queue the incremental assignment of the project's new articles (after commit); False when
     the broker did not take it."""
-    from annotate.celery import enqueue
     from annotate.tasks.stories import stories_assign_task
 
-    sent = {"ok": True}
-
-    def send():
-        sent["ok"] = enqueue(stories_assign_task, project.pk)
-
-    transaction.on_commit(send)
-    return sent["ok"]
+    return _send_after_commit(stories_assign_task, project)
