@@ -18,10 +18,13 @@ Everything else keeps using the ORM: only add a statement here for a measured ho
 
 from __future__ import annotations
 
+import json
+import operator
 import time
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
 import psycopg
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections
@@ -217,6 +220,78 @@ def insert_many(instances: Sequence[Model]) -> None:
     if instances:
         sql, params = _insert_many_sql(instances)
         _set_ids(instances, [pk for (pk,) in fetch(sql, params, prepare=len(instances) == 1)])
+
+
+# Field types whose attribute value is already what PostgreSQL's COPY takes (psycopg adapts it):
+# `copy_insert` skips their get_db_prep_save, which was most of an import's client CPU.
+_COPY_AS_IS = {"AutoField", "BigAutoField", "CharField", "TextField", "IntegerField", "PositiveIntegerField",
+               "BigIntegerField", "SmallIntegerField", "PositiveSmallIntegerField", "BooleanField", "FloatField",
+               "ForeignKey", "OneToOneField", "SlugField", "EmailField", "URLField"}
+
+
+def _json_text(value) -> str | None:
+    if value is None:
+        return None
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # what orjson refuses (non-string keys, integers over 64 bits): the stdlib's
+        return json.dumps(value)
+
+
+def _aware_or_prepared(field, value):
+    if value is None or getattr(value, "tzinfo", None) is not None:
+        return value
+    return field.get_db_prep_save(value, connections[DEFAULT_DB_ALIAS])
+
+
+def _copy_getters(fields) -> list:
+    getters = []
+    for f in fields:
+        kind = f.get_internal_type()
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+            getters.append(lambda obj, f=f: f.pre_save(obj, add=True))
+        elif kind == "JSONField" and f.encoder is None:
+            getters.append(lambda obj, a=f.attname: _json_text(getattr(obj, a)))
+        elif kind == "DateTimeField":  # a naive datetime gets the ORM's conversion (and warning)
+            getters.append(lambda obj, f=f: _aware_or_prepared(f, getattr(obj, f.attname)))
+        elif kind in _COPY_AS_IS:
+            getters.append(operator.attrgetter(f.attname))
+        else:
+            conn = connections[DEFAULT_DB_ALIAS]
+            getters.append(lambda obj, f=f, conn=conn: f.get_db_prep_save(f.pre_save(obj, add=True), conn))
+    return getters
+
+
+def copy_insert(instances: Sequence[Model]) -> None:
+    """`bulk_create(instances)` of new rows of one model; on PostgreSQL with COPY, ids taken from
+    the table's sequence first (COPY returns none) and set on the instances in order.
+
+    Why: an import of 20k news articles (bench_stories.py's corpus, with fingerprints) took
+    8.1-8.5 s with bulk_create — Django 5.2's INSERT … UNNEST, whose arrays psycopg quotes in
+    Python, after a get_db_prep_save per field: ~40% of the client's CPU — and 5.8-5.9 s with this. Defaults and auto_now(_add) values
+    are filled in as bulk_create fills them; no signals are sent (bulk_create sends none either)."""
+    if not instances:
+        return
+    conn = connections[DEFAULT_DB_ALIAS]
+    model = type(instances[0])
+    if conn.vendor != "postgresql":
+        model.objects.bulk_create(instances)
+        return
+    meta = model._meta
+    fields = list(meta.concrete_fields)
+    getters = _copy_getters(fields)
+    with conn.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                       [meta.db_table, meta.pk.column, len(instances)])
+        ids = sorted(pk for (pk,) in cursor.fetchall())
+        for obj, pk in zip(instances, ids, strict=True):
+            obj.pk = pk
+        with cursor.cursor.copy(f"COPY {meta.db_table} ({column_list(fields)}) FROM STDIN") as copy:
+            for obj in instances:
+                copy.write_row([get(obj) for get in getters])
+    for obj in instances:
+        obj._state.adding = False
+        obj._state.db = conn.alias
 
 
 def db_values(instance: Model, fields, *, add: bool) -> list:

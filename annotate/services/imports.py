@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import reset_queries, transaction
 
 from annotate.errors import ImportRejected
+from annotate.hotsql import copy_insert
 from annotate.importing.readers import FORMATS, LineError, detect_format, read_records, spool_upload
 from annotate.importing.validate import ArticleIn, check_gold, validate_record
 from annotate.models import (
@@ -217,7 +218,7 @@ def _write_batch(project: Project, batch: list[ArticleIn], report: ImportReport,
         ArticlePrediction.objects.filter(article_id__in=retexted).delete()
         Article.objects.filter(pk__in=retexted).update(queue_margin=None)
     if to_create:
-        Article.objects.bulk_create([a for a, _ in to_create], batch_size=WRITE_BATCH)
+        copy_insert([a for a, _ in to_create])  # COPY on PostgreSQL (annotate.hotsql), bulk_create elsewhere
         report.created += len(to_create)
         report.article_ids.extend(a.pk for a, _ in to_create)
         stories.extend((a, item.story) for a, item in to_create if item.story is not None)
