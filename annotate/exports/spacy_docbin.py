@@ -46,6 +46,9 @@ SHARD_DOCS = 500
 SINGLE_FILE_DOCS = 1000
 DOCBIN_ATTRS = ["ORTH", "TAG", "POS", "MORPH", "SENT_START", "ENT_IOB", "ENT_TYPE"]
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+# Docs whose token rows are computed together (FastDocBin.add_layers): as the CoNLL writers'
+# render batches, 16 articles of 3,500 characters keep the numpy work in the CPU's cache.
+ADD_BATCH = 16
 
 
 def zip_add(zf: zipfile.ZipFile, name: str, data: bytes, *, compress: bool) -> None:
@@ -77,6 +80,7 @@ class DocBinWriter(Writer):
         self.single = self.single_file(ctx)
         self.zip = None if self.single else zipfile.ZipFile(out, "w")
         self.bins: dict[str, Any] = {}
+        self.waiting: dict[str, list] = {}  # per folder, the docs not yet added (in ADD_BATCH)
         self.parts: dict[str, int] = {}
         self.docbin_cls = _docbin(_Packer())
         # A shard is serialised (zlib, ~60% of its cost, releases the GIL) in a helper thread
@@ -94,6 +98,8 @@ class DocBinWriter(Writer):
     def _flush(self, folder: str) -> None:
         if self.single:
             return
+        if folder in self.bins:
+            self._add_waiting(folder)
         docbin = self.bins.pop(folder, None)
         if docbin is None or not len(docbin):
             return
@@ -162,12 +168,22 @@ class DocBinWriter(Writer):
         docbin = self.bins.get(folder)
         if docbin is None:
             docbin = self.bins[folder] = self._new_docbin()
-        docbin.add_layer(tokens, chosen, groups, self._cats(row), user_data)
-        if len(docbin) >= SHARD_DOCS:
-            self._flush(folder)
+        waiting = self.waiting.setdefault(folder, [])
+        waiting.append((tokens, chosen, groups, self._cats(row), user_data))
+        if len(waiting) >= ADD_BATCH or len(docbin) + len(waiting) >= SHARD_DOCS:
+            self._add_waiting(folder)
+            if len(docbin) >= SHARD_DOCS:
+                self._flush(folder)
+
+    def _add_waiting(self, folder: str) -> None:
+        waiting = self.waiting.pop(folder, None)
+        if waiting:
+            self.bins[folder].add_layers(waiting)
 
     def close(self) -> None:
         if self.single:
+            if "corpus" in self.bins:
+                self._add_waiting("corpus")
             docbin = self.bins.pop("corpus", None)
             if docbin is None:
                 docbin = self._new_docbin()
@@ -212,53 +228,77 @@ def _docbin(pack: _Packer):
     class FastDocBin(DocBin):
         def add_layer(self, tokens: TokenLayer, ents: list[tuple[int, int, str]],
                       groups: list[tuple[str, dict, list[tuple[int, int, str]]]], cats: dict, user_data: dict) -> None:
+            self.add_layers([(tokens, ents, groups, cats, user_data)])
+
+        def add_layers(self, items: list[tuple[TokenLayer, list, list, dict, dict]]) -> None:
+            """`add_layer` of each (tokens, ents, groups, cats, user_data), in order. The token
+            rows of all of them are computed together (one numpy pass over their layers laid
+            end to end: per article the numpy calls, not the tokens, were most of the cost), and
+            each Doc's rows are a view of the batch's."""
             from spacy.attrs import ENT_IOB, ENT_TYPE, MORPH, ORTH, POS, SENT_START, TAG
 
-            n = len(tokens)
-            orth_column, forms = values.forms.orth(tokens, self)
-            tag_ids, tag_table = tokens.array("tag")
-            pos_ids, pos_table = tokens.array("pos")
-            morph_ids, morph_table = tokens.array("morph")
-            columns = {
-                ORTH: orth_column,
-                TAG: numpy.asarray([values.orth[t] for t in tag_table], dtype=numpy.uint64)[tag_ids] if n else 0,
-                POS: numpy.asarray([values.pos[p] for p in pos_table], dtype=numpy.uint64)[pos_ids] if n else 0,
-                # as Doc(morphs=None) when no token has a morphology, else "" is the empty analysis
-                MORPH: (numpy.asarray([values.morph[m] for m in morph_table], dtype=numpy.uint64)[morph_ids]
-                        if any(morph_table) else 0),
-                SENT_START: tokens.array("sent").astype(numpy.int64).astype(numpy.uint64),
-            }
-            iob = numpy.full(n, 2, dtype=numpy.uint64)  # doc.ents set: every other token is O
-            ent_type = numpy.zeros(n, dtype=numpy.uint64)
-            for i, j, label in ents:
-                iob[i] = 3
-                iob[i + 1 : j] = 1
-                ent_type[i:j] = values.orth[label]
-            columns[ENT_IOB], columns[ENT_TYPE] = iob, ent_type
-            array = numpy.zeros((n, len(self.attrs)), dtype=numpy.uint64)
-            for k, attr in enumerate(self.attrs):
-                array[:, k] = columns[attr]
-            self.tokens.append(array)
-            self.spaces.append(tokens.array("spaces").reshape((n, 1)).copy())
-            self.flags.append({"has_unknown_spaces": False})
+            if not items:
+                return
+            layers = [item[0] for item in items]
+            sizes = numpy.fromiter(map(len, layers), dtype=numpy.int64, count=len(layers))
+            base = numpy.cumsum(sizes) - sizes
+            total = int(sizes.sum())
+            orth_column, forms = values.forms.orth_many(layers, self)
             strings = self.strings
             strings.update(forms)
-            strings.update(tag_table)
-            strings.update(morph_table)
             strings.add("")
-            strings.update(label for _, _, label in ents)
-            self.cats.append(cats)
-            if self.store_user_data:
-                self.user_data.append(pack(user_data))
-            starts, ends = tokens.array("starts"), tokens.array("ends")
-            packed: dict[bytes, list[str]] = {}
-            for name, attrs, spans in groups:
-                rows = []
-                for i, j, label in spans:
+            columns = {ORTH: orth_column}
+            for attr, name, lookup in ((TAG, "tag", values.orth), (POS, "pos", values.pos),
+                                       (MORPH, "morph", values.morph)):
+                ids, tables = [], []
+                offset = 0
+                for layer in layers:
+                    local, table = layer.array(name)
+                    if attr == TAG:
+                        strings.update(table)
+                    elif attr == MORPH:
+                        strings.update(table)
+                        if not any(table):  # as Doc(morphs=None) when no token has a morphology: 0
+                            table = ()
+                    mapped = [lookup[t] for t in table] or [0]
+                    tables.append(mapped)
+                    ids.append(local.astype(numpy.int64) + offset if len(table) else numpy.full(len(layer), offset, dtype=numpy.int64))
+                    offset += len(mapped)
+                flat = numpy.asarray([v for mapped in tables for v in mapped], dtype=numpy.uint64)
+                columns[attr] = flat[numpy.concatenate(ids)] if total else numpy.zeros(0, dtype=numpy.uint64)
+            columns[SENT_START] = numpy.concatenate([layer.array("sent") for layer in layers]).astype(
+                numpy.int64).astype(numpy.uint64)
+            iob = numpy.full(total, 2, dtype=numpy.uint64)  # doc.ents set: every other token is O
+            ent_type = numpy.zeros(total, dtype=numpy.uint64)
+            for b, (_, ents, _, _, _) in zip(base.tolist(), items, strict=True):
+                for i, j, label in ents:
+                    iob[b + i] = 3
+                    iob[b + i + 1 : b + j] = 1
+                    ent_type[b + i : b + j] = values.orth[label]
                     strings.add(label)
-                    rows.append(struct.pack(">QQQllll", 0, 0, values.orth[label], i, j, int(starts[i]), int(ends[j - 1])))
-                packed.setdefault(pack({"name": name, "attrs": attrs, "spans": rows}), []).append(name)
-            self.span_groups.append(pack(packed) if packed else empty_groups)
+            columns[ENT_IOB], columns[ENT_TYPE] = iob, ent_type
+            array = numpy.empty((total, len(self.attrs)), dtype=numpy.uint64)
+            for k, attr in enumerate(self.attrs):
+                array[:, k] = columns[attr]
+            spaces = numpy.concatenate([layer.array("spaces") for layer in layers]).reshape((total, 1))
+            cuts = numpy.cumsum(sizes)[:-1]
+            self.tokens.extend(numpy.split(array, cuts))
+            self.spaces.extend(numpy.split(spaces, cuts))
+            for tokens, _, groups, cats, user_data in items:
+                self.flags.append({"has_unknown_spaces": False})
+                self.cats.append(cats)
+                if self.store_user_data:
+                    self.user_data.append(pack(user_data))
+                starts, ends = tokens.array("starts"), tokens.array("ends")
+                packed: dict[bytes, list[str]] = {}
+                for name, attrs, spans in groups:
+                    rows = []
+                    for i, j, label in spans:
+                        strings.add(label)
+                        rows.append(struct.pack(">QQQllll", 0, 0, values.orth[label], i, j, int(starts[i]),
+                                                int(ends[j - 1])))
+                    packed.setdefault(pack({"name": name, "attrs": attrs, "spans": rows}), []).append(name)
+                self.span_groups.append(pack(packed) if packed else empty_groups)
 
     return FastDocBin
 
@@ -348,16 +388,30 @@ class _Forms:
 
     def orth(self, tokens: TokenLayer, docbin) -> tuple[numpy.ndarray, list[str]]:
         """The ORTH column of these tokens, and their forms the DocBin's strings lack (or more)."""
-        n = len(tokens)
+        return self.orth_many([tokens], docbin)
+
+    def orth_many(self, layers: list[TokenLayer], docbin) -> tuple[numpy.ndarray, list[str]]:
+        """`orth` of these layers' tokens laid end to end, in one pass."""
+        if len(layers) == 1:
+            raws = [layers[0].utf8]
+            byte_starts, byte_ends = layers[0].byte_bounds()
+        else:
+            raws = [layer.utf8 for layer in layers]
+            raw_sizes = numpy.fromiter(map(len, raws), dtype=numpy.int64, count=len(raws))
+            sizes = numpy.fromiter(map(len, layers), dtype=numpy.int64, count=len(layers))
+            shift = numpy.repeat(numpy.cumsum(raw_sizes) - raw_sizes, sizes)
+            bounds = [layer.byte_bounds() for layer in layers]
+            byte_starts = numpy.concatenate([b[0] for b in bounds]).astype(numpy.int64) + shift
+            byte_ends = numpy.concatenate([b[1] for b in bounds]).astype(numpy.int64) + shift
+        n = len(byte_starts)
         if not n:
             return numpy.zeros(0, dtype=numpy.uint64), []
-        byte_starts, byte_ends = tokens.byte_bounds()
         sizes = byte_ends - byte_starts
         short = numpy.flatnonzero(sizes <= self.SHORT)
         # every 8-byte window of the text as a little-endian integer (a strided view, no copy
         # per token): a short form's two ints are its windows at its first and ninth byte,
         # masked to its length, with the length in hi's top byte
-        raw = tokens.utf8 + bytes(16)
+        raw = b"".join(raws) + bytes(16)
         windows = numpy.ndarray(len(raw) - 7, dtype="<u8", buffer=raw, strides=(1,))
         short_starts, short_sizes = byte_starts[short], sizes[short]
         lo = windows[short_starts] & self.LOW[short_sizes]
@@ -393,9 +447,10 @@ class _Forms:
         slow[short[found]] = False
         slow = numpy.flatnonzero(slow)
         if len(slow):
-            text, orth_of = tokens.text, self.orth_of
-            starts, ends = tokens.array("starts"), tokens.array("ends")
-            slow_forms = [text[a:b] for a, b in zip(starts[slow].tolist(), ends[slow].tolist(), strict=True)]
+            # a token's bytes are its characters' (the layer's byte bounds are its character bounds)
+            orth_of = self.orth_of
+            slow_forms = [raw[a:b].decode("utf-8") for a, b in zip(byte_starts[slow].tolist(),
+                                                                    byte_ends[slow].tolist(), strict=True)]
             column[slow] = numpy.fromiter(map(orth_of.__getitem__, slow_forms), dtype=numpy.uint64, count=len(slow))
             forms.extend(slow_forms)
         return column, forms

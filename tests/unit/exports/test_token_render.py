@@ -173,6 +173,7 @@ def test_docbin_rows_from_the_layer_are_spacys_own_docbin_add():
     pack = _Packer()
     fast_bin = _docbin(pack)(attrs=DOCBIN_ATTRS, store_user_data=True)
     slow_bin = DocBin(attrs=DOCBIN_ATTRS, store_user_data=True)
+    batch = []  # the first doc added alone, the rest as one batch (the writer adds 16 at a time)
     for n, (lists, fast) in enumerate(_layers()):
         ents = _random_spans(lists, rng, 6)
         quotes = _random_spans(lists, rng, 3)
@@ -180,7 +181,10 @@ def test_docbin_rows_from_the_layer_are_spacys_own_docbin_add():
         user_data = {"id": f"doc-{n}", "spans_from": "majority", "labels_from": None, "pipeline": "p"}
         groups = [("entities", {}, ents), ("quotes", {}, quotes),
                   ("suggestions", {"origin": ["model"] * len(ents)}, ents)]
-        fast_bin.add_layer(fast, ents, groups, cats, user_data)
+        if n == 0:
+            fast_bin.add_layer(fast, ents, groups, cats, user_data)
+        else:
+            batch.append((fast, ents, groups, cats, user_data))
         doc = lists.to_doc(vocab)
         doc.ents = [Span(doc, i, j, label=tag) for i, j, tag in ents]
         for name, attrs, spans in groups:
@@ -189,6 +193,7 @@ def test_docbin_rows_from_the_layer_are_spacys_own_docbin_add():
         doc.cats = cats
         doc.user_data.update(user_data)
         slow_bin.add(doc)
+    fast_bin.add_layers(batch)
     # spaCy's add also collects lemma/norm/dep strings the layer's Doc leaves empty or equal
     # to the form: the token rows, spans, cats and user data must be the same bytes.
     assert [a.tobytes() for a in fast_bin.tokens] == [a.tobytes() for a in slow_bin.tokens]
@@ -218,8 +223,10 @@ def test_docbin_shards_sharing_the_form_table_each_hold_every_form_they_use(monk
     for half in (pairs[::2], pairs[1::2], pairs):
         fast_bin = cls(attrs=DOCBIN_ATTRS, store_user_data=True)
         slow_bin = DocBin(attrs=DOCBIN_ATTRS, store_user_data=True)
-        for lists, fast in half:
-            fast_bin.add_layer(fast, [], [], {}, {})
+        fast_bin.add_layers([(fast, [], [], {}, {}) for _, fast in half[:3]])
+        for k, (lists, fast) in enumerate(half):
+            if k >= 3:
+                fast_bin.add_layer(fast, [], [], {}, {})
             doc = lists.to_doc(vocab)
             doc.ents = []  # as the writer's Docs: the entity layer is set, empty here
             slow_bin.add(doc)
