@@ -20,7 +20,7 @@ from annotate.stories.export import metadata_comments
 from . import writer
 from .base import ExportRow, Writer
 from .render import BATCH, conll2003_batch
-from .tokens import align, bio, layer_items, sentences
+from .tokens import align_batch, bio, layer_items, sentences
 
 DOCSTART = "-DOCSTART- -X- O O\n\n"
 DOCSTART_BYTES = DOCSTART.encode()
@@ -38,28 +38,32 @@ class Conll2003Writer(Writer):
         self.pending: list[tuple] = []
 
     def write(self, row: ExportRow, doc: Any = None) -> None:
-        counts = self.ctx.counts
-        layer = self.ctx.options.get("span_layer", "entities")
-        spans = align(doc, layer_items(row, layer), counts)
-        counts[f"{layer}_exported"] += len(spans)
-        # Per-document header: the place for `# …` document comments, before the tokens.
-        header = DOCSTART_BYTES
-        if comments := metadata_comments(row, only_grouped_split=self.ctx.options):
-            header += "".join(comments).encode("utf-8")
-        if doc.array("has_ws")[~doc.array("is_space")].any():
-            # a token with whitespace inside: respelled and counted the slow way
-            header += self._lines(doc, sentences(doc, spans), bio(len(doc), spans)).encode("utf-8")
-            self.pending.append((header, None, None))
-        else:
-            self.pending.append((header, doc, spans))
-        # rendered BATCH articles at a time (annotate.exports.render), written in row order
+        # Aligned and rendered BATCH articles at a time (annotate.exports.render), in row order.
+        self.pending.append((row, doc))
         if len(self.pending) >= BATCH:
             self._flush()
 
     def _flush(self) -> None:
-        if self.pending:
-            self.out.write(conll2003_batch(self.pending))
-            self.pending = []
+        if not self.pending:
+            return
+        counts = self.ctx.counts
+        layer = self.ctx.options.get("span_layer", "entities")
+        pending, self.pending = self.pending, []
+        aligned = align_batch([doc for _, doc in pending], [[layer_items(row, layer)] for row, _ in pending], counts)
+        items = []
+        for (row, doc), (spans,) in zip(pending, aligned, strict=True):
+            counts[f"{layer}_exported"] += len(spans)
+            # Per-document header: the place for `# …` document comments, before the tokens.
+            header = DOCSTART_BYTES
+            if comments := metadata_comments(row, only_grouped_split=self.ctx.options):
+                header += "".join(comments).encode("utf-8")
+            if doc.array("has_ws")[~doc.array("is_space")].any():
+                # a token with whitespace inside: respelled and counted the slow way
+                header += self._lines(doc, sentences(doc, spans), bio(len(doc), spans)).encode("utf-8")
+                items.append((header, None, None))
+            else:
+                items.append((header, doc, spans))
+        self.out.write(conll2003_batch(items))
 
     def close(self) -> None:
         self._flush()

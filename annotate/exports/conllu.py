@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -34,7 +35,7 @@ from annotate.stories.export import metadata_comments
 from . import writer
 from .base import ExportRow, Writer
 from .render import BATCH, conllu_batch
-from .tokens import align_many, layer_items
+from .tokens import align_batch, layer_items
 
 _WS = re.compile(r"\s+")
 
@@ -85,48 +86,57 @@ class ConlluWriter(Writer):
         return out
 
     def write(self, row: ExportRow, doc: Any = None) -> None:
-        counts = self.ctx.counts
-        ents, quotes, speakers = align_many(doc, [layer_items(row, "entities"), layer_items(row, "quote_kinds"),
-                                                  layer_items(row, "speakers")], counts)
-        counts["entities_exported"] += len(ents)
-        counts["quotes_exported"] += len(quotes)
-        counts["speakers_exported"] += len(speakers)
-        sug_ents: list = []
-        sug_quotes: list = []
-        sug_speakers: list = []
-        if row.suggestions is not None:
-            # Aligned apart, so the reference counts above stay the people's alone.
-            sug_counts: Counter = Counter()
-            layer = replace(row, spans=row.suggestions)
-            sug_ents, sug_quotes, sug_speakers = align_many(doc, [
-                layer_items(layer, "entities"), layer_items(layer, "quote_kinds"), layer_items(layer, "speakers")],
-                sug_counts)
-            for key, value in sug_counts.items():
-                counts[f"suggestions_{key}"] += value
-            counts["suggestions_exported"] += len(sug_ents) + len(sug_quotes) + len(sug_speakers)
-        lines = self._doc_comments(row)
-        if not self.started:
-            self.started = True
-            lines.insert(0, f"# pipeline = {_comment_value(self.ctx.pipeline_name)}\n")
-        tags = (ents, quotes, speakers, sug_ents, sug_quotes, sug_speakers)
-        doc_id = _comment_value(row.id)
-        text = doc.text
-        starts, ends = doc.array("starts"), doc.array("ends")
-
-        def sentence_header(number: int, first: int, last: int) -> str:
-            return (f"# sent_id = {doc_id}-{number}\n"
-                    f"# text = {_comment_value(text[int(starts[first]):int(ends[last])])}\n")
-
-        # Per-document header (`# newdoc id`, labels, provenance), then the sentences: rendered
-        # BATCH articles at a time (annotate.exports.render), written in row order.
-        self.pending.append(("".join(lines).encode("utf-8"), doc, tags, sentence_header))
+        # Aligned, headed and rendered BATCH articles at a time (annotate.exports.render), in row order.
+        self.pending.append((row, doc))
         if len(self.pending) >= BATCH:
             self._flush()
 
     def _flush(self) -> None:
-        if self.pending:
-            self.out.write(conllu_batch(self.pending, MISC_KEYS))
-            self.pending = []
+        if not self.pending:
+            return
+        counts = self.ctx.counts
+        rows = [row for row, _ in self.pending]
+        docs = [doc for _, doc in self.pending]
+        self.pending = []
+        layers = ("entities", "quote_kinds", "speakers")
+        reference = align_batch(docs, [[layer_items(row, name) for name in layers] for row in rows], counts)
+        with_suggestions = [k for k, row in enumerate(rows) if row.suggestions is not None]
+        suggested: dict[int, list] = {}
+        if with_suggestions:
+            # Aligned apart, so the reference counts stay the people's alone.
+            sug_counts: Counter = Counter()
+            aligned = align_batch([docs[k] for k in with_suggestions], [
+                [layer_items(replace(rows[k], spans=rows[k].suggestions), name) for name in layers]
+                for k in with_suggestions], sug_counts)
+            for key, value in sug_counts.items():
+                counts[f"suggestions_{key}"] += value
+            for k, lists in zip(with_suggestions, aligned, strict=True):
+                suggested[k] = lists
+                counts["suggestions_exported"] += sum(map(len, lists))
+        items = []
+        for k, (row, doc, (ents, quotes, speakers)) in enumerate(zip(rows, docs, reference, strict=True)):
+            counts["entities_exported"] += len(ents)
+            counts["quotes_exported"] += len(quotes)
+            counts["speakers_exported"] += len(speakers)
+            sug_ents, sug_quotes, sug_speakers = suggested.get(k, ([], [], []))
+            lines = self._doc_comments(row)
+            if not self.started:
+                self.started = True
+                lines.insert(0, f"# pipeline = {_comment_value(self.ctx.pipeline_name)}\n")
+            tags = (ents, quotes, speakers, sug_ents, sug_quotes, sug_speakers)
+            items.append(("".join(lines).encode("utf-8"), doc, tags, _sentence_header(_comment_value(row.id), doc)))
+        self.out.write(conllu_batch(items, MISC_KEYS))
 
     def close(self) -> None:
         self._flush()
+
+
+def _sentence_header(doc_id: str, doc) -> Callable[[int, int, int], str]:
+    text = doc.text
+    starts, ends = doc.array("starts"), doc.array("ends")
+
+    def sentence_header(number: int, first: int, last: int) -> str:
+        return (f"# sent_id = {doc_id}-{number}\n"
+                f"# text = {_comment_value(text[int(starts[first]):int(ends[last])])}\n")
+
+    return sentence_header

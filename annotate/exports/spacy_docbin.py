@@ -38,7 +38,7 @@ from annotate.nlp.token_layer import TokenLayer
 
 from . import writer
 from .base import ExportRow, Writer
-from .tokens import align_many, char_span, layer_items
+from .tokens import align_batch, char_span, layer_items
 
 # ~35 KB per 3,500-character doc with these attrs: 500 docs keep a shard near 20 MB in memory.
 SHARD_DOCS = 500
@@ -80,7 +80,7 @@ class DocBinWriter(Writer):
         self.single = self.single_file(ctx)
         self.zip = None if self.single else zipfile.ZipFile(out, "w")
         self.bins: dict[str, Any] = {}
-        self.waiting: dict[str, list] = {}  # per folder, the docs not yet added (in ADD_BATCH)
+        self.waiting: dict[str, list] = {}  # per folder, the (row, tokens) not yet added (ADD_BATCH at a time)
         self.parts: dict[str, int] = {}
         self.docbin_cls = _docbin(_Packer())
         # A shard is serialised (zlib, ~60% of its cost, releases the GIL) in a helper thread
@@ -144,41 +144,46 @@ class DocBinWriter(Writer):
         return self.docbin_cls(attrs=DOCBIN_ATTRS, store_user_data=True)
 
     def write(self, row: ExportRow, doc: Any = None) -> None:
-        tokens: TokenLayer = doc
-        counts = self.ctx.counts
-        layer = self.ctx.options.get("span_layer", "entities")
-        ents, quotes = align_many(tokens, [layer_items(row, "entities"), layer_items(row, "quotes")], counts)
-        chosen = ents if layer == "entities" else quotes
-        counts[f"{layer}_exported"] += len(chosen)
-        groups = [("entities", {}, ents), ("quotes", {}, quotes)]
-        if row.suggestions is not None:
-            spans, attrs = self._suggestions(row, tokens)
-            groups.append(("suggestions", attrs, spans))
-        # Per-document header: what the Doc carries besides its tokens (user_data, cats).
-        user_data = {"id": row.id, "spans_from": row.spans_from,
-                     "labels_from": row.doc_labels["method"] if row.doc_labels else None,
-                     "pipeline": self.ctx.pipeline_name,
-                     # Stories: `labels_from` already names where the document labels come from
-                     # (gold/majority), so the article they were copied from has its own key.
-                     "story": row.story, "duplicate_group": row.duplicate_group,
-                     "labels_copied_from": row.labels_from}
-        if row.split:
-            user_data["split"] = row.split
         folder = row.split or "corpus"
         docbin = self.bins.get(folder)
         if docbin is None:
             docbin = self.bins[folder] = self._new_docbin()
         waiting = self.waiting.setdefault(folder, [])
-        waiting.append((tokens, chosen, groups, self._cats(row), user_data))
+        waiting.append((row, doc))
         if len(waiting) >= ADD_BATCH or len(docbin) + len(waiting) >= SHARD_DOCS:
             self._add_waiting(folder)
             if len(docbin) >= SHARD_DOCS:
                 self._flush(folder)
 
     def _add_waiting(self, folder: str) -> None:
+        """Align and add the folder's waiting docs, ADD_BATCH at a time (one numpy pass each)."""
         waiting = self.waiting.pop(folder, None)
-        if waiting:
-            self.bins[folder].add_layers(waiting)
+        if not waiting:
+            return
+        counts = self.ctx.counts
+        layer = self.ctx.options.get("span_layer", "entities")
+        aligned = align_batch([tokens for _, tokens in waiting],
+                              [[layer_items(row, "entities"), layer_items(row, "quotes")] for row, _ in waiting], counts)
+        items = []
+        for (row, tokens), (ents, quotes) in zip(waiting, aligned, strict=True):
+            chosen = ents if layer == "entities" else quotes
+            counts[f"{layer}_exported"] += len(chosen)
+            groups = [("entities", {}, ents), ("quotes", {}, quotes)]
+            if row.suggestions is not None:
+                spans, attrs = self._suggestions(row, tokens)
+                groups.append(("suggestions", attrs, spans))
+            # Per-document header: what the Doc carries besides its tokens (user_data, cats).
+            user_data = {"id": row.id, "spans_from": row.spans_from,
+                         "labels_from": row.doc_labels["method"] if row.doc_labels else None,
+                         "pipeline": self.ctx.pipeline_name,
+                         # Stories: `labels_from` already names where the document labels come from
+                         # (gold/majority), so the article they were copied from has its own key.
+                         "story": row.story, "duplicate_group": row.duplicate_group,
+                         "labels_copied_from": row.labels_from}
+            if row.split:
+                user_data["split"] = row.split
+            items.append((tokens, chosen, groups, self._cats(row), user_data))
+        self.bins[folder].add_layers(items)
 
     def close(self) -> None:
         if self.single:

@@ -298,30 +298,80 @@ def align_many(doc: TokenLayer, item_lists: list[list[tuple[int, int, str]]],
                counts: Counter) -> list[list[tuple[int, int, str]]]:
     """`align` of each list of items (each list on its own: spans of two lists may overlap),
     with one numpy pass over the layer for all of them."""
-    flat = [item for items in item_lists for item in items]
+    return align_batch([doc], [item_lists], counts)[0]
+
+
+def align_batch(docs: list[TokenLayer], item_lists_per_doc: list[list[list[tuple[int, int, str]]]],
+                counts: Counter) -> list[list[list[tuple[int, int, str]]]]:
+    """`align_many` of each doc's lists, with one numpy pass for the whole batch: the docs'
+    columns laid end to end, each text's characters after the previous ones (per article the
+    numpy calls, not the spans, were most of the cost)."""
+    flat = [item for lists in item_lists_per_doc for items in lists for item in items]
     if not flat:
-        return [[] for _ in item_lists]
-    placed = zip(*_char_spans(doc, flat), strict=True)
-    is_space = doc.is_space
+        return [[[] for _ in lists] for lists in item_lists_per_doc]
+    if len(docs) == 1:
+        doc = docs[0]
+        placed = zip(*_char_spans(doc, flat), strict=True)
+        is_space = doc.is_space
+        token_base = [0]
+        sizes = [len(doc)]
+    else:
+        sizes = [len(doc) for doc in docs]
+        token_base = np.cumsum([0, *sizes[:-1]]).tolist()
+        char_base = np.cumsum([0] + [len(doc.text) + 1 for doc in docs[:-1]]).tolist()
+        joined = _Joined(docs, char_base)
+        # a span outside its own text must not reach a neighbour's tokens: placed where no
+        # token is, as it would be found nowhere in its own layer
+        shifted = [(a + shift, b + shift, tag) if 0 <= a <= size and 0 <= b <= size else (-1, -1, tag)
+                   for lists, shift, size in zip(item_lists_per_doc, char_base, (len(d.text) for d in docs), strict=True)
+                   for items in lists for a, b, tag in items]
+        placed = zip(*_char_spans(joined, shifted), strict=True)
+        is_space = joined.is_space
     out = []
-    for items in item_lists:
-        aligned = []
-        for (_, _, tag), (i, j, how) in zip(items, placed, strict=False):
-            if how == _EXPANDED:
-                counts["spans_expanded"] += 1
-            elif how == _NONE:
-                counts["spans_unalignable"] += 1
-                continue
-            while i < j and is_space[i]:
-                i += 1
-            while j > i and is_space[j - 1]:
-                j -= 1
-            if i >= j:
-                counts["spans_unalignable"] += 1
-                continue
-            aligned.append((i, j, tag))
-        out.append(_without_overlaps(len(doc), aligned, counts))
+    for lists, first_token, n in zip(item_lists_per_doc, token_base, sizes, strict=True):
+        doc_out = []
+        for items in lists:
+            aligned = []
+            for (_, _, tag), (i, j, how) in zip(items, placed, strict=False):
+                if how == _EXPANDED:
+                    counts["spans_expanded"] += 1
+                elif how == _NONE:
+                    counts["spans_unalignable"] += 1
+                    continue
+                while i < j and is_space[i]:
+                    i += 1
+                while j > i and is_space[j - 1]:
+                    j -= 1
+                if i >= j:
+                    counts["spans_unalignable"] += 1
+                    continue
+                aligned.append((i - first_token, j - first_token, tag))
+            doc_out.append(_without_overlaps(n, aligned, counts))
+        out.append(doc_out)
     return out
+
+
+class _Joined:
+    """The columns `_char_spans` reads, of several layers laid end to end (token t of doc k is
+    `token_base[k] + t`; its characters are shifted by `char_base[k]`, one past the previous
+    text, so no span reaches into a neighbour)."""
+
+    def __init__(self, docs: list[TokenLayer], char_base: list[int]):
+        sizes = np.fromiter(map(len, docs), dtype=np.int64, count=len(docs))
+        shift = np.repeat(np.asarray(char_base, dtype=np.int64), sizes)
+        self.n = int(sizes.sum())
+        self.columns = {
+            "starts": np.concatenate([doc.array("starts") for doc in docs]).astype(np.int64) + shift,
+            "ends": np.concatenate([doc.array("ends") for doc in docs]).astype(np.int64) + shift,
+            "spaces": np.concatenate([doc.array("spaces") for doc in docs]),
+        }
+        self.is_space = np.concatenate([doc.array("is_space") for doc in docs]).tolist()
+
+    def __len__(self) -> int:
+        return self.n
+
+    def array(self, name: str) -> np.ndarray:
+        return self.columns[name]
 
 
 def _without_overlaps(n: int, aligned: list[tuple[int, int, str]], counts: Counter) -> list[tuple[int, int, str]]:

@@ -36,7 +36,7 @@ from annotate.exports.render import (
     conllu_sentences,
 )
 from annotate.exports.spacy_docbin import DOCBIN_ATTRS, _docbin, _Forms, _Packer
-from annotate.exports.tokens import align, bio, char_span, sentences
+from annotate.exports.tokens import align, align_batch, bio, char_span, sentences
 from annotate.nlp.token_layer import LayerInvalid, TokenLayer, decode, decode_many, encode
 
 REFERENCE = json.loads(gzip.decompress(
@@ -272,17 +272,33 @@ def test_align_places_every_span_as_char_span_does_one_at_a_time():
     """Spans on and off token boundaries, in trailing spaces, empty, reversed, past the text's
     ends, and overlapping: the same token ranges and the same counts."""
     rng = random.Random(5)
+    empty = decode(encode(TokenLayer("", [], [], [], [], [], [], [], [])), "")
+    docs, lists_per_doc, expected_all = [], [], []
+    batch_expected_counts = Counter()
     for lists, fast in _layers():
         size = len(lists.text)
         items = [(a, b, rng.choice(LABELS)) for a, b in
                  [(rng.randrange(-3, size + 3), rng.randrange(-3, size + 3)) for _ in range(60)]
                  + [(a, a + rng.randint(0, 40)) for a in (rng.randrange(max(size, 1)) for _ in range(60))]
-                 + [(s, e) for s, e in zip(lists.starts[:20], lists.ends[:20], strict=True)]]
+                 + [(s, e) for s, e in zip(lists.starts[:20], lists.ends[:20], strict=True)]
+                 + [(0, 1), (size - 1, size), (size, size + 1), (size + 1, size + 2), (-2, 1)]]
         expected_counts, got_counts = Counter(), Counter()
         expected = _align_by_char_span(lists, items, expected_counts)
         assert align(fast, items, got_counts) == expected
         assert got_counts == expected_counts
-    empty = decode(encode(TokenLayer("", [], [], [], [], [], [], [], [])), "")
+        # and batched with the other articles (writers align 16 at a time), two lists each
+        halves = [items[::2], items[1::2]]
+        docs.append(fast)
+        lists_per_doc.append(halves)
+        expected_all.append([_align_by_char_span(lists, half, batch_expected_counts) for half in halves])
+        if len(docs) == 2:  # an empty text between two others
+            docs.append(empty)
+            lists_per_doc.append([[(0, 1, "X"), (-1, 2, "X")]])
+            expected_all.append([[]])
+            batch_expected_counts["spans_unalignable"] += 2
+    batch_counts = Counter()
+    assert align_batch(docs, lists_per_doc, batch_counts) == expected_all
+    assert batch_counts == batch_expected_counts
     counts = Counter()
     assert align(empty, [(0, 1, "X")], counts) == [] and counts == {"spans_unalignable": 1}
 
