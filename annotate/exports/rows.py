@@ -61,6 +61,7 @@ from annotate.models import (
     StorySettings,
     TokenLayerRow,
 )
+from annotate.nlp.token_layer import inflate
 from annotate.stories.export import GroupSplitter, decorate, group_keys, story_snapshot
 
 from .base import AnnotationOut, ExportContext, ExportRow, SpanOut
@@ -395,8 +396,11 @@ def _fetch_chunk(articles: QuerySet[Article], last: int, chunk_size: int, option
                            "article_id", "model__version", "stance", "probabilities", "frames", "primary_frame")}
     layers = None
     if with_layers:
-        layers = list(TokenLayerRow.objects.filter(_id_in("article_id", ids)).values_list(
-            "article_id", "pipeline", "text_hash", "data"))
+        # Inflated here, in the prefetch thread when there is one: zlib lets go of the GIL, so
+        # the next chunk's layers are inflated while this one is rendered (~8% of a CoNLL-U export).
+        layers = [(article_id, key, digest, inflate(data)) for article_id, key, digest, data in
+                  TokenLayerRow.objects.filter(_id_in("article_id", ids)).values_list(
+                      "article_id", "pipeline", "text_hash", "data")]
     return _Chunk(chunk, golds, annotations, _span_tuples(ids, labels, options.get("include_suggestions", False)),
                   predictions, layers)
 

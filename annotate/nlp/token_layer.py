@@ -538,22 +538,43 @@ def decode(data: bytes, text: str) -> TokenLayer:
     return got
 
 
-def _payload_columns(data: bytes) -> tuple[int, list, memoryview]:
-    """(token count, [tag, POS, morph, lemma tables], the payload's column bytes) of one
-    stored layer, or LayerInvalid: the checks that need no numpy (header, zlib, checksum,
-    sizes, string tables)."""
+class Inflated:
+    """A stored layer's payload, inflated and checked against its checksum (`inflate`), or why
+    it could not be: what `_payload_columns` starts from. Export prefetch threads inflate the
+    next chunk's layers (zlib lets go of the GIL) while the writer renders this one."""
+
+    __slots__ = ("payload", "error")
+
+    def __init__(self, payload: bytes | None, error: LayerInvalid | None):
+        self.payload = payload
+        self.error = error
+
+
+def inflate(data: bytes | memoryview) -> Inflated:
+    """The header, zlib and checksum checks of one stored layer."""
     data = bytes(data)
     if len(data) < _HEAD.size:
-        raise LayerInvalid("layer_corrupt", "shorter than its header")
+        return Inflated(None, LayerInvalid("layer_corrupt", "shorter than its header"))
     magic, fmt, crc, size = _HEAD.unpack_from(data)
     if magic != MAGIC or fmt != _FORMAT_BYTE:
-        raise LayerInvalid("layer_corrupt", "not a token layer of this format")
+        return Inflated(None, LayerInvalid("layer_corrupt", "not a token layer of this format"))
     try:
         payload = zlib.decompress(data[_HEAD.size :])
     except zlib.error as exc:
-        raise LayerInvalid("layer_corrupt", f"zlib: {exc}") from None
+        return Inflated(None, LayerInvalid("layer_corrupt", f"zlib: {exc}"))
     if len(payload) != size or zlib.crc32(payload) != crc:
-        raise LayerInvalid("layer_corrupt", "checksum mismatch")
+        return Inflated(None, LayerInvalid("layer_corrupt", "checksum mismatch"))
+    return Inflated(payload, None)
+
+
+def _payload_columns(data: bytes | memoryview | Inflated) -> tuple[int, list, memoryview]:
+    """(token count, [tag, POS, morph, lemma tables], the payload's column bytes) of one
+    stored layer (its bytes, or already `inflate`d), or LayerInvalid: the checks that need no
+    numpy (header, zlib, checksum, sizes, string tables)."""
+    inflated = data if isinstance(data, Inflated) else inflate(data)
+    if inflated.error is not None:
+        raise inflated.error
+    payload = inflated.payload
     try:
         (hlen,) = struct.unpack_from("<I", payload)
         header = orjson.loads(payload[4 : 4 + hlen])
