@@ -9,8 +9,10 @@ Synthetic projects `bench-export-<n>` (kept between runs, rebuilt if incomplete)
 article (stance, frames, the 3 quotes and 2 entities as the annotator's spans). Each export runs
 in a fresh process, through `export_request` + `export_build` (the code a Celery worker runs:
 counting, streaming, writing, fsync, sha256, rename), so `peak_rss_mb` is that export's own
-peak; `rss_growth_mb` is peak minus the RSS just before the build (after spaCy is loaded for the
-token formats).
+peak; `rss_growth_mb` is peak minus the RSS just before the build. Before it, the process
+imports spaCy as a worker serving the exports queue does when it starts (annotate.celery), and
+`worker_start_import_s` says what that took: a cold process would add it to a DocBin export
+(the CoNLL writers never import spaCy when the layers are stored).
 
 Token formats read the stored token layer (issue 18). Pre-annotating 60k synthetic articles
 would take hours here, so `ensure_layers` stores layers built the cheap way: the export
@@ -248,6 +250,11 @@ def run_one(n: int, fmt: str) -> None:
     if fmt == "bare_cursor":
         bare_cursor(n)
         return
+    # As a worker serving the exports queue is when a task arrives: it imported spaCy before its
+    # pool forked (annotate.celery). Timed apart, so a cold process's cost stays visible.
+    started = time.perf_counter()
+    import spacy.tokens  # noqa: F401
+    worker_start_import_s = round(time.perf_counter() - started, 2)
     # ru_maxrss survives exec (it would report the parent's peak); VmHWM is this process's own,
     # and writing 5 to clear_refs resets it to the current RSS.
     Path("/proc/self/clear_refs").write_text("5")
@@ -270,6 +277,7 @@ def run_one(n: int, fmt: str) -> None:
         "spans_expanded": job.counts.get("spans_expanded", 0),
         "analysed_on_export": job.counts.get("analysed_on_export"),
         "loaded_pipeline": bool(loaded_pipelines_after()),
+        "worker_start_import_s": worker_start_import_s,
     }), flush=True)
 
 
