@@ -407,12 +407,12 @@ def predictions_compute(*, project: Project, article_ids: list[int] | None = Non
         with transaction.atomic():
             ArticlePrediction.objects.filter(article_id__in=[o.article_id for o in objs]).delete()
             ArticlePrediction.objects.bulk_create(objs, batch_size=500)
-            _copy_margins([o.article_id for o in objs])
+            queue_margins_copy([o.article_id for o in objs])
         done += len(objs)
     return done
 
 
-def _copy_margins(article_ids: list[int]) -> None:
+def queue_margins_copy(article_ids: list[int]) -> None:
     """Article.queue_margin := its prediction's margin (the uncertainty queue's index reads it)."""
     margin = ArticlePrediction.objects.filter(article_id=OuterRef("pk")).values("margin")[:1]
     Article.objects.filter(pk__in=article_ids).update(queue_margin=Subquery(margin))

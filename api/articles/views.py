@@ -104,7 +104,8 @@ class ArticleFilter(django_filters.FilterSet):
         return qs.filter(annotation_status=value)  # annotated by the view: `annotation_status`
 
     def by_disagreement(self, qs, name, value):
-        ids = disagreeing_article_ids(project=self.request.parser_context["kwargs"]["project_id"])
+        # the URL names the project (the view scopes the queryset to it)
+        ids = disagreeing_article_ids(project=self.request.resolver_match.kwargs["project_id"])
         return qs.filter(pk__in=ids) if value else qs.exclude(pk__in=ids)
 
 

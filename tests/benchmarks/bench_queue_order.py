@@ -36,7 +36,7 @@ def ensure_project(n: int):
     from django.db import connection
 
     from annotate.models import Article, ArticlePrediction, Project, TrainedModel
-    from annotate.services.training import _copy_margins
+    from annotate.services.training import queue_margins_copy
 
     call_command("migrate", verbosity=0)
     slug = f"bench-queue-{n}"
@@ -55,7 +55,7 @@ def ensure_project(n: int):
     ArticlePrediction.objects.bulk_create([ArticlePrediction(article_id=i, model=model, margin=rng.random()) for i in ids],
                                           batch_size=5000)
     for start in range(0, n, 5000):
-        _copy_margins(ids[start:start + 5000])
+        queue_margins_copy(ids[start:start + 5000])
     with connection.cursor() as cur:
         cur.execute("ANALYZE")
     return project
