@@ -92,9 +92,17 @@ def demo_load() -> DemoResult:
 
 
 def _remember(credentials: dict[str, str]) -> None:
-    """Generated passwords are printed once and kept in var/ (mode 600) for the local demo only."""
+    """Generated passwords are printed once and kept in var/ (mode 600) for the local demo only:
+    one line per user, the password of its latest creation (a demo loaded into a new database
+    replaces the lines of the old one, which no longer log anyone in)."""
     path = Path(settings.VAR_DIR) / "demo_credentials.txt"
-    with path.open("a") as fh:
-        for username, password in credentials.items():
-            fh.write(f"{username} {password}\n")
+    known: dict[str, str] = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            username, _, password = line.partition(" ")
+            if username and password:
+                known[username] = password
+    known.update(credentials)
+    path.touch(mode=0o600)
     path.chmod(0o600)
+    path.write_text("".join(f"{username} {password}\n" for username, password in known.items()))
