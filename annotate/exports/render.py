@@ -30,10 +30,11 @@ from annotate.nlp.token_layer import TokenLayer
 # Bits of a shared-row key: POS id | tag id | morphology id | 2 bits of line ending.
 _FIELD = 20
 _LIMIT = 1 << _FIELD
-# Articles rendered together by the CoNLL writers, and pieces per gather: measured on
-# 3,500-character articles, 16 and 4,096 were the fastest (larger batches and runs leave the
-# CPU's cache: 64 articles at once were slower per article than 16).
-BATCH = 16
+# Articles aligned and rendered together by the CoNLL writers, and pieces per gather: measured
+# on 3,500-character articles, 4,096 pieces per gather were the fastest (longer runs leave the
+# CPU's cache). Batches were 16 articles until the spans were aligned per batch as well; then 32
+# measured 5-10% faster than 16 for a 10k CoNLL-U export (alternating runs), and 64 no better.
+BATCH = 32
 GATHER_PIECES = 4096
 # Shared rows kept before the table starts again (~60 bytes each): every article's gather
 # source begins with them, so they must stay small; an English pipeline needs ~1-2 thousand.
