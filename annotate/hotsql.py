@@ -268,8 +268,9 @@ def copy_insert(instances: Sequence[Model]) -> None:
 
     Why: an import of 20k news articles (bench_stories.py's corpus, with fingerprints) took
     8.1-8.5 s with bulk_create — Django 5.2's INSERT … UNNEST, whose arrays psycopg quotes in
-    Python, after a get_db_prep_save per field: ~40% of the client's CPU — and 5.8-5.9 s with this. Defaults and auto_now(_add) values
-    are filled in as bulk_create fills them; no signals are sent (bulk_create sends none either)."""
+    Python, after a get_db_prep_save per field: ~40% of the client's CPU — and 5.8-5.9 s with
+    this. Defaults and auto_now(_add) values are filled in as bulk_create fills them; no signals
+    are sent (bulk_create sends none either)."""
     if not instances:
         return
     conn = connections[DEFAULT_DB_ALIAS]
@@ -283,15 +284,10 @@ def copy_insert(instances: Sequence[Model]) -> None:
     with conn.cursor() as cursor:
         cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
                        [meta.db_table, meta.pk.column, len(instances)])
-        ids = sorted(pk for (pk,) in cursor.fetchall())
-        for obj, pk in zip(instances, ids, strict=True):
-            obj.pk = pk
+        _set_ids(instances, sorted(pk for (pk,) in cursor.fetchall()))
         with cursor.cursor.copy(f"COPY {meta.db_table} ({column_list(fields)}) FROM STDIN") as copy:
             for obj in instances:
                 copy.write_row([get(obj) for get in getters])
-    for obj in instances:
-        obj._state.adding = False
-        obj._state.db = conn.alias
 
 
 def db_values(instance: Model, fields, *, add: bool) -> list:

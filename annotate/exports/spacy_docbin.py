@@ -391,23 +391,16 @@ class _Forms:
             self.keys, self.key_ids = keys_all[order], ids_all[order]
         return self._find(keys, lo, hi)
 
-    def orth(self, tokens: TokenLayer, docbin) -> tuple[numpy.ndarray, list[str]]:
-        """The ORTH column of these tokens, and their forms the DocBin's strings lack (or more)."""
-        return self.orth_many([tokens], docbin)
-
     def orth_many(self, layers: list[TokenLayer], docbin) -> tuple[numpy.ndarray, list[str]]:
-        """`orth` of these layers' tokens laid end to end, in one pass."""
-        if len(layers) == 1:
-            raws = [layers[0].utf8]
-            byte_starts, byte_ends = layers[0].byte_bounds()
-        else:
-            raws = [layer.utf8 for layer in layers]
-            raw_sizes = numpy.fromiter(map(len, raws), dtype=numpy.int64, count=len(raws))
-            sizes = numpy.fromiter(map(len, layers), dtype=numpy.int64, count=len(layers))
-            shift = numpy.repeat(numpy.cumsum(raw_sizes) - raw_sizes, sizes)
-            bounds = [layer.byte_bounds() for layer in layers]
-            byte_starts = numpy.concatenate([b[0] for b in bounds]).astype(numpy.int64) + shift
-            byte_ends = numpy.concatenate([b[1] for b in bounds]).astype(numpy.int64) + shift
+        """The ORTH column of these layers' tokens laid end to end, and their forms the DocBin's
+        strings lack (or more), in one pass."""
+        raws = [layer.utf8 for layer in layers]
+        raw_sizes = numpy.fromiter(map(len, raws), dtype=numpy.int64, count=len(raws))
+        sizes = numpy.fromiter(map(len, layers), dtype=numpy.int64, count=len(layers))
+        shift = numpy.repeat(numpy.cumsum(raw_sizes) - raw_sizes, sizes)
+        bounds = [layer.byte_bounds() for layer in layers]
+        byte_starts = numpy.concatenate([b[0] for b in bounds]).astype(numpy.int64) + shift
+        byte_ends = numpy.concatenate([b[1] for b in bounds]).astype(numpy.int64) + shift
         n = len(byte_starts)
         if not n:
             return numpy.zeros(0, dtype=numpy.uint64), []

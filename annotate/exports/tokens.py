@@ -291,42 +291,29 @@ def align(doc: TokenLayer, items: list[tuple[int, int, str]], counts: Counter) -
     `spans_unalignable`; where spans overlap (BIO cannot nest) the longest wins and the rest are
     counted in `spans_overlapping`. Nothing disappears without a count.
     """
-    return align_many(doc, [items], counts)[0]
-
-
-def align_many(doc: TokenLayer, item_lists: list[list[tuple[int, int, str]]],
-               counts: Counter) -> list[list[tuple[int, int, str]]]:
-    """`align` of each list of items (each list on its own: spans of two lists may overlap),
-    with one numpy pass over the layer for all of them."""
-    return align_batch([doc], [item_lists], counts)[0]
+    return align_batch([doc], [[items]], counts)[0][0]
 
 
 def align_batch(docs: list[TokenLayer], item_lists_per_doc: list[list[list[tuple[int, int, str]]]],
                 counts: Counter) -> list[list[list[tuple[int, int, str]]]]:
-    """`align_many` of each doc's lists, with one numpy pass for the whole batch: the docs'
-    columns laid end to end, each text's characters after the previous ones (per article the
-    numpy calls, not the spans, were most of the cost)."""
-    flat = [item for lists in item_lists_per_doc for items in lists for item in items]
-    if not flat:
+    """`align` of each list of items of each doc (each list on its own: spans of two lists may
+    overlap), with one numpy pass for the whole batch: the docs' columns laid end to end, each
+    text's characters after the previous ones (per article the numpy calls, not the spans, were
+    most of the cost)."""
+    if not any(items for lists in item_lists_per_doc for items in lists):
         return [[[] for _ in lists] for lists in item_lists_per_doc]
-    if len(docs) == 1:
-        doc = docs[0]
-        placed = zip(*_char_spans(doc, flat), strict=True)
-        is_space = doc.is_space
-        token_base = [0]
-        sizes = [len(doc)]
-    else:
-        sizes = [len(doc) for doc in docs]
-        token_base = np.cumsum([0, *sizes[:-1]]).tolist()
-        char_base = np.cumsum([0] + [len(doc.text) + 1 for doc in docs[:-1]]).tolist()
-        joined = _Joined(docs, char_base)
-        # a span outside its own text must not reach a neighbour's tokens: placed where no
-        # token is, as it would be found nowhere in its own layer
-        shifted = [(a + shift, b + shift, tag) if 0 <= a <= size and 0 <= b <= size else (-1, -1, tag)
-                   for lists, shift, size in zip(item_lists_per_doc, char_base, (len(d.text) for d in docs), strict=True)
-                   for items in lists for a, b, tag in items]
-        placed = zip(*_char_spans(joined, shifted), strict=True)
-        is_space = joined.is_space
+    sizes = [len(doc) for doc in docs]
+    token_base = np.cumsum([0, *sizes[:-1]]).tolist()
+    char_base = np.cumsum([0] + [len(doc.text) + 1 for doc in docs[:-1]]).tolist()
+    joined = _Joined(docs, char_base)
+    # A span outside its own text must not reach a neighbour's tokens: it is placed where no
+    # token is, as it would be found nowhere in its own layer.
+    shifted = [(a + shift, b + shift, tag) if 0 <= a <= size and 0 <= b <= size else (-1, -1, tag)
+               for lists, shift, size in zip(item_lists_per_doc, char_base, (len(d.text) for d in docs), strict=True)
+               for items in lists for a, b, tag in items]
+    # One iterator over every item's placement, in item order: each list below takes its own.
+    placed = zip(*_char_spans(joined, shifted), strict=True)
+    is_space = joined.is_space
     out = []
     for lists, first_token, n in zip(item_lists_per_doc, token_base, sizes, strict=True):
         doc_out = []

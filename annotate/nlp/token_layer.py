@@ -505,11 +505,6 @@ def encode(layer: TokenLayer) -> bytes:
     return _HEAD.pack(MAGIC, _FORMAT_BYTE, zlib.crc32(payload), len(payload)) + zlib.compress(payload, 6)
 
 
-def _column_array(dtype: str, payload: bytes, at: int, n: int) -> tuple[np.ndarray, int]:
-    arr = np.frombuffer(payload, dtype=np.dtype(dtype), count=n, offset=at) if n else np.zeros(0, dtype=dtype)
-    return arr, at + arr.nbytes
-
-
 _ASCII = np.zeros(0, dtype=np.int64)
 
 
@@ -729,17 +724,10 @@ def _layer(text: str, raw: bytes, cols: dict, to_byte: np.ndarray | None, tables
     return layer
 
 
-def check_stored(*, text: str, stored_key: str, stored_hash: str, data: bytes, expected_key: str) -> TokenLayer:
-    """Decode a stored layer after checking it was computed by `expected_key` on this text."""
-    (got,) = check_stored_many([(text, stored_key, stored_hash, data)], expected_key=expected_key)
-    if isinstance(got, LayerInvalid):
-        raise got
-    return got
-
-
 def check_stored_many(items: list[tuple[str, str, str, bytes]], *, expected_key: str) -> list[TokenLayer | LayerInvalid]:
-    """`check_stored` of each (text, stored key, stored hash, data): the layer, or why it is
-    not used; the layers that pass the key and hash checks are decoded together (`decode_many`)."""
+    """Per (text, stored key, stored hash, data): the layer, decoded only when it was computed by
+    `expected_key` on this very text, or why it is not used; the layers that pass the key and
+    hash checks are decoded together (`decode_many`)."""
     out: list[TokenLayer | LayerInvalid | None] = [None] * len(items)
     todo: list[int] = []
     for k, (text, stored_key, stored_hash, _) in enumerate(items):

@@ -668,6 +668,8 @@ def stories_assign_new(*, project: Project, by=None) -> dict:
             if not stories:
                 fresh.append((Story(project=project, name=_story_name([titles[a] for a in articles])), articles))
                 continue
+            # The story keeps its name: the one people have seen in the list and the exports (a
+            # re-post headed "REPOST: …" would otherwise rename it as its shortest headline).
             target, others = stories[0], stories[1:]
             if others:  # new articles bridged automatic stories: the group-average rule joined them
                 StoryArticle.objects.filter(story_id__in=others).update(story_id=target)
@@ -681,8 +683,6 @@ def stories_assign_new(*, project: Project, by=None) -> dict:
                          for a in articles)
         out["new_stories"] = len(fresh)
         StoryArticle.objects.bulk_create(links, batch_size=2000)
-        # A story that gains articles keeps its name: the one people have seen in the list and the
-        # exports (a re-post headed "REPOST: …" would otherwise rename it as its shortest headline).
     out["seconds"] = round((timezone.now() - started).total_seconds(), 2)
     logger.info("stories of %s assigned incrementally by %s: %s", project.slug, by or "system", out)
     return out

@@ -99,18 +99,9 @@ def from_bytes(raw: bytes | memoryview) -> np.ndarray:
     return np.frombuffer(bytes(raw), dtype="<u4")
 
 
-def band_keys(sig: np.ndarray, project_id: int) -> list[int]:
-    """One signed 64-bit key per band, salted by band and project (so one index serves all)."""
-    rows = sig.astype(np.uint64).reshape(BANDS, ROWS)
-    h = _BAND_SALT ^ np.uint64((project_id * 0xC2B2AE3D27D4EB4F) & 0xFFFFFFFFFFFFFFFF)
-    for r in range(ROWS):
-        h = (h ^ rows[:, r]) * _M1
-        h ^= h >> np.uint64(31)
-    return h.view(np.int64).tolist()
-
-
 def band_keys_many(sigs: np.ndarray, project_id: int) -> np.ndarray:
-    """band_keys for a (k, BINS) matrix of signatures at once: (k, BANDS) int64."""
+    """One signed 64-bit key per band of each of these (k, BINS) signatures, salted by band and
+    project (so one index serves all): (k, BANDS) int64."""
     rows = sigs.astype(np.uint64).reshape(len(sigs), BANDS, ROWS)
     h = np.broadcast_to(_BAND_SALT ^ np.uint64((project_id * 0xC2B2AE3D27D4EB4F) & 0xFFFFFFFFFFFFFFFF),
                         (len(sigs), BANDS)).copy()
