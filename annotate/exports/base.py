@@ -126,6 +126,13 @@ class Writer:
     # field, or folders inside its archive); otherwise the service writes one file per split
     # and zips them.
     handles_split: ClassVar[bool] = False
+    # True when the bytes written for a run of rows depend on those rows alone (the file's
+    # `opening()` aside): a build may then split the rows among processes and join their
+    # bytes in order (annotate.exports.parallel).
+    parallel: ClassVar[bool] = False
+    # Rows per chunk of a parallel build when the writer's parts must hold that many (DocBin's
+    # shards), so that the file is the one a single writer makes; else the build's chunk size.
+    part_rows: ClassVar[int | None] = None
 
     @classmethod
     def extension_for(cls, ctx: ExportContext) -> str:
@@ -135,6 +142,33 @@ class Writer:
     def __init__(self, out: IO[bytes], ctx: ExportContext):
         self.out = out
         self.ctx = ctx
+        # Whether the file's opening was written (or is written by someone else: the helpers
+        # of a parallel build leave it to their parent).
+        self.opened = False
+
+    def opening(self) -> bytes:
+        """What the file starts with, before the first row's bytes."""
+        return b""
+
+    # -- parallel builds (annotate.exports.parallel), for writers that declare `parallel` --
+    @classmethod
+    def part_writer(cls, out: IO[bytes], ctx: ExportContext) -> Writer:
+        """A helper's writer: it writes the bytes of the chunks it is given, the file's opening
+        left to the parent."""
+        part = cls(out, ctx)
+        part.opened = True
+        return part
+
+    def end_part(self) -> None:
+        """A helper's writer: everything buffered for the chunk's rows written to `out`."""
+        self.close()
+
+    def add_part(self, part: bytes) -> None:
+        """The parent's writer: one chunk's bytes from a helper, in chunk order."""
+        if part and not self.opened:
+            self.opened = True
+            self.out.write(self.opening())
+        self.out.write(part)
 
     def write(self, row: ExportRow, doc: Any = None) -> None:
         raise NotImplementedError

@@ -32,6 +32,7 @@ class Conll2003Writer(Writer):
     extension = "conll"
     media_type = "text/plain; charset=utf-8"
     needs_doc = True
+    parallel = True
 
     def __init__(self, out, ctx):
         super().__init__(out, ctx)

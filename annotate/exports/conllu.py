@@ -59,10 +59,14 @@ class ConlluWriter(Writer):
     media_type = "text/plain; charset=utf-8"
     needs_doc = True
 
+    parallel = True
+
     def __init__(self, out, ctx):
         super().__init__(out, ctx)
-        self.started = False
         self.pending: list[tuple] = []
+
+    def opening(self) -> bytes:
+        return f"# pipeline = {_comment_value(self.ctx.pipeline_name)}\n".encode()
 
     def _doc_comments(self, row: ExportRow) -> list[str]:
         out = [f"# newdoc id = {_comment_value(row.id)}\n"]
@@ -119,12 +123,12 @@ class ConlluWriter(Writer):
             counts["quotes_exported"] += len(quotes)
             counts["speakers_exported"] += len(speakers)
             sug_ents, sug_quotes, sug_speakers = suggested.get(k, ([], [], []))
-            lines = self._doc_comments(row)
-            if not self.started:
-                self.started = True
-                lines.insert(0, f"# pipeline = {_comment_value(self.ctx.pipeline_name)}\n")
+            header = "".join(self._doc_comments(row)).encode("utf-8")
+            if not self.opened:
+                self.opened = True
+                header = self.opening() + header
             tags = (ents, quotes, speakers, sug_ents, sug_quotes, sug_speakers)
-            items.append(("".join(lines).encode("utf-8"), doc, tags, _sentence_header(_comment_value(row.id), doc)))
+            items.append((header, doc, tags, _sentence_header(_comment_value(row.id), doc)))
         self.out.write(conllu_batch(items, MISC_KEYS))
 
     def close(self) -> None:

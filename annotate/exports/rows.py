@@ -62,7 +62,7 @@ from annotate.models import (
     TokenLayerRow,
 )
 from annotate.nlp.token_layer import inflate
-from annotate.stories.export import GroupSplitter, decorate, group_keys, story_snapshot
+from annotate.stories.export import GroupSplitter, StorySnapshot, decorate, group_keys, story_snapshot
 
 from .base import AnnotationOut, ExportContext, ExportRow, SpanOut
 from .options import split_block
@@ -367,9 +367,11 @@ def _c_timestamptz_loader():
 
 
 def _fetch_chunk(articles: QuerySet[Article], last: int, chunk_size: int, options: dict,
-                 with_layers: bool = False) -> _Chunk | None:
-    chunk = _values(articles.filter(id__gt=last).values_list(*ARTICLE_FIELDS)[:chunk_size], ARTICLE_JSON,
-                    ARTICLE_TIME)
+                 with_layers: bool = False, upto: int | None = None) -> _Chunk | None:
+    """The next chunk_size articles after id `last`; with `upto`, all those up to that id instead."""
+    selected = articles.filter(id__gt=last).values_list(*ARTICLE_FIELDS)
+    selected = selected[:chunk_size] if upto is None else selected.filter(id__lte=upto)
+    chunk = _values(selected, ARTICLE_JSON, ARTICLE_TIME)
     if not chunk:
         return None
     ids = [a[0] for a in chunk]
@@ -405,21 +407,34 @@ def _fetch_chunk(articles: QuerySet[Article], last: int, chunk_size: int, option
                   predictions, layers)
 
 
-def _chunks(articles: QuerySet[Article], chunk_size: int, options: dict, with_layers: bool = False) -> Iterator[_Chunk]:
-    """Chunks in id order. On PostgreSQL outside a transaction, the next chunk is fetched in a
-    helper thread (its own connection) while this one is built and written: the database wait,
-    ~40% of a JSONL export, then overlaps with the Python work (psycopg releases the GIL while
-    it waits). Inside a transaction (tests, callers that need one snapshot) it stays sequential,
-    since another connection could not see that transaction's rows."""
+def _chunks(articles: QuerySet[Article], chunk_size: int, options: dict, with_layers: bool = False,
+            ranges: list[tuple[int, int]] | None = None) -> Iterator[_Chunk]:
+    """Chunks in id order: each chunk_size articles after the last one read, or, with `ranges`,
+    the articles of each (after, upto] id range (a parallel build's share, see chunk_ranges; an
+    empty range yields nothing).
+
+    On PostgreSQL outside a transaction, the next chunk is fetched in a helper thread (its own
+    connection) while this one is built and written: the database wait, ~40% of a JSONL export,
+    then overlaps with the Python work (psycopg releases the GIL while it waits). Inside a
+    transaction (tests, callers that need one snapshot) it stays sequential, since another
+    connection could not see that transaction's rows."""
+    pending_ranges = iter(ranges) if ranges is not None else None
+
+    def fetch(last: int) -> _Chunk | None:
+        if pending_ranges is None:
+            return _fetch_chunk(articles, last, chunk_size, options, with_layers)
+        for after, upto in pending_ranges:
+            chunk = _fetch_chunk(articles, after, chunk_size, options, with_layers, upto=upto)
+            if chunk is not None:
+                return chunk
+        return None
+
     if connection.vendor != "postgresql" or connection.in_atomic_block:
         last = 0
-        while (chunk := _fetch_chunk(articles, last, chunk_size, options, with_layers)) is not None:
+        while (chunk := fetch(last)) is not None:
             last = chunk.articles[-1][0]
             yield chunk
         return
-
-    def fetch(last: int) -> _Chunk | None:
-        return _fetch_chunk(articles, last, chunk_size, options, with_layers)
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-prefetch") as pool:
         try:
@@ -430,6 +445,13 @@ def _chunks(articles: QuerySet[Article], chunk_size: int, options: dict, with_la
         finally:
             with contextlib.suppress(Exception):  # never hide the error that got us here
                 pool.submit(lambda: connection.close()).result()  # the helper thread's own connection
+
+
+def chunk_ranges(articles: QuerySet[Article], chunk_size: int) -> list[tuple[int, int]]:
+    """The (after, upto] id ranges of the chunks `_chunks` would read now, chunk_size articles each."""
+    ids = list(articles.order_by("id").values_list("id", flat=True))
+    return [(ids[first - 1] if first else 0, ids[min(first + chunk_size, len(ids)) - 1])
+            for first in range(0, len(ids), chunk_size)]
 
 
 def _splitter(project: Project, options: dict, articles: QuerySet[Article], snapshot, counts):
@@ -454,16 +476,36 @@ def _splitter(project: Project, options: dict, articles: QuerySet[Article], snap
     return lambda row: grouped(row.article_id)
 
 
+@dataclass
+class RowSource:
+    """What an export reads before its first row: the articles it selects, and the story
+    snapshot their rows are decorated from. A parallel build takes it once, before its helper
+    processes fork, so that they all see the same stories (annotate.exports.parallel)."""
+
+    articles: QuerySet[Article]
+    snapshot: StorySnapshot
+
+
+def row_source(project: Project, options: dict) -> RowSource:
+    # Taken before the first row: the whole export sees one set of story ids (see story_snapshot).
+    copy_labels = copies_labels(project)
+    snapshot = story_snapshot(project, copy_labels=copy_labels)
+    articles = export_articles(project=project, options=options, copy_labels=copy_labels).order_by("id")
+    return RowSource(articles, snapshot)
+
+
 def iter_rows(*, project: Project, options: dict, ctx: ExportContext | None = None,
               chunk_size: int = CHUNK_SIZE, with_layers: bool = False,
-              articles: QuerySet[Article] | None = None) -> Iterator[ExportRow]:
+              articles: QuerySet[Article] | None = None, source: RowSource | None = None,
+              ranges: list[tuple[int, int]] | None = None) -> Iterator[ExportRow]:
     """Yield one ExportRow per exported article, in article-id order (see module docstring).
 
     With `with_layers` (the token formats), each row's `stored_layer` holds its stored token
     layer row, read with the chunk (in the helper thread), or None when it has none.
 
     `articles`: only these (the representatives whose labels duplicates copy); then no split,
-    no counts and no story fields."""
+    no counts and no story fields. `source`: the export's RowSource when already taken;
+    `ranges`: only the chunks of these id ranges (see chunk_ranges)."""
     counts = ctx.counts if ctx is not None else None
     labels = options["labels"]
     include_suggestions = options.get("include_suggestions", False)
@@ -473,17 +515,15 @@ def iter_rows(*, project: Project, options: dict, ctx: ExportContext | None = No
     if inner:
         snapshot, splitter, counts = None, None, None
     else:
-        # Taken before the first row: the whole export sees one set of story ids (see story_snapshot).
-        copy_labels = copies_labels(project)
-        snapshot = story_snapshot(project, copy_labels=copy_labels)
-        articles = export_articles(project=project, options=options, copy_labels=copy_labels).order_by("id")
+        source = source or row_source(project, options)
+        snapshot, articles = source.snapshot, source.articles
         splitter = _splitter(project, options, articles, snapshot, counts)
 
     def rep_rows(ids: list[int]) -> Iterator[ExportRow]:
         return iter_rows(project=project, options={**options, "split": None}, chunk_size=chunk_size,
                          articles=Article.objects.filter(project=project, pk__in=ids).order_by("id"))
 
-    for chunk in _chunks(articles, chunk_size, options, with_layers):
+    for chunk in _chunks(articles, chunk_size, options, with_layers, ranges):
         stored_layers = {row[0]: row[1:] for row in chunk.layers} if chunk.layers is not None else None
         built: list[ExportRow] = []
         golds = {row[1]: row for row in chunk.golds}

@@ -75,9 +75,12 @@ class DocBinWriter(Writer):
     def single_file(ctx) -> bool:
         return not ctx.options.get("split") and ctx.total <= SINGLE_FILE_DOCS
 
-    def __init__(self, out, ctx):
+    parallel = True
+    part_rows = SHARD_DOCS  # a helper's chunk is one shard
+
+    def __init__(self, out, ctx, *, single: bool | None = None):
         super().__init__(out, ctx)
-        self.single = self.single_file(ctx)
+        self.single = self.single_file(ctx) if single is None else single
         self.zip = None if self.single else zipfile.ZipFile(out, "w")
         self.bins: dict[str, Any] = {}
         self.waiting: dict[str, list] = {}  # per folder, the (row, tokens) not yet added (ADD_BATCH at a time)
@@ -184,6 +187,21 @@ class DocBinWriter(Writer):
                 user_data["split"] = row.split
             items.append((tokens, chosen, groups, self._cats(row), user_data))
         self.bins[folder].add_layers(items)
+
+    @classmethod
+    def part_writer(cls, out, ctx):
+        # A helper's chunk is one shard: its DocBin's bytes, the zip being the parent's.
+        return cls(out, ctx, single=True)
+
+    def end_part(self) -> None:
+        if "corpus" in self.bins:  # a chunk without rows has no shard
+            self.close()
+
+    def add_part(self, part: bytes) -> None:
+        if part:
+            number = self.parts.get("corpus", 0)
+            self.parts["corpus"] = number + 1
+            zip_add(self.zip, f"corpus/part-{number:05d}.spacy", part, compress=False)
 
     def close(self) -> None:
         if self.single:

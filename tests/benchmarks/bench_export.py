@@ -31,6 +31,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import subprocess
 import sys
 import time
@@ -241,6 +242,12 @@ def _status_mb(key: str) -> float:
     raise KeyError(key)
 
 
+def _cpu_seconds() -> float:
+    """User and system time of this process and of the children it has waited for."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 def run_one(n: int, fmt: str) -> None:
     _setup_django()
     from annotate.models import Project
@@ -259,19 +266,24 @@ def run_one(n: int, fmt: str) -> None:
     # and writing 5 to clear_refs resets it to the current RSS.
     Path("/proc/self/clear_refs").write_text("5")
     rss_before = _status_mb("VmRSS")
-    cpu_start = time.process_time()
+    cpu_start = _cpu_seconds()
     start = time.perf_counter()
     job = export_request(project=project, format=fmt, options={}, enqueue=False)
     job = export_build(export_id=job.pk)
     elapsed = time.perf_counter() - start
-    cpu = time.process_time() - cpu_start
+    cpu = _cpu_seconds() - cpu_start
     peak = _status_mb("VmHWM")
+    # The helper processes of a parallel build (annotate.exports.parallel), the only children
+    # this process has: their largest peak, shared pages with this process included.
+    helpers_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     assert job.status == "done", job.error
     print(json.dumps({
         "format": job.format, "articles": job.counts["articles"], "seconds": round(elapsed, 1),
         "articles_per_s": round(job.counts["articles"] / elapsed), "file_mb": round(job.size_bytes / 1e6, 1),
-        # CPU seconds of this process (not PostgreSQL's): on a shared machine, wall time varies
-        # with the neighbours; articles per CPU-second does not.
+        # CPU seconds of this process and its helper processes (not PostgreSQL's): on a shared
+        # machine, wall time varies with the neighbours; articles per CPU-second does not.
+        "helper_processes": job.counts.get("export_processes", 0),
+        "helper_peak_rss_mb": round(helpers_peak),
         "cpu_seconds": round(cpu, 1), "articles_per_cpu_s": round(job.counts["articles"] / cpu),
         "peak_rss_mb": round(peak), "rss_before_mb": round(rss_before), "rss_growth_mb": round(peak - rss_before),
         "spans_expanded": job.counts.get("spans_expanded", 0),
@@ -324,8 +336,8 @@ def main() -> None:
     # On a shared machine wall rates follow the neighbours' load; articles per CPU-second of the
     # export's own process (all its threads, not PostgreSQL's) do not, so both are printed.
     print("\n| articles | format | articles/s | vs JSONL | vs bare cursor | articles/CPU-s | CPU vs JSONL "
-          "| peak RSS MB | RSS growth MB |")
-    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+          "| peak RSS MB | RSS growth MB | helpers | helper peak RSS MB |")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     smallest = min(args.sizes)
     for (n, fmt), r in results.items():
         jsonl = results.get((n, "jsonl"), {})
@@ -337,6 +349,7 @@ def main() -> None:
         cells.append(str(cpu_rate or ""))
         cells.append(f"{cpu_rate / jsonl['articles_per_cpu_s']:.0%}" if jsonl and cpu_rate else "")
         cells += [str(r.get("peak_rss_mb", "")), str(r.get("rss_growth_mb", ""))]
+        cells += [str(r.get("helper_processes", "")), str(r.get("helper_peak_rss_mb", "") or "")]
         print("| " + " | ".join(cells) + " |")
     print("\n| format | peak RSS growth from the smallest to the largest size (MB) |\n|---|---:|")
     for fmt in args.formats:

@@ -196,9 +196,9 @@ def test_an_attempt_declared_dead_cannot_finish_the_job(monkeypatch, settings):
                                           ("conllu", {}), ("conllu", {"split": {"seed": 3, "train": 60, "dev": 20, "test": 20}}),
                                           ("spacy", {})])
 def test_the_jobs_sha256_and_size_are_those_of_the_file_on_disk(fmt, options, monkeypatch):
-    """JSONL is hashed while it is written (on a thread), the others after: either way the job
-    names exactly the bytes a client downloads. A 256-byte buffer makes the file many blocks, and
-    a 512-byte sync interval syncs it while it is written."""
+    """JSONL and the CoNLL formats are hashed while they are written (on a thread), the others
+    after: either way the job names exactly the bytes a client downloads. A 256-byte buffer and
+    4 KB blocks (the smallest direct write) make the file many blocks."""
     import hashlib
 
     from annotate.services import exports
@@ -206,7 +206,7 @@ def test_the_jobs_sha256_and_size_are_those_of_the_file_on_disk(fmt, options, mo
     from .data import build_demo, run_export
 
     monkeypatch.setattr(exports, "WRITE_BUFFER", 256)
-    monkeypatch.setattr(exports._HashingFile, "SYNC_BYTES", 512)
+    monkeypatch.setattr(exports._HashingFile, "BLOCK", 4096)
     demo = build_demo()
     job, path = run_export(demo.project, fmt, submitted_only=False, **options)
     data = path.read_bytes()
