@@ -371,10 +371,10 @@ class _HashingFile(io.RawIOBase):
 
 
 def _fsync_close(fh) -> None:
-    if isinstance(fh, _HashingFile):
-        fh.finish()
-    else:
-        fh.flush()
+    fh.flush()
+    raw = getattr(fh, "raw", fh)
+    if isinstance(raw, _HashingFile):
+        raw.finish()
     os.fsync(fh.fileno())
     fh.close()
 
@@ -420,12 +420,12 @@ def _write_file(job: ExportJob, attempt: int, tmp: Path) -> ExportContext:
     if writer_cls.handles_split or not options.get("split"):
         # A large buffer: a JSONL line (~7 KB) no longer fills the default 8 KB one, so most
         # writes are copies, not system calls (each of which let the prefetch thread take the GIL).
-        # The hashing file gathers its own blocks.
         raw = _HashingFile(tmp) if writer_cls.appends_only else None
-        fh = tmp.open("wb", buffering=WRITE_BUFFER) if raw is None else raw
+        fh = tmp.open("wb", buffering=WRITE_BUFFER) if raw is None else io.BufferedWriter(raw, WRITE_BUFFER)
         try:
             if helpers > 1:
-                parallel.build(fh, writer_cls, ctx, project=project, options=options, chunk_size=chunk_size,
+                # Straight to the hashing file: the helpers' bytes come in reads of up to 1 MB.
+                parallel.build(raw or fh, writer_cls, ctx, project=project, options=options, chunk_size=chunk_size,
                                helpers=helpers, progress=report)
             else:
                 w = writer_cls(fh, ctx)
