@@ -448,10 +448,18 @@ def _chunks(articles: QuerySet[Article], chunk_size: int, options: dict, with_la
 
 
 def chunk_ranges(articles: QuerySet[Article], chunk_size: int) -> list[tuple[int, int]]:
-    """The (after, upto] id ranges of the chunks `_chunks` would read now, chunk_size articles each."""
-    ids = list(articles.order_by("id").values_list("id", flat=True))
-    return [(ids[first - 1] if first else 0, ids[min(first + chunk_size, len(ids)) - 1])
-            for first in range(0, len(ids), chunk_size)]
+    """The (after, upto] id ranges of the chunks `_chunks` would read now, chunk_size articles
+    each (the ids streamed, never all held: a range per chunk is what is kept)."""
+    ranges: list[tuple[int, int]] = []
+    after = upto = 0
+    count = 0
+    for count, upto in enumerate(articles.order_by("id").values_list("id", flat=True).iterator(chunk_size=10_000), 1):
+        if count % chunk_size == 0:
+            ranges.append((after, upto))
+            after = upto
+    if count % chunk_size:
+        ranges.append((after, upto))
+    return ranges
 
 
 def _splitter(project: Project, options: dict, articles: QuerySet[Article], snapshot, counts):
