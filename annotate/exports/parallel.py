@@ -5,10 +5,12 @@ bytes is Python and numpy that hold the GIL: one process reached ~2,000 articles
 articles, a quarter of JSONL's rate (issue 18), while the machine's second core waited. A run
 of rows renders the same bytes whoever renders it (`Writer.parallel`), so P forked helpers each
 build every P-th chunk of `chunk_ranges` (reading its rows with their own connections, as a
-sequential build reads them) and send the chunk's bytes down a pipe; the parent takes the
-chunks in order and writes them through the same hashing, fsynced file as a sequential build.
-The file is byte for byte the one a single writer makes (the tests compare both), and the job's
-counts are the helpers' summed.
+sequential build reads them: two connections per helper) and send the chunk's bytes down a
+pipe; the parent takes the chunks in order and writes them to the file (`Writer.add_part`:
+CoNLL bytes as they come, through the same hashing, fsynced file as a sequential build; a
+DocBin shard per chunk, added to the zip). The file is byte for byte the one a single writer
+makes (the tests compare both), and the job's counts are the helpers' summed. JSONL is not
+built so: one process already streams it at ~80% of a bare database cursor.
 
 When (`helpers_for`): PostgreSQL outside a transaction (a helper's connections could not see a
 transaction's rows), a writer that declares `parallel`, no train/dev/test split (a stratified
@@ -128,7 +130,9 @@ class _Helper:
             status = 1
             try:
                 os.close(read_fd)
-                for fd in inherited:  # the other helpers' pipes: their EOF must not wait for us
+                # The earlier helpers' pipes: were their read ends kept open here, the parent's
+                # death would not reach those helpers as a broken pipe.
+                for fd in inherited:
                     os.close(fd)
                 _run(write_fd, ranges[k::helpers], writer_cls, ctx, project, options, source, chunk_size)
                 status = 0
