@@ -246,9 +246,10 @@ MODEL_ROOT = Path(env.str("MODEL_ROOT", default=str(VAR_DIR / "models")))
 # A running export whose heartbeat (refreshed every 2 s) is older than this lost its worker.
 EXPORT_STALE_SECONDS = env.int("EXPORT_STALE_SECONDS", default=120)
 EXPORT_MAX_ATTEMPTS = env.int("EXPORT_MAX_ATTEMPTS", default=3)
-# Helper processes that build one large CoNLL-U or CoNLL-2003 export (annotate.exports.parallel):
-# its rendering holds the GIL, so a second process nearly doubles its rate on two cores. 1 keeps
-# every build in the worker's own process; below EXPORT_PARALLEL_MIN_ARTICLES it stays there too.
+# Helper processes that build one large CoNLL-U, CoNLL-2003 or DocBin export
+# (annotate.exports.parallel): its rendering holds the GIL, so a second process nearly doubles its
+# rate on two cores. At most one per core; 1 keeps every build in the worker's own process; below
+# EXPORT_PARALLEL_MIN_ARTICLES it stays there too.
 EXPORT_PROCESSES = env.int("EXPORT_PROCESSES", default=2)
 EXPORT_PARALLEL_MIN_ARTICLES = env.int("EXPORT_PARALLEL_MIN_ARTICLES", default=4000)
 # A QUEUED export not picked up for this long is sent again by the sweep: its message was never

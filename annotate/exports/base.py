@@ -126,10 +126,6 @@ class Writer:
     # field, or folders inside its archive); otherwise the service writes one file per split
     # and zips them.
     handles_split: ClassVar[bool] = False
-    # True when the bytes written for a run of rows depend on those rows alone (the file's
-    # `opening()` aside): a build may then split the rows among processes and join their
-    # bytes in order (annotate.exports.parallel).
-    parallel: ClassVar[bool] = False
     # Rows per chunk of a parallel build when the writer's parts must hold that many (DocBin's
     # shards), so that the file is the one a single writer makes; else the build's chunk size.
     part_rows: ClassVar[int | None] = None
@@ -150,7 +146,13 @@ class Writer:
         """What the file starts with, before the first row's bytes."""
         return b""
 
-    # -- parallel builds (annotate.exports.parallel), for writers that declare `parallel` --
+    # -- parallel builds (annotate.exports.parallel) --
+    @classmethod
+    def builds_in_parts(cls, ctx: ExportContext) -> bool:
+        """Whether this export's bytes for a run of rows depend on those rows alone (the file's
+        `opening()` aside): a build may then split the rows among processes and join the parts
+        in order."""
+        return False
     @classmethod
     def part_writer(cls, out: IO[bytes], ctx: ExportContext) -> Writer:
         """A helper's writer: it writes the bytes of the chunks it is given, the file's opening

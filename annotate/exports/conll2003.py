@@ -32,11 +32,14 @@ class Conll2003Writer(Writer):
     extension = "conll"
     media_type = "text/plain; charset=utf-8"
     needs_doc = True
-    parallel = True
 
     def __init__(self, out, ctx):
         super().__init__(out, ctx)
         self.pending: list[tuple] = []
+
+    @classmethod
+    def builds_in_parts(cls, ctx) -> bool:
+        return True
 
     def write(self, row: ExportRow, doc: Any = None) -> None:
         # Aligned and rendered BATCH articles at a time (annotate.exports.render), in row order.

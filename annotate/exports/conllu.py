@@ -59,11 +59,13 @@ class ConlluWriter(Writer):
     media_type = "text/plain; charset=utf-8"
     needs_doc = True
 
-    parallel = True
-
     def __init__(self, out, ctx):
         super().__init__(out, ctx)
         self.pending: list[tuple] = []
+
+    @classmethod
+    def builds_in_parts(cls, ctx) -> bool:
+        return True
 
     def opening(self) -> bytes:
         return f"# pipeline = {_comment_value(self.ctx.pipeline_name)}\n".encode()

@@ -3,7 +3,7 @@
 Why: a CoNLL-U export writes ~25 KB per article, seven times its text, and laying out those
 bytes is Python and numpy that hold the GIL: one process reached ~2,000 articles/s at 50k
 articles, a quarter of JSONL's rate (issue 18), while the machine's second core waited. A run
-of rows renders the same bytes whoever renders it (`Writer.parallel`), so P forked helpers each
+of rows renders the same bytes whoever renders it (`Writer.builds_in_parts`), so P forked helpers each
 build every P-th chunk of `chunk_ranges` (reading its rows with their own connections, as a
 sequential build reads them: two connections per helper) and send the chunk's bytes down a
 pipe; the parent takes the chunks in order and writes them to the file (`Writer.add_part`:
@@ -13,9 +13,9 @@ makes (the tests compare both), and the job's counts are the helpers' summed. JS
 built so: one process already streams it at ~80% of a bare database cursor.
 
 When (`helpers_for`): PostgreSQL outside a transaction (a helper's connections could not see a
-transaction's rows), a writer that declares `parallel`, no train/dev/test split (a stratified
+transaction's rows), a writer that builds in parts, no train/dev/test split (a stratified
 split is drawn in row order), at least EXPORT_PARALLEL_MIN_ARTICLES articles and more than one
-chunk; EXPORT_PROCESSES helpers (default 2; 1 turns it off).
+chunk; EXPORT_PROCESSES helpers (default 2; 1 turns it off), at most one per core.
 
 os.fork, not multiprocessing: a Celery prefork pool process is daemonic, and multiprocessing
 refuses children to daemonic processes; a fork also shares the imported modules (spaCy
@@ -45,7 +45,7 @@ from django.conf import settings
 from django.db import connection, connections
 
 from .base import ExportContext, Writer
-from .rows import RowSource, chunk_ranges, iter_rows
+from .rows import RowSource, chunk_ranges, iter_rows, row_source
 
 logger = logging.getLogger("standpoint.exports")
 
@@ -57,10 +57,14 @@ _PIPE_BYTES = 1 << 20
 _AHEAD = 1
 
 
-def helpers_for(writer_cls: type[Writer], options: dict, total: int, chunk_size: int) -> int:
-    """How many helper processes build this export; 1 means the build stays in this process."""
-    wanted = int(getattr(settings, "EXPORT_PROCESSES", 2))
-    if (wanted < 2 or not writer_cls.parallel or options.get("split")
+def helpers_for(writer_cls: type[Writer], ctx: ExportContext, chunk_size: int) -> int:
+    """How many helper processes build this export; 1 means the build stays in this process.
+
+    At most one per core: more only add processes (and two database connections each) that
+    wait for a core, and a mistyped EXPORT_PROCESSES=64 would exhaust PostgreSQL's connections."""
+    wanted = min(int(getattr(settings, "EXPORT_PROCESSES", 2)), os.cpu_count() or 1)
+    total = ctx.total
+    if (wanted < 2 or not writer_cls.builds_in_parts(ctx) or ctx.options.get("split")
             or total < int(getattr(settings, "EXPORT_PARALLEL_MIN_ARTICLES", 4000))
             or total <= (writer_cls.part_rows or chunk_size)
             or connection.vendor != "postgresql" or connection.in_atomic_block or not hasattr(os, "fork")):
@@ -78,8 +82,6 @@ def build(out: io.BufferedIOBase, writer_cls: type[Writer], ctx: ExportContext, 
 
     `progress(n)` is called with the articles written so far after each chunk (it may raise to
     stop the build: the helpers are then killed)."""
-    from .rows import row_source
-
     chunk_size = writer_cls.part_rows or chunk_size
     source = row_source(project, options)
     ranges = chunk_ranges(source.articles, chunk_size)
@@ -94,15 +96,13 @@ def build(out: io.BufferedIOBase, writer_cls: type[Writer], ctx: ExportContext, 
         # A writer that takes a chunk's bytes as they are has them copied from the pipe as they
         # come (a CoNLL-U chunk is ~12 MB); the others get each chunk's bytes whole.
         streamed = writer_cls.add_part is Writer.add_part
-        written = 0
         for n, _ in enumerate(ranges):
             helper = started[n % helpers]
             if not streamed:
                 joined.add_part(helper.receive(_CHUNK))
             elif helper.copy_chunk(out, b"" if joined.opened else joined.opening()):
                 joined.opened = True  # the opening went before the first article, as a single writer puts it
-            written = min(ctx.total, written + chunk_size) if ctx.total else written + chunk_size
-            progress(written)
+            progress(min(ctx.total, (n + 1) * chunk_size))  # ranges are full chunks but the last
         for helper in started:
             ctx.counts.update(pickle.loads(helper.receive(_COUNTS)))
         for helper in started:

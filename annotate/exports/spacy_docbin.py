@@ -75,8 +75,11 @@ class DocBinWriter(Writer):
     def single_file(ctx) -> bool:
         return not ctx.options.get("split") and ctx.total <= SINGLE_FILE_DOCS
 
-    parallel = True
     part_rows = SHARD_DOCS  # a helper's chunk is one shard
+
+    @classmethod
+    def builds_in_parts(cls, ctx) -> bool:
+        return not cls.single_file(ctx)  # parts are the zip's shards: one DocBin has none
 
     def __init__(self, out, ctx, *, single: bool | None = None):
         super().__init__(out, ctx)

@@ -257,8 +257,8 @@ class _HashingFile(io.RawIOBase):
     cache and fsynced took 4.35 s, 3.91 s of it kernel CPU, against 0.72 s and 0.25 s written with
     O_DIRECT (`dd bs=1M count=1200`, same disk) — CPU a parallel build's helpers need.
 
-    Writes are gathered in page-aligned blocks of BLOCK bytes (any size of write is fine, no
-    buffer on top needed); a thread of its own hashes each full block and writes it (both let go
+    Writes of any size are gathered in page-aligned blocks of BLOCK bytes (a sequential build
+    still puts a 1 MB BufferedWriter on top: fewer Python-level calls per JSONL line); a thread of its own hashes each full block and writes it (both let go
     of the GIL) while the other block fills. `finish()` writes the last, partial block without
     O_DIRECT (direct writes must be whole blocks). Where O_DIRECT is refused (tmpfs, some network
     filesystems) the same blocks go through the page cache, fsynced every SYNC_BYTES on the way
@@ -412,7 +412,7 @@ def _write_file(job: ExportJob, attempt: int, tmp: Path) -> ExportContext:
     _guarded(job, attempt).update(total=total, nlp_pipeline=ctx.pipeline_name)
     chunk_size = CHUNK_SIZE if writer_cls.needs_doc else ROW_ONLY_CHUNK_SIZE
     report = _progress(job, attempt, total)
-    helpers = parallel.helpers_for(writer_cls, options, total, chunk_size)
+    helpers = parallel.helpers_for(writer_cls, ctx, chunk_size)
     # A generator: nothing is read until a sequential build iterates it.
     rows = _tracked(iter_rows(project=project, options=options, ctx=ctx, with_layers=writer_cls.needs_doc,
                               chunk_size=chunk_size), report)
@@ -424,7 +424,7 @@ def _write_file(job: ExportJob, attempt: int, tmp: Path) -> ExportContext:
         fh = tmp.open("wb", buffering=WRITE_BUFFER) if raw is None else io.BufferedWriter(raw, WRITE_BUFFER)
         try:
             if helpers > 1:
-                # Straight to the hashing file: the helpers' bytes come in reads of up to 1 MB.
+                # CoNLL: straight to the hashing file, the helpers' bytes come in reads of up to 1 MB.
                 parallel.build(raw or fh, writer_cls, ctx, project=project, options=options, chunk_size=chunk_size,
                                helpers=helpers, progress=report)
             else:

@@ -11,7 +11,7 @@ import psutil
 import pytest
 from django.db import OperationalError, connection, transaction
 
-from annotate.exports import conllu, get_writer, parallel, spacy_docbin
+from annotate.exports import ExportContext, conllu, get_writer, parallel, spacy_docbin
 from annotate.models import ExportJob
 from annotate.services import exports
 from annotate.services.exports import export_build, export_request
@@ -42,6 +42,7 @@ def project(settings, monkeypatch):
     monkeypatch.setattr(spacy_docbin, "SHARD_DOCS", CHUNK)
     monkeypatch.setattr(spacy_docbin.DocBinWriter, "part_rows", CHUNK)
     settings.EXPORT_PARALLEL_MIN_ARTICLES = 1
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)  # helpers are capped at one per core: allow 3
     return demo.project
 
 
@@ -156,18 +157,38 @@ def test_a_database_error_in_a_helper_is_retried_like_one_in_the_worker(project,
     assert _children() <= before  # every helper reaped
 
 
-def test_when_a_build_stays_in_one_process(project, settings):
-    conllu_writer, jsonl = get_writer("conllu.v1"), get_writer("jsonl.v1")
+def _ctx(total: int, **options) -> ExportContext:
+    return ExportContext(options=options, total=total)
+
+
+def test_when_a_build_stays_in_one_process(project, settings, monkeypatch):
+    conllu_writer, jsonl, docbin = get_writer("conllu.v1"), get_writer("jsonl.v1"), get_writer("spacy.v1")
     settings.EXPORT_PROCESSES = 2
-    assert parallel.helpers_for(conllu_writer, {}, 22, CHUNK) == 2
-    assert parallel.helpers_for(conllu_writer, {}, CHUNK, CHUNK) == 1  # one chunk
-    assert parallel.helpers_for(jsonl, {}, 22, CHUNK) == 1  # JSONL is not a parallel writer
-    assert parallel.helpers_for(conllu_writer, {"split": {"train": 80, "dev": 10, "test": 10}}, 22, CHUNK) == 1
+    assert parallel.helpers_for(conllu_writer, _ctx(22), CHUNK) == 2
+    assert parallel.helpers_for(conllu_writer, _ctx(CHUNK), CHUNK) == 1  # one chunk
+    assert parallel.helpers_for(jsonl, _ctx(22), CHUNK) == 1  # JSONL is not built in parts
+    assert parallel.helpers_for(conllu_writer, _ctx(22, split={"train": 80, "dev": 10, "test": 10}), CHUNK) == 1
+    # DocBin in parts only when it is a zip of shards: one .spacy file has no parts to join
+    assert parallel.helpers_for(docbin, _ctx(22), CHUNK) == 2
+    monkeypatch.setattr(spacy_docbin, "SINGLE_FILE_DOCS", 100)
+    assert parallel.helpers_for(docbin, _ctx(22), CHUNK) == 1
     settings.EXPORT_PARALLEL_MIN_ARTICLES = 100
-    assert parallel.helpers_for(conllu_writer, {}, 22, CHUNK) == 1
+    assert parallel.helpers_for(conllu_writer, _ctx(22), CHUNK) == 1
     settings.EXPORT_PARALLEL_MIN_ARTICLES = 1
     with transaction.atomic():  # helpers could not see this transaction's rows
-        assert parallel.helpers_for(conllu_writer, {}, 22, CHUNK) == 1
+        assert parallel.helpers_for(conllu_writer, _ctx(22), CHUNK) == 1
     settings.EXPORT_PROCESSES = 1
-    assert parallel.helpers_for(conllu_writer, {}, 22, CHUNK) == 1
+    assert parallel.helpers_for(conllu_writer, _ctx(22), CHUNK) == 1
+    settings.EXPORT_PROCESSES = 64  # at most one per core
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    assert parallel.helpers_for(conllu_writer, _ctx(22), CHUNK) == 2
     assert connection.vendor == "postgresql"
+
+
+def test_a_docbin_that_fits_one_file_stays_one_file_with_helpers_allowed(project, settings, monkeypatch):
+    """22 articles under SINGLE_FILE_DOCS: one `.spacy` DocBin, built in one process (its parent
+    writer has no zip to add shards to)."""
+    monkeypatch.setattr(spacy_docbin, "SINGLE_FILE_DOCS", 100)
+    job, data = _build(project, "spacy", settings, 2, submitted_only=False)
+    assert job.file_name.endswith(".spacy") and "export_processes" not in job.counts
+    assert job.counts["articles"] == 22 and not data.startswith(b"PK")
