@@ -16,7 +16,21 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("STANDPOINT_VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
-env = environ.Env(
+class _Env(environ.Env):
+    """django-environ's Env, but a value that does not parse names its variable: a bare
+    `ValueError: invalid literal for int() with base 10: 'abc'` at start-up says neither which
+    setting nor where it came from."""
+
+    def get_value(self, var, cast=None, default=environ.Env.NOTSET, parse_default=False):
+        try:
+            return super().get_value(var, cast=cast, default=default, parse_default=parse_default)
+        except ValueError as exc:
+            name = getattr(cast, "__name__", None) or type(cast).__name__
+            raise ImproperlyConfigured(f"{var}={self.ENVIRON.get(var)!r} (environment or .env): "
+                                       f"not a valid {name}: {exc}") from None
+
+
+env = _Env(
     # Off unless asked for: a deployment that forgets to set it must not serve debug pages.
     DEBUG=(bool, False),
     ALLOWED_HOSTS=(list, ["127.0.0.1", "localhost", "[::1]", "testserver"]),

@@ -38,3 +38,10 @@ def test_check_deploy_is_clean_with_production_settings(tmp_path):
         "SESSION_COOKIE_SECURE": "True", "CSRF_COOKIE_SECURE": "True", "STANDPOINT_VAR_DIR": str(tmp_path),
     }, "--deploy", "--fail-level", "WARNING")
     assert result.returncode == 0, result.stderr + result.stdout
+
+
+def test_a_setting_that_does_not_parse_names_its_variable(tmp_path):
+    for variable, value, kind in (("EXPORT_PROCESSES", "two", "int"), ("SECURE_HSTS_SECONDS", "1.5", "int")):
+        result = run_check({"DEBUG": "True", "STANDPOINT_VAR_DIR": str(tmp_path), variable: value})
+        assert result.returncode != 0
+        assert f"ImproperlyConfigured: {variable}='{value}' (environment or .env): not a valid {kind}" in result.stderr
