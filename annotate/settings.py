@@ -24,10 +24,8 @@ class _Env(environ.Env):
     def get_value(self, var, cast=None, default=environ.Env.NOTSET, parse_default=False):
         try:
             return super().get_value(var, cast=cast, default=default, parse_default=parse_default)
-        except ValueError as exc:
-            name = getattr(cast, "__name__", None) or type(cast).__name__
-            raise ImproperlyConfigured(f"{var}={self.ENVIRON.get(var)!r} (environment or .env): "
-                                       f"not a valid {name}: {exc}") from None
+        except ValueError as exc:  # the message says which type (`invalid literal for int()…`)
+            raise ImproperlyConfigured(f"{var}={self.ENVIRON.get(var)!r} (environment or .env): {exc}") from None
 
 
 env = _Env(

@@ -44,4 +44,5 @@ def test_a_setting_that_does_not_parse_names_its_variable(tmp_path):
     for variable, value, kind in (("EXPORT_PROCESSES", "two", "int"), ("SECURE_HSTS_SECONDS", "1.5", "int")):
         result = run_check({"DEBUG": "True", "STANDPOINT_VAR_DIR": str(tmp_path), variable: value})
         assert result.returncode != 0
-        assert f"ImproperlyConfigured: {variable}='{value}' (environment or .env): not a valid {kind}" in result.stderr
+        assert (f"ImproperlyConfigured: {variable}='{value}' (environment or .env): "
+                f"invalid literal for {kind}() with base 10: '{value}'") in result.stderr
