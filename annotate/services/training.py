@@ -237,12 +237,20 @@ def model_train(*, project: Project, by=None, trigger: str = "manual", activate:
     joblib.dump(result.artefact, tmp, compress=3)
     os.replace(tmp, path)
     row.artefact_path, row.sha256, row.size_bytes = str(path), ml.sha256_of(path), path.stat().st_size
-    row.status = TrainedModel.Status.READY
-    row.save()
+    # Ready and active in one commit: nobody reads version N ready while N-1 still serves.
+    with transaction.atomic():
+        row.status = TrainedModel.Status.READY
+        row.save()
+        if activate:
+            try:  # its own savepoint: a model that cannot serve stays ready, the one before stays active
+                _switch_active(project=project, version=row.version, by=by, audit=False)
+                row.is_active = True
+            except Conflict as exc:
+                logger.warning("trained %s for %s but did not activate it: %s", row, project.slug, exc)
+                activate = False
     _remember_submissions(project, submitted)
     if activate:
-        model_activate(project=project, version=row.version, by=by, audit=False, predict_now=True)
-        row.is_active = True
+        predictions_compute(project=project)
     logger.info("trained %s for %s in %.1f s: %s", row, project.slug, row.train_seconds, result.metrics.get("f_avg"))
     return row
 
@@ -348,10 +356,8 @@ def active_model(project: Project | int) -> TrainedModel | None:
     return TrainedModel.objects.filter(project_id=project_id, is_active=True).first()
 
 
-def model_activate(*, project: Project, version: int, by, audit: bool = True, predict_now: bool = False) -> TrainedModel:
-    """Make `version` the active model (ready and loadable), then recompute the predictions: here
-    with `predict_now` (the worker, after training), else on the worker's `train` queue after
-    commit (a request never waits for ten thousand predictions)."""
+def _switch_active(*, project: Project, version: int, by, audit: bool) -> TrainedModel:
+    """`version` becomes the one active model (ready and loadable), in one transaction."""
     with transaction.atomic():
         model = TrainedModel.objects.select_for_update().filter(project=project, version=version).first()
         if model is None:
@@ -365,6 +371,14 @@ def model_activate(*, project: Project, version: int, by, audit: bool = True, pr
         if audit:
             audit_record(project=project, by=by, action="model.activate", obj=model, object_type="trained_model",
                          before={"active": previous.version if previous else None}, after={"active": version})
+    return model
+
+
+def model_activate(*, project: Project, version: int, by, audit: bool = True, predict_now: bool = False) -> TrainedModel:
+    """Make `version` the active model (ready and loadable), then recompute the predictions: here
+    with `predict_now` (the worker, after training), else on the worker's `train` queue after
+    commit (a request never waits for ten thousand predictions)."""
+    model = _switch_active(project=project, version=version, by=by, audit=audit)
     if predict_now:
         predictions_compute(project=project)
     else:

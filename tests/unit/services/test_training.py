@@ -306,3 +306,15 @@ def test_exports_keep_predictions_in_their_own_layer_and_say_whether_suggestions
     assert line["annotations"][0]["stance"] == dict.fromkeys(TARGETS, "AGAINST")  # people's labels, untouched
     plain = export_options_validate({}, target_keys=list(TARGETS))
     assert all("predictions" not in row_to_dict(r, with_split=False) for r in iter_rows(project=project, options=plain))
+
+
+def test_a_model_that_cannot_be_made_active_stays_ready_and_the_active_one_keeps_serving(project, monkeypatch):
+    first = trained(project)
+    assert first.is_active
+    # The new model's artefact fails the check the activation makes (a disk error between write and read).
+    monkeypatch.setattr(training, "artefact_ok", lambda model: model.version != first.version + 1)
+    second = training.model_train(project=project)
+    second.refresh_from_db()
+    first.refresh_from_db()
+    assert second.status == TrainedModel.Status.READY and not second.is_active
+    assert first.is_active and training.active_model(project).version == first.version
